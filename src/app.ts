@@ -1,0 +1,76 @@
+/**
+ * createApp: the middleware order and the routers, nothing else. It never listens, so tests
+ * mount it on an ephemeral port and server.ts on the configured one.
+ */
+import path from "node:path";
+import cookieParser from "cookie-parser";
+import express from "express";
+import type { Config } from "./config.js";
+import type { Clock } from "./clock.js";
+import type { Db } from "./db/open.js";
+import type { Logger } from "./log.js";
+import { createCatalog } from "./catalog/catalog.js";
+import { createUsers } from "./auth/users.js";
+import { createOrders } from "./orders/orders.js";
+import { formatCents } from "./cart/money.js";
+import { createCsrf } from "./middleware/csrf.js";
+import { createFlash } from "./middleware/flash.js";
+import { errorHandler, notFoundHandler } from "./middleware/errors.js";
+import { locals } from "./middleware/locals.js";
+import { requestLog } from "./middleware/request-log.js";
+import { noStore, securityHeaders } from "./middleware/security.js";
+import { loadSession } from "./session/middleware.js";
+import type { SessionStorage } from "./session/storage.js";
+import { catalogRoutes } from "./routes/catalog-routes.js";
+import { cartRoutes } from "./routes/cart-routes.js";
+import { authRoutes } from "./routes/auth-routes.js";
+import { checkoutRoutes } from "./routes/checkout-routes.js";
+
+export interface AppDeps {
+  config: Config;
+  db: Db;
+  sessions: SessionStorage;
+  clock: Clock;
+  log: Logger;
+  /** The project folder (views/, public/). */
+  root: string;
+}
+
+export function createApp({ config, db, sessions, clock, log, root }: AppDeps) {
+  const catalog = createCatalog(db);
+  const users = createUsers(db);
+  const orders = createOrders(db);
+  const flash = createFlash({ cookieName: config.cookieSecure ? "__Host-shop_flash" : "shop_flash", secure: config.cookieSecure });
+  const csrf = createCsrf(config.sessionSecrets);
+  const deps = { catalog, users, orders, sessions, flash, clock };
+
+  const app = express();
+  app.set("trust proxy", config.trustProxy);
+  app.set("view engine", "ejs");
+  app.set("views", path.join(root, "views"));
+  app.set("view cache", true);
+  app.disable("x-powered-by");
+  Object.assign(app.locals, { formatCents, categories: catalog.categories, user: null, cartCount: 0, flash: null, csrfToken: "", q: "", path: "/", here: "/" });
+
+  app.use(requestLog(log));
+  app.use(securityHeaders({ https: config.cookieSecure }));
+  // Static files first: images and CSS never load a session.
+  app.use(express.static(path.join(root, "public"), { maxAge: config.production ? "1d" : 0 }));
+  app.use(noStore);
+  app.use(cookieParser([...config.sessionSecrets]));
+  app.use(loadSession(sessions));
+  app.use(flash.read);
+  app.use(locals(users));
+  // Small forms only; extended: false keeps bodies flat (no nested objects from "a[b]=c").
+  app.use(express.urlencoded({ extended: false, limit: "8kb", parameterLimit: 20 }));
+  app.use(csrf.protect);
+
+  app.use(catalogRoutes(deps));
+  app.use(cartRoutes(deps));
+  app.use(authRoutes(deps));
+  app.use(checkoutRoutes(deps));
+
+  app.use(notFoundHandler);
+  app.use(errorHandler(log));
+  return app;
+}

@@ -1,0 +1,36 @@
+/** Accounts: look-up by email or id, and creation. Passwords arrive here already hashed. */
+import type { Db } from "../db/open.js";
+
+export interface User {
+  id: number;
+  email: string;
+}
+
+interface UserRow {
+  id: number;
+  email: string;
+  password_hash: string;
+}
+
+export type Users = ReturnType<typeof createUsers>;
+
+export function createUsers(db: Db) {
+  const byEmail = db.prepare<[string], UserRow>("SELECT id, email, password_hash FROM users WHERE email = ?");
+  const byId = db.prepare<[number], User>("SELECT id, email FROM users WHERE id = ?");
+  const insert = db.prepare<[string, string, number]>(
+    "INSERT INTO users (email, password_hash, created_at) VALUES (?, ?, ?) ON CONFLICT (email) DO NOTHING",
+  );
+
+  return {
+    findByEmail(email: string): (User & { passwordHash: string }) | undefined {
+      const row = byEmail.get(email);
+      return row && { id: row.id, email: row.email, passwordHash: row.password_hash };
+    },
+    findById: (id: number): User | undefined => byId.get(id),
+    /** Undefined when the email is taken. */
+    create(email: string, passwordHash: string, now: number): User | undefined {
+      const result = insert.run(email, passwordHash, now);
+      return result.changes === 1 ? { id: Number(result.lastInsertRowid), email } : undefined;
+    },
+  };
+}

@@ -1,0 +1,134 @@
+/**
+ * readConfig(env): every setting the shop has, read and validated once at start-up.
+ * server.ts is the only caller; everything else receives the frozen Config it returns.
+ * A bad value throws a ConfigError whose message names the variable and what it expects.
+ */
+import { randomBytes } from "node:crypto";
+import path from "node:path";
+import { z } from "zod";
+
+export interface Config {
+  readonly production: boolean;
+  readonly port: number;
+  readonly host: string;
+  readonly databasePath: string;
+  /** First signs, all verify: add a new secret in front to rotate without logging anyone out. */
+  readonly sessionSecrets: readonly string[];
+  /** True when no SESSION_SECRETS were given and a random one was made for this run (development only). */
+  readonly sessionSecretsGenerated: boolean;
+  readonly idleTimeoutMs: number;
+  readonly absoluteTimeoutMs: number;
+  readonly cleanupIntervalMs: number;
+  /** How often a read may push last-seen/expiry forward: at most one write per interval. */
+  readonly touchIntervalMs: number;
+  /** HTTPS: Secure cookies and the __Host- prefix. */
+  readonly cookieSecure: boolean;
+  readonly cookieName: string;
+  /** Express "trust proxy" setting, or false. */
+  readonly trustProxy: false | number | string;
+  readonly logLevel: "fatal" | "error" | "warn" | "info" | "debug" | "silent";
+}
+
+export class ConfigError extends Error {}
+
+const MIN_SECRET_LENGTH = 32;
+
+const integer = (name: string, min: number, max: number) =>
+  z
+    .string()
+    .trim()
+    .regex(/^\d+$/, `${name} must be a whole number`)
+    .transform(Number)
+    .refine((n) => n >= min && n <= max, `${name} must be between ${min} and ${max}`);
+
+const bool = (name: string) =>
+  z
+    .string()
+    .trim()
+    .toLowerCase()
+    .refine((v) => ["1", "0", "true", "false", "yes", "no", "on", "off"].includes(v), `${name} must be true or false`)
+    .transform((v) => ["1", "true", "yes", "on"].includes(v));
+
+const schema = z.object({
+  NODE_ENV: z.string().optional(),
+  PORT: integer("PORT", 0, 65535).default(3000),
+  HOST: z.string().trim().min(1).optional(),
+  DATABASE_PATH: z.string().trim().min(1, "DATABASE_PATH must not be empty").default("db/shop.sqlite"),
+  SESSION_SECRETS: z.string().optional(),
+  SESSION_IDLE_SECONDS: integer("SESSION_IDLE_SECONDS", 10, 30 * 24 * 3600).default(1800),
+  SESSION_ABSOLUTE_SECONDS: integer("SESSION_ABSOLUTE_SECONDS", 10, 365 * 24 * 3600).default(604800),
+  SESSION_CLEANUP_SECONDS: integer("SESSION_CLEANUP_SECONDS", 1, 24 * 3600).default(60),
+  COOKIE_SECURE: bool("COOKIE_SECURE").default(false),
+  TRUST_PROXY: z.string().trim().optional(),
+  LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "silent"]).default("info"),
+});
+
+function parseTrustProxy(value: string | undefined): false | number | string {
+  if (value === undefined || value === "" || value === "false" || value === "0") return false;
+  if (value === "true") {
+    // "true" trusts every hop, which lets any client spoof its IP (and so dodge rate limits).
+    throw new ConfigError("TRUST_PROXY=true trusts every proxy hop; give the number of proxies (e.g. 1) or their addresses");
+  }
+  return /^\d+$/.test(value) ? Number(value) : value;
+}
+
+/**
+ * @param env usually process.env
+ * @param root the project folder, so relative paths do not depend on the working directory
+ */
+export function readConfig(env: Record<string, string | undefined>, root: string): Config {
+  // Treat empty variables as unset, the way most shells and .env files mean them.
+  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ""));
+  const parsed = schema.safeParse(cleaned);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  - ${i.path.join(".") || "config"}: ${i.message}`);
+    throw new ConfigError(`Invalid configuration:\n${lines.join("\n")}`);
+  }
+  const e = parsed.data;
+  const production = e.NODE_ENV === "production";
+
+  let sessionSecrets = (e.SESSION_SECRETS ?? "")
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
+  const sessionSecretsGenerated = sessionSecrets.length === 0;
+  if (sessionSecretsGenerated) {
+    if (production) {
+      throw new ConfigError(
+        "SESSION_SECRETS is required in production: a comma-separated list of random strings of at least 32 characters " +
+          "(make one with: node -e \"console.log(require('crypto').randomBytes(32).toString('base64url'))\")",
+      );
+    }
+    // Development only: a fresh random secret per run. Never a sample secret from the repo.
+    sessionSecrets = [randomBytes(32).toString("base64url")];
+  }
+  const short = sessionSecrets.findIndex((s) => s.length < MIN_SECRET_LENGTH);
+  if (short !== -1) {
+    throw new ConfigError(`SESSION_SECRETS: secret #${short + 1} is shorter than ${MIN_SECRET_LENGTH} characters`);
+  }
+
+  if (e.SESSION_ABSOLUTE_SECONDS < e.SESSION_IDLE_SECONDS) {
+    throw new ConfigError("SESSION_ABSOLUTE_SECONDS must be at least SESSION_IDLE_SECONDS");
+  }
+  const idleTimeoutMs = e.SESSION_IDLE_SECONDS * 1000;
+
+  return Object.freeze({
+    production,
+    port: e.PORT,
+    host: e.HOST ?? "0.0.0.0",
+    databasePath: path.resolve(root, e.DATABASE_PATH),
+    sessionSecrets: Object.freeze(sessionSecrets),
+    sessionSecretsGenerated,
+    idleTimeoutMs,
+    absoluteTimeoutMs: e.SESSION_ABSOLUTE_SECONDS * 1000,
+    cleanupIntervalMs: e.SESSION_CLEANUP_SECONDS * 1000,
+    // One write per minute at most, and often enough that a short classroom timeout still slides.
+    touchIntervalMs: Math.min(60_000, Math.floor(idleTimeoutMs / 10)),
+    cookieSecure: e.COOKIE_SECURE,
+    // __Host- requires Secure, Path=/ and no Domain: the browser then refuses a cookie
+    // of that name planted by a sibling subdomain or over plain HTTP.
+    cookieName: e.COOKIE_SECURE ? "__Host-shop_sid" : "shop_sid",
+    trustProxy: parseTrustProxy(e.TRUST_PROXY),
+    logLevel: e.LOG_LEVEL,
+  });
+}

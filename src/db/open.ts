@@ -1,0 +1,24 @@
+/**
+ * openDatabase(file): one better-sqlite3 connection with the settings the whole app relies on.
+ *
+ * - WAL: readers never block the writer and vice versa, and several processes can share the file.
+ * - synchronous=NORMAL in WAL mode: a commit is durable against a crash of this process (the WAL
+ *   is in the OS before the response goes out); only a power cut can lose the last commits.
+ * - busy_timeout: a bounded wait for another process's write lock, then SQLITE_BUSY (shown as 503).
+ * - foreign_keys: SQLite leaves them off unless asked, per connection.
+ */
+import fs from "node:fs";
+import path from "node:path";
+import Database from "better-sqlite3";
+
+export type Db = Database.Database;
+
+export function openDatabase(file: string, options: { busyTimeoutMs?: number } = {}): Db {
+  if (file !== ":memory:") fs.mkdirSync(path.dirname(file), { recursive: true });
+  const db = new Database(file);
+  db.pragma("journal_mode = WAL");
+  db.pragma("synchronous = NORMAL");
+  db.pragma(`busy_timeout = ${Math.trunc(options.busyTimeoutMs ?? 2000)}`);
+  db.pragma("foreign_keys = ON");
+  return db;
+}

@@ -1,0 +1,66 @@
+/**
+ * CSRF protection for every state-changing request (everything but GET/HEAD/OPTIONS), in two layers:
+ *
+ * 1. Where the request came from. Browsers label every request with Sec-Fetch-Site and send
+ *    Origin on POSTs; a form on another site posting here says "cross-site" / a foreign origin.
+ * 2. A synchronizer token tied to the session: HMAC(secret, session ID), embedded in every form.
+ *    Another site can make the browser send our cookie, but cannot read our pages to learn the token.
+ *    It needs no storage, and it dies with the session ID (login regenerates the ID, so a token
+ *    seen before login is useless after it).
+ *
+ * A visitor without a session has nothing to steal yet; layer 1 still applies (it stops login CSRF).
+ */
+import { createHmac, timingSafeEqual } from "node:crypto";
+import type { RequestHandler } from "express";
+import { HttpError } from "../errors.js";
+
+const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
+
+const forbidden = () =>
+  new HttpError(
+    403,
+    "This form was out of date or was sent from another site, so we ignored it. Go back, reload the page and try again.",
+    "Request refused",
+  );
+
+export function createCsrf(secrets: readonly string[]) {
+  const sign = (secret: string, sessionId: string) => createHmac("sha256", secret).update(`csrf:${sessionId}`).digest("base64url");
+
+  const tokenFor = (sessionId: string) => sign(secrets[0]!, sessionId);
+
+  const isValid = (sessionId: string, token: unknown) => {
+    if (typeof token !== "string" || token.length === 0) return false;
+    const given = Buffer.from(token);
+    // Every secret verifies, so rotating secrets does not break forms already on screen.
+    return secrets.some((secret) => {
+      const expected = Buffer.from(sign(secret, sessionId));
+      return expected.length === given.length && timingSafeEqual(expected, given);
+    });
+  };
+
+  const protect: RequestHandler = (req, res, next) => {
+    res.locals.csrfToken = req.session.id ? tokenFor(req.session.id) : "";
+    if (SAFE_METHODS.has(req.method)) return next();
+
+    const site = req.get("sec-fetch-site");
+    if (site !== undefined && site !== "same-origin" && site !== "none") throw forbidden();
+    const origin = req.get("origin");
+    if (origin !== undefined) {
+      let host: string | null = null;
+      try {
+        host = new URL(origin).host;
+      } catch {
+        host = null; // "null" or garbage: treat as foreign
+      }
+      if (host !== req.get("host")) throw forbidden();
+    }
+
+    if (req.session.id) {
+      const body = req.body as Record<string, unknown> | undefined;
+      if (!isValid(req.session.id, body?._csrf ?? req.get("x-csrf-token"))) throw forbidden();
+    }
+    next();
+  };
+
+  return { protect, tokenFor };
+}

@@ -1,0 +1,122 @@
+/**
+ * Orders: placing one is a single transaction that inserts the order and its lines and lowers
+ * stock with "UPDATE … WHERE stock >= ?", so two shoppers racing for the last item cannot both
+ * get it. If any line is short, the whole transaction rolls back: nothing is charged, no stock moves.
+ */
+import type { Db } from "../db/open.js";
+import type { CartLine } from "../session/types.js";
+
+export interface ShippingAndPayment {
+  name: string;
+  address: string;
+  cardLast4: string;
+}
+
+export interface ShortLine {
+  productId: number;
+  name: string;
+  requested: number;
+  available: number;
+}
+
+export type PlaceOrderResult = { ok: true; orderId: number; totalCents: number } | { ok: false; short: ShortLine[] };
+
+export interface OrderSummary {
+  id: number;
+  totalCents: number;
+  createdAt: number;
+  itemCount: number;
+}
+
+export interface OrderDetail extends OrderSummary {
+  shipName: string;
+  shipAddress: string;
+  cardLast4: string;
+  lines: { productId: number; name: string; unitPriceCents: number; quantity: number }[];
+}
+
+class OutOfStock extends Error {
+  constructor(readonly short: ShortLine[]) {
+    super("out of stock");
+  }
+}
+
+export type Orders = ReturnType<typeof createOrders>;
+
+export function createOrders(db: Db) {
+  const product = db.prepare<[number], { id: number; name: string; price_cents: number; stock: number }>(
+    "SELECT id, name, price_cents, stock FROM products WHERE id = ?",
+  );
+  const takeStock = db.prepare<[number, number, number]>("UPDATE products SET stock = stock - ? WHERE id = ? AND stock >= ?");
+  const insertOrder = db.prepare<[number, string, string, string, number, number]>(
+    "INSERT INTO orders (user_id, ship_name, ship_address, card_last4, total_cents, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+  );
+  const insertLine = db.prepare<[number, number, string, number, number]>(
+    "INSERT INTO order_lines (order_id, product_id, name, unit_price_cents, quantity) VALUES (?, ?, ?, ?, ?)",
+  );
+  const listForUser = db.prepare<[number], { id: number; total_cents: number; created_at: number; item_count: number }>(
+    `SELECT o.id, o.total_cents, o.created_at, sum(l.quantity) AS item_count
+       FROM orders o JOIN order_lines l ON l.order_id = o.id
+      WHERE o.user_id = ? GROUP BY o.id ORDER BY o.created_at DESC, o.id DESC`,
+  );
+  const oneForUser = db.prepare<[number, number], { id: number; total_cents: number; created_at: number; ship_name: string; ship_address: string; card_last4: string }>(
+    "SELECT id, total_cents, created_at, ship_name, ship_address, card_last4 FROM orders WHERE id = ? AND user_id = ?",
+  );
+  const linesOf = db.prepare<[number], { product_id: number; name: string; unit_price_cents: number; quantity: number }>(
+    "SELECT product_id, name, unit_price_cents, quantity FROM order_lines WHERE order_id = ? ORDER BY rowid",
+  );
+
+  const placeTx = db.transaction((userId: number, cart: CartLine[], details: ShippingAndPayment, now: number) => {
+    const short: ShortLine[] = [];
+    let totalCents = 0;
+    const priced: { productId: number; name: string; price: number; quantity: number }[] = [];
+    for (const line of cart) {
+      const p = product.get(line.productId);
+      if (!p) {
+        short.push({ productId: line.productId, name: "A product that is no longer sold", requested: line.quantity, available: 0 });
+        continue;
+      }
+      // The conditional UPDATE is the stock check: it succeeds only if enough is left right now.
+      if (takeStock.run(line.quantity, p.id, line.quantity).changes === 0) {
+        short.push({ productId: p.id, name: p.name, requested: line.quantity, available: p.stock });
+        continue;
+      }
+      priced.push({ productId: p.id, name: p.name, price: p.price_cents, quantity: line.quantity });
+      totalCents += p.price_cents * line.quantity;
+    }
+    if (short.length > 0) throw new OutOfStock(short); // rolls back every stock change above
+    const orderId = Number(insertOrder.run(userId, details.name, details.address, details.cardLast4, totalCents, now).lastInsertRowid);
+    for (const l of priced) insertLine.run(orderId, l.productId, l.name, l.price, l.quantity);
+    return { orderId, totalCents };
+  });
+
+  return {
+    /** Runs as a nested transaction (a savepoint) when called inside another one, e.g. the session update. */
+    place(userId: number, cart: CartLine[], details: ShippingAndPayment, now: number): PlaceOrderResult {
+      if (cart.length === 0) return { ok: false, short: [] };
+      try {
+        return { ok: true, ...placeTx(userId, cart, details, now) };
+      } catch (error) {
+        if (error instanceof OutOfStock) return { ok: false, short: error.short };
+        throw error;
+      }
+    },
+    listForUser: (userId: number): OrderSummary[] =>
+      listForUser.all(userId).map((r) => ({ id: r.id, totalCents: r.total_cents, createdAt: r.created_at, itemCount: r.item_count })),
+    getForUser(userId: number, orderId: number): OrderDetail | undefined {
+      const o = oneForUser.get(orderId, userId);
+      if (!o) return undefined;
+      const lines = linesOf.all(o.id).map((l) => ({ productId: l.product_id, name: l.name, unitPriceCents: l.unit_price_cents, quantity: l.quantity }));
+      return {
+        id: o.id,
+        totalCents: o.total_cents,
+        createdAt: o.created_at,
+        itemCount: lines.reduce((n, l) => n + l.quantity, 0),
+        shipName: o.ship_name,
+        shipAddress: o.ship_address,
+        cardLast4: o.card_last4,
+        lines,
+      };
+    },
+  };
+}

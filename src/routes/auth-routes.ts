@@ -1,0 +1,111 @@
+/**
+ * Accounts. The two session moments the whole shop exists to teach happen here:
+ *  - log in (and register): sessions.regenerate, a new ID with the same cart (defeats fixation);
+ *  - log out: sessions.destroy, the row deleted and the cookie cleared (a copied cookie is dead).
+ * Both are POSTs: a GET must never change state (a link or an <img> could trigger it).
+ */
+import { Router, type Request } from "express";
+import { rateLimit } from "express-rate-limit";
+import { z } from "zod";
+import { hashPassword, MAX_PASSWORD_LENGTH, passwordProblem, verifyPassword } from "../auth/password.js";
+import { HttpError } from "../errors.js";
+import { safeLocalPath } from "../middleware/locals.js";
+import type { RouteDeps } from "./deps.js";
+
+const credentials = z.object({
+  email: z.string().trim().toLowerCase().max(254).pipe(z.email()),
+  password: z.string().min(1).max(MAX_PASSWORD_LENGTH * 4),
+});
+
+const GENERIC_LOGIN_ERROR = "That email and password don't match an account.";
+
+export function authRoutes({ users, sessions, flash, clock }: RouteDeps): Router {
+  const router = Router();
+
+  // Verifying against a real hash when the email is unknown makes both failures take as long,
+  // so response time does not reveal which emails have accounts.
+  let dummyHash: Promise<string> | undefined;
+  const dummy = () => (dummyHash ??= hashPassword("not-a-real-password-for-timing"));
+
+  const tooMany = (message: string) => (_req: Request, _res: unknown, next: (e: unknown) => void) =>
+    next(new HttpError(429, message, "Slow down"));
+  // Failed attempts only (a successful login redirects with 303), per client and per account.
+  const perClient = rateLimit({
+    windowMs: 15 * 60_000,
+    limit: 30,
+    skipSuccessfulRequests: true,
+    standardHeaders: "draft-8",
+    legacyHeaders: false,
+    handler: tooMany("Too many failed sign-in attempts from your network. Please wait 15 minutes and try again."),
+  });
+  const perAccount = rateLimit({
+    windowMs: 15 * 60_000,
+    limit: 10,
+    skipSuccessfulRequests: true,
+    standardHeaders: "draft-8",
+    legacyHeaders: false,
+    keyGenerator: (req) => `account:${String((req.body as Record<string, unknown> | undefined)?.email ?? "").trim().toLowerCase()}`,
+    handler: tooMany("Too many failed sign-in attempts for this account. Please wait 15 minutes and try again."),
+  });
+
+  const form = (req: Request) => (req.body ?? {}) as Record<string, unknown>;
+
+  router.get("/login", (req, res) => {
+    res.render("login", { title: "Sign in", email: "", error: null, next: safeLocalPath(req.query.next, "") });
+  });
+
+  router.post("/login", perClient, perAccount, async (req, res) => {
+    const next = safeLocalPath(form(req).next, "/");
+    const parsed = credentials.safeParse(form(req));
+    const email = typeof form(req).email === "string" ? String(form(req).email).slice(0, 254) : "";
+    const user = parsed.success ? users.findByEmail(parsed.data.email) : undefined;
+    const ok = parsed.success && (await verifyPassword(parsed.data.password, user?.passwordHash ?? (await dummy()))) && user;
+    if (!ok) {
+      res.status(401).render("login", { title: "Sign in", email, error: GENERIC_LOGIN_ERROR, next });
+      return;
+    }
+    await sessions.regenerate(req.session, res, { userId: ok.id }); // new ID, same cart: defeats fixation
+    flash.set(res, "success", `Welcome back, ${ok.email}.`);
+    res.redirect(303, next);
+  });
+
+  router.get("/register", (req, res) => {
+    res.render("register", { title: "Create an account", email: "", errors: {}, next: safeLocalPath(req.query.next, "") });
+  });
+
+  router.post("/register", perClient, async (req, res) => {
+    const next = safeLocalPath(form(req).next, "/");
+    const email = typeof form(req).email === "string" ? String(form(req).email).trim().slice(0, 254) : "";
+    const password = typeof form(req).password === "string" ? String(form(req).password) : "";
+    const errors: Record<string, string> = {};
+    const parsedEmail = z.email().max(254).safeParse(email.toLowerCase());
+    if (!parsedEmail.success) errors.email = "Enter an email address like name@example.com.";
+    const problem = passwordProblem(password, email);
+    if (problem) errors.password = problem;
+    if (Object.keys(errors).length > 0) {
+      res.status(400).render("register", { title: "Create an account", email, errors, next });
+      return;
+    }
+    const user = users.create(email.toLowerCase(), await hashPassword(password), clock.now());
+    if (!user) {
+      res.status(409).render("register", {
+        title: "Create an account",
+        email,
+        errors: { email: "There is already an account with that email. Sign in instead?" },
+        next,
+      });
+      return;
+    }
+    await sessions.regenerate(req.session, res, { userId: user.id });
+    flash.set(res, "success", "Your account is ready. Welcome to Stateful Shop!");
+    res.redirect(303, next);
+  });
+
+  router.post("/logout", async (req, res) => {
+    await sessions.destroy(req.session, res); // row deleted, cookie cleared: the old value is dead everywhere
+    flash.set(res, "info", "You have signed out.");
+    res.redirect(303, "/");
+  });
+
+  return router;
+}

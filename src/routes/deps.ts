@@ -1,0 +1,16 @@
+/** What the route files need, built once in createApp. */
+import type { Users } from "../auth/users.js";
+import type { Catalog } from "../catalog/catalog.js";
+import type { Clock } from "../clock.js";
+import type { Orders } from "../orders/orders.js";
+import type { SessionStorage } from "../session/storage.js";
+import type { createFlash } from "../middleware/flash.js";
+
+export interface RouteDeps {
+  catalog: Catalog;
+  users: Users;
+  orders: Orders;
+  sessions: SessionStorage;
+  flash: ReturnType<typeof createFlash>;
+  clock: Clock;
+}

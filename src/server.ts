@@ -1,0 +1,95 @@
+/**
+ * The entry point: readConfig → openDatabase → migrate and seed → createApp → listen →
+ * cleanup job → graceful shutdown. The only file that reads process.env or exits.
+ */
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { createApp } from "./app.js";
+import { systemClock } from "./clock.js";
+import { ConfigError, readConfig } from "./config.js";
+import { migrate, seedCatalog } from "./db/migrate.js";
+import { openDatabase } from "./db/open.js";
+import { createLogger } from "./log.js";
+import { startSessionCleanup } from "./session/cleanup.js";
+import { createSessionStorage } from "./session/storage.js";
+import { createSqliteStore } from "./session/stores/sqlite-store.js";
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+
+let config;
+try {
+  config = readConfig(process.env, root);
+} catch (error) {
+  if (error instanceof ConfigError) {
+    console.error(`Stateful Shop cannot start.\n${error.message}`);
+    process.exit(1);
+  }
+  throw error;
+}
+
+const log = createLogger(config.logLevel);
+if (config.sessionSecretsGenerated) {
+  log.warn(
+    "SESSION_SECRETS is not set: using a random secret for this run only (development). " +
+      "Every restart signs cookies differently, so existing sessions stop working. Set SESSION_SECRETS to keep them.",
+  );
+}
+
+const db = openDatabase(config.databasePath);
+const applied = migrate(db, path.join(root, "db/migrations"));
+const seeded = seedCatalog(db, path.join(root, "db/seed.sql"));
+const clock = systemClock;
+const store = createSqliteStore(db);
+const sessions = createSessionStorage({
+  store,
+  clock,
+  cookieName: config.cookieName,
+  cookieSecure: config.cookieSecure,
+  idleTimeoutMs: config.idleTimeoutMs,
+  absoluteTimeoutMs: config.absoluteTimeoutMs,
+  touchIntervalMs: config.touchIntervalMs,
+});
+const app = createApp({ config, db, sessions, clock, log, root });
+
+const server = app.listen(config.port, config.host, () => {
+  const address = server.address();
+  const port = typeof address === "object" && address ? address.port : config.port;
+  log.info(
+    { port, database: config.databasePath, store: store.kind, migrationsApplied: applied, seeded },
+    `Stateful Shop is open at http://localhost:${port}`,
+  );
+});
+// Slow clients cannot hold a connection forever while sending headers or a body.
+server.headersTimeout = 10_000;
+server.requestTimeout = 30_000;
+server.keepAliveTimeout = 5_000;
+
+const cleanup = startSessionCleanup({
+  store,
+  clock,
+  intervalMs: config.cleanupIntervalMs,
+  onSweep: ({ removed, batches, ms }) => log.info({ removed, batches, ms: Math.round(ms) }, `session cleanup removed ${removed} expired sessions`),
+  onError: (err) => log.warn({ err }, "session cleanup failed; will retry"),
+});
+
+let stopping = false;
+async function shutdown(signal: string) {
+  if (stopping) return;
+  stopping = true;
+  log.info({ signal }, "shutting down");
+  const force = setTimeout(() => {
+    log.error("shutdown took longer than 10 s; exiting anyway");
+    process.exit(1);
+  }, 10_000);
+  force.unref();
+  // Stop accepting, let in-flight requests finish, drop idle keep-alive connections.
+  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+  server.closeIdleConnections();
+  await closed;
+  await cleanup.stop();
+  db.close();
+  log.info("bye");
+  process.exit(0);
+}
+process.on("SIGTERM", () => void shutdown("SIGTERM"));
+process.on("SIGINT", () => void shutdown("SIGINT"));

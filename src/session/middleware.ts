@@ -1,0 +1,23 @@
+/**
+ * loadSession(storage): puts the visitor's session on req.session for every request that
+ * reaches it (static files are served before it and never touch the store).
+ */
+import type { RequestHandler } from "express";
+import type { SessionStorage } from "./storage.js";
+import type { Session } from "./types.js";
+
+declare global {
+  // eslint-disable-next-line @typescript-eslint/no-namespace
+  namespace Express {
+    interface Request {
+      session: Session;
+    }
+  }
+}
+
+export function loadSession(storage: SessionStorage): RequestHandler {
+  return async (req, res, next) => {
+    req.session = await storage.load(req, res);
+    next();
+  };
+}

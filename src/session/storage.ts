@@ -1,0 +1,213 @@
+/**
+ * The session storage: the cookie and the lifecycle, on top of any SessionStore.
+ *
+ *   load        cookie → signature → ID → sha256 → store record → expiry checks → (throttled) touch
+ *   change      the only way to write: an atomic read-modify-write; creates the record and the
+ *               cookie on first use (lazy: no row, no cookie until there is something to keep)
+ *   regenerate  login: the same cart under a brand-new ID; the old ID is dead in the same commit
+ *   destroy     logout: the record is deleted and the cookie cleared
+ *
+ * What it does not do: it never trusts anything about the cookie beyond "this exact ID was
+ * signed by us". Bad signature, unknown ID, expired record: all give a fresh empty session and
+ * never throw, because all of them are attacker-controlled input. Real store failures do throw
+ * (the app shows a 503), so an outage is never mistaken for an empty cart.
+ */
+import type { Request, Response, CookieOptions } from "express";
+import type { Clock } from "../clock.js";
+import { hashSessionId, isWellFormedSessionId, newSessionId } from "./id.js";
+import type { Session, SessionData, SessionStore, StoredSession } from "./types.js";
+
+export interface SessionStorageOptions {
+  store: SessionStore;
+  clock: Clock;
+  cookieName: string;
+  /** Secure cookies (HTTPS only). The __Host- prefix in the name requires it. */
+  cookieSecure: boolean;
+  idleTimeoutMs: number;
+  absoluteTimeoutMs: number;
+  /** A read writes last-seen at most once per this interval (Lucia's rule, adapted). */
+  touchIntervalMs: number;
+}
+
+export type SessionStorage = ReturnType<typeof createSessionStorage>;
+
+/** Thrown by change() when the session ended while the request was running (a logout in another tab). */
+export class SessionEndedError extends Error {
+  constructor() {
+    super("Your session ended while this request was on its way (did you sign out in another tab?). Nothing was changed.");
+  }
+}
+
+export const emptyData = (): SessionData => ({ cart: [] });
+
+export function createSessionStorage(options: SessionStorageOptions) {
+  const { store, clock, cookieName, idleTimeoutMs, absoluteTimeoutMs, touchIntervalMs } = options;
+
+  const cookieAttributes: CookieOptions = {
+    httpOnly: true, // page scripts cannot read the ID, so an XSS bug cannot simply copy it out
+    sameSite: "lax", // not sent on cross-site POSTs; still sent when a link from elsewhere is followed
+    secure: options.cookieSecure,
+    path: "/",
+    // No Domain attribute: the cookie goes back to this host only, not to sibling subdomains.
+  };
+
+  /** Both timeouts, in one number: the moment the record dies unless touched again. */
+  const expiryFor = (createdAt: number, lastSeenAt: number) =>
+    Math.min(lastSeenAt + idleTimeoutMs, createdAt + absoluteTimeoutMs);
+
+  const freshSession = (events: Session["events"]): Session => ({
+    id: null,
+    key: null,
+    data: emptyData(),
+    userId: null,
+    createdAt: null,
+    lastSeenAt: null,
+    expiresAt: null,
+    events,
+  });
+
+  const adopt = (session: Session, id: string, key: string, stored: StoredSession) => {
+    session.id = id;
+    session.key = key;
+    session.data = stored.data;
+    session.userId = stored.userId;
+    session.createdAt = stored.createdAt;
+    session.lastSeenAt = stored.lastSeenAt;
+    session.expiresAt = stored.expiresAt;
+  };
+
+  // The cookie lives as long as the server-side record would; the server's clock stays the authority.
+  const sendCookie = (res: Response, session: Session) =>
+    res.cookie(cookieName, session.id, { ...cookieAttributes, signed: true, expires: new Date(session.expiresAt!) });
+
+  // Expired "with the same name and Path", or the browser keeps the old one.
+  const clearCookie = (res: Response) => res.clearCookie(cookieName, cookieAttributes);
+
+  return {
+    cookieName,
+
+    async load(req: Request, res: Response): Promise<Session> {
+      // Only signed cookies: cookie-parser gives false for a bad signature, undefined for none.
+      // The unsigned req.cookies value is never read.
+      const raw: unknown = req.signedCookies?.[cookieName];
+      if (raw === undefined) {
+        if (req.cookies?.[cookieName] !== undefined) {
+          // Present but not signed at all (a planted or hand-made value): same as a bad signature.
+          clearCookie(res);
+          return freshSession(["bad-signature"]);
+        }
+        return freshSession(["no-cookie"]);
+      }
+      if (raw === false) {
+        clearCookie(res);
+        return freshSession(["bad-signature"]);
+      }
+      if (!isWellFormedSessionId(raw)) {
+        clearCookie(res);
+        return freshSession(["malformed-id"]);
+      }
+
+      const now = clock.now();
+      const key = hashSessionId(raw);
+      const stored = await store.get(key, now);
+      if (!stored) {
+        // Unknown, destroyed or expired: never adopted, never re-created under this ID.
+        clearCookie(res);
+        return freshSession(["unknown-id"]);
+      }
+      // Both timeouts are checked against the current settings, not only the stored expires_at,
+      // so shortening a timeout takes effect at once for existing sessions too.
+      const idleOver = now - stored.lastSeenAt >= idleTimeoutMs;
+      const absoluteOver = now - stored.createdAt >= absoluteTimeoutMs;
+      if (idleOver || absoluteOver) {
+        await store.destroy(key);
+        clearCookie(res);
+        return freshSession([absoluteOver ? "expired-absolute" : "expired-idle"]);
+      }
+
+      const session = freshSession(["loaded"]);
+      adopt(session, raw, key, stored);
+      // Sliding expiry without a write per page view: touch at most once per interval.
+      if (now - stored.lastSeenAt >= touchIntervalMs) {
+        const expiresAt = expiryFor(stored.createdAt, now);
+        if (await store.touch(key, now, expiresAt)) {
+          session.lastSeenAt = now;
+          session.expiresAt = expiresAt;
+          session.events.push("touched");
+          sendCookie(res, session);
+        }
+      }
+      return session;
+    },
+
+    /**
+     * Apply `mutate` to the freshest stored data, atomically. `mutate` must be synchronous and may
+     * throw to refuse the change (nothing is written then). On a session without a record this
+     * creates the record with a new random ID and sends the cookie.
+     */
+    async change(session: Session, res: Response, mutate: (data: SessionData) => SessionData): Promise<void> {
+      const now = clock.now();
+      if (session.key === null) {
+        const data = mutate(emptyData());
+        const id = newSessionId();
+        const key = hashSessionId(id);
+        const stored: StoredSession = { data, userId: null, createdAt: now, lastSeenAt: now, expiresAt: expiryFor(now, now) };
+        await store.create(key, stored);
+        adopt(session, id, key, stored);
+        session.events.push("created");
+        sendCookie(res, session);
+        return;
+      }
+      const updated = await store.update(session.key, now, (current) => ({
+        ...current,
+        data: mutate(current.data),
+        lastSeenAt: now,
+        expiresAt: expiryFor(current.createdAt, now),
+      }));
+      if (!updated) {
+        // Logged out (or expired) after this request loaded the session. Writing anyway would
+        // resurrect it; creating a new one would hide what happened. Refuse, loudly.
+        session.events.push("ended-meanwhile");
+        clearCookie(res);
+        throw new SessionEndedError();
+      }
+      adopt(session, session.id!, session.key, updated);
+      session.events.push("saved");
+      sendCookie(res, session);
+    },
+
+    /**
+     * Login (and any change of privilege): the same data under a brand-new ID. A planted or
+     * leaked pre-login ID becomes worthless at the moment it would become valuable (fixation).
+     * The guest's cart comes along (express-session's regenerate would empty it).
+     */
+    async regenerate(session: Session, res: Response, change: { userId: number | null }): Promise<void> {
+      const now = clock.now();
+      const id = newSessionId();
+      const key = hashSessionId(id);
+      const start = (data: SessionData): StoredSession => ({
+        data,
+        userId: change.userId,
+        createdAt: now, // a new session: the absolute timeout starts again from here
+        lastSeenAt: now,
+        expiresAt: expiryFor(now, now),
+      });
+      let stored = session.key ? await store.rekey(session.key, key, now, (current) => start(current.data)) : null;
+      if (!stored) {
+        // No record to carry over (a guest who stored nothing, or one that ended meanwhile).
+        stored = start(emptyData());
+        await store.create(key, stored);
+      }
+      adopt(session, id, key, stored);
+      session.events.push("regenerated");
+      sendCookie(res, session);
+    },
+
+    /** Logout: the record is deleted, so the old cookie value is dead everywhere, and the cookie is cleared. */
+    async destroy(session: Session, res: Response): Promise<void> {
+      if (session.key) await store.destroy(session.key);
+      clearCookie(res);
+      Object.assign(session, freshSession([...session.events, "destroyed"]));
+    },
+  };
+}

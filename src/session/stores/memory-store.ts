@@ -1,0 +1,74 @@
+/**
+ * The memory session store: a Map in this process. Fast and simple, and the source texts'
+ * `var sessions = {}` done properly. Trade-offs, said plainly: single process only, and every
+ * session is lost when the server restarts.
+ *
+ * Records are kept as JSON strings, so a caller mutating an object it got from `get` cannot
+ * silently change what is stored: the only way in is create/update/rekey, as with SQLite.
+ * Expired records are ignored on read and removed by deleteExpired (the cleanup job).
+ */
+import type { SessionStore, StoredSession } from "../types.js";
+
+export function createMemoryStore(): SessionStore & { readonly size: number } {
+  // expiresAt is kept beside the JSON so that reads and sweeps can skip dead records without parsing them.
+  const records = new Map<string, { json: string; expiresAt: number }>();
+  const put = (key: string, s: StoredSession) => records.set(key, { json: JSON.stringify(s), expiresAt: s.expiresAt });
+
+  const live = (key: string, now: number): StoredSession | null => {
+    const record = records.get(key);
+    if (record === undefined || record.expiresAt <= now) return null;
+    return JSON.parse(record.json) as StoredSession;
+  };
+
+  return {
+    kind: "memory",
+    get size() {
+      return records.size;
+    },
+    async get(key, now) {
+      return live(key, now);
+    },
+    async create(key, session) {
+      if (records.has(key)) throw new Error("session key collision");
+      put(key, session);
+    },
+    // Read, change and write happen in one synchronous stretch: no other request can run in between.
+    async update(key, now, change) {
+      const current = live(key, now);
+      if (!current) return null;
+      const next = change(current);
+      put(key, next);
+      return next;
+    },
+    async rekey(oldKey, newKey, now, change) {
+      const current = live(oldKey, now);
+      if (!current) return null;
+      const next = change(current);
+      put(newKey, next);
+      records.delete(oldKey);
+      return next;
+    },
+    async touch(key, lastSeenAt, expiresAt) {
+      const record = records.get(key);
+      if (record === undefined) return false;
+      const s = JSON.parse(record.json) as StoredSession;
+      if (s.lastSeenAt >= lastSeenAt) return false;
+      put(key, { ...s, lastSeenAt, expiresAt });
+      return true;
+    },
+    async destroy(key) {
+      records.delete(key);
+    },
+    async deleteExpired(now, limit) {
+      let removed = 0;
+      for (const [key, record] of records) {
+        if (removed >= limit) break;
+        if (record.expiresAt <= now) {
+          records.delete(key);
+          removed++;
+        }
+      }
+      return removed;
+    },
+  };
+}

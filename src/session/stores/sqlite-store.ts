@@ -1,0 +1,101 @@
+/**
+ * The SQLite session store: one row per session in the `sessions` table (db/migrations/003).
+ *
+ * Every statement is prepared once, here, not per request. Reads filter on expires_at, so a
+ * stale row is never returned even before the cleanup job has removed it. Writes that depend
+ * on what is stored (update, rekey) run inside one IMMEDIATE transaction: it takes the write
+ * lock before reading, so the read-modify-write cannot interleave with another request of this
+ * process (better-sqlite3 is synchronous) nor of another process sharing the file.
+ *
+ * Trade-off: the methods are async to fit the contract (Redis needs it), but do their work
+ * synchronously inside; a query here blocks the event loop for microseconds, not milliseconds.
+ */
+import type { Db } from "../../db/open.js";
+import type { SessionData, SessionStore, StoredSession } from "../types.js";
+
+interface SessionRow {
+  data: string;
+  user_id: number | null;
+  created_at: number;
+  last_seen_at: number;
+  expires_at: number;
+}
+
+function fromRow(row: SessionRow): StoredSession {
+  return {
+    data: JSON.parse(row.data) as SessionData,
+    userId: row.user_id,
+    createdAt: row.created_at,
+    lastSeenAt: row.last_seen_at,
+    expiresAt: row.expires_at,
+  };
+}
+
+export function createSqliteStore(db: Db): SessionStore {
+  const selectLive = db.prepare<[string, number], SessionRow>(
+    "SELECT data, user_id, created_at, last_seen_at, expires_at FROM sessions WHERE id_hash = ? AND expires_at > ?",
+  );
+  const insertRow = db.prepare<[string, string, number | null, number, number, number]>(
+    "INSERT INTO sessions (id_hash, data, user_id, created_at, last_seen_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)",
+  );
+  const updateRow = db.prepare<[string, number | null, number, number, string]>(
+    "UPDATE sessions SET data = ?, user_id = ?, last_seen_at = ?, expires_at = ? WHERE id_hash = ?",
+  );
+  // "AND last_seen_at < ?": a touch never moves a session backwards, whatever order two requests finish in.
+  const touchRow = db.prepare<[number, number, string, number]>(
+    "UPDATE sessions SET last_seen_at = ?, expires_at = ? WHERE id_hash = ? AND last_seen_at < ?",
+  );
+  const deleteRow = db.prepare<[string]>("DELETE FROM sessions WHERE id_hash = ?");
+  // One bounded batch, found through the expires_at index; the cleanup job yields between batches.
+  const deleteExpiredBatch = db.prepare<[number, number]>(
+    "DELETE FROM sessions WHERE id_hash IN (SELECT id_hash FROM sessions WHERE expires_at <= ? LIMIT ?)",
+  );
+
+  const insert = (key: string, s: StoredSession) =>
+    insertRow.run(key, JSON.stringify(s.data), s.userId, s.createdAt, s.lastSeenAt, s.expiresAt);
+
+  const updateTx = db.transaction((key: string, now: number, change: (c: StoredSession) => StoredSession) => {
+    const row = selectLive.get(key, now);
+    if (!row) return null; // gone (logged out, expired, swept): never re-create it
+    const next = change(fromRow(row));
+    updateRow.run(JSON.stringify(next.data), next.userId, next.lastSeenAt, next.expiresAt, key);
+    return next;
+  });
+
+  const rekeyTx = db.transaction(
+    (oldKey: string, newKey: string, now: number, change: (c: StoredSession) => StoredSession) => {
+      const row = selectLive.get(oldKey, now);
+      if (!row) return null;
+      const next = change(fromRow(row));
+      insert(newKey, next);
+      deleteRow.run(oldKey); // the old ID dies in the same commit the new one is born
+      return next;
+    },
+  );
+
+  return {
+    kind: "sqlite",
+    async get(key, now) {
+      const row = selectLive.get(key, now);
+      return row ? fromRow(row) : null;
+    },
+    async create(key, session) {
+      insert(key, session);
+    },
+    async update(key, now, change) {
+      return updateTx.immediate(key, now, change);
+    },
+    async rekey(oldKey, newKey, now, change) {
+      return rekeyTx.immediate(oldKey, newKey, now, change);
+    },
+    async touch(key, lastSeenAt, expiresAt) {
+      return touchRow.run(lastSeenAt, expiresAt, key, lastSeenAt).changes > 0;
+    },
+    async destroy(key) {
+      deleteRow.run(key);
+    },
+    async deleteExpired(now, limit) {
+      return deleteExpiredBatch.run(now, limit).changes;
+    },
+  };
+}

@@ -1,0 +1,95 @@
+/**
+ * The session contract, in two levels (after React Router's session storage and Lucia):
+ *
+ * - a SessionStore keeps records under a key and knows nothing about HTTP or cookies
+ *   (stores/sqlite-store.ts, stores/memory-store.ts);
+ * - a SessionStorage (storage.ts) owns the cookie and the lifecycle on top of any store:
+ *   load, change, regenerate, destroy.
+ *
+ * Stores are keyed by sha256(session ID), never by the ID itself, so whoever reads the
+ * store (a backup, a log of SQL, a curious admin) learns nothing they could put in a cookie.
+ */
+
+/** One line of the cart: IDs and quantities only. Names and prices come from the catalog at render time. */
+export interface CartLine {
+  productId: number;
+  quantity: number;
+}
+
+/** What we remember about one visitor. Small and JSON-safe; totals are never stored. */
+export interface SessionData {
+  cart: CartLine[];
+}
+
+/** A store's record for one session. All times are epoch milliseconds. */
+export interface StoredSession {
+  data: SessionData;
+  /** The signed-in user, or null for a guest. A separate column, never the session key. */
+  userId: number | null;
+  /** The absolute timeout counts from here. */
+  createdAt: number;
+  /** The idle timeout counts from here; moved forward by (throttled) touches and by every change. */
+  lastSeenAt: number;
+  /** min(lastSeenAt + idle, createdAt + absolute): after this the record is dead. */
+  expiresAt: number;
+}
+
+export interface SessionStore {
+  /** A name for logs and the instructor view: "sqlite", "memory". */
+  readonly kind: string;
+  /** The record, or null when the key is unknown or the record expired at `now`. Never throws for that. */
+  get(key: string, now: number): Promise<StoredSession | null>;
+  /** Insert a brand-new record. Keys come from 32 random bytes, so a collision means a bug: it throws. */
+  create(key: string, session: StoredSession): Promise<void>;
+  /**
+   * Atomic read-modify-write on the freshest copy: `change` sees the record as it is now, not as it
+   * was when the request started, so two concurrent requests never lose each other's changes.
+   * Returns null (and changes nothing) when the record is gone or expired: it never re-creates one,
+   * so a request racing a logout cannot bring the session back. If `change` throws, nothing is written.
+   */
+  update(key: string, now: number, change: (current: StoredSession) => StoredSession): Promise<StoredSession | null>;
+  /**
+   * Atomically move a record to a new key (login): read the freshest copy under `oldKey`, apply
+   * `change`, store it under `newKey` and delete `oldKey`, all or nothing. Null when `oldKey` is gone.
+   */
+  rekey(oldKey: string, newKey: string, now: number, change: (current: StoredSession) => StoredSession): Promise<StoredSession | null>;
+  /** Move last-seen and expiry forward. Only updates an existing record; false when there was none. */
+  touch(key: string, lastSeenAt: number, expiresAt: number): Promise<boolean>;
+  /** Delete one record. Deleting an unknown key is not an error. */
+  destroy(key: string): Promise<void>;
+  /** Delete at most `limit` records that expired at or before `now`; returns how many. The cleanup job loops. */
+  deleteExpired(now: number, limit: number): Promise<number>;
+}
+
+/**
+ * What happened to the session in this request, in the order it happened. The classroom
+ * X-ray panel turns these into sentences; tests assert on them.
+ */
+export type SessionEvent =
+  | "no-cookie"
+  | "bad-signature"
+  | "malformed-id"
+  | "unknown-id"
+  | "expired-idle"
+  | "expired-absolute"
+  | "loaded"
+  | "touched"
+  | "created"
+  | "saved"
+  | "regenerated"
+  | "destroyed"
+  | "ended-meanwhile";
+
+/** The session as seen by one request. */
+export interface Session {
+  /** The random ID from the cookie, or null until something is stored. Never log or render it. */
+  id: string | null;
+  /** sha256(id) in hex: the store's key. */
+  key: string | null;
+  data: SessionData;
+  userId: number | null;
+  createdAt: number | null;
+  lastSeenAt: number | null;
+  expiresAt: number | null;
+  events: SessionEvent[];
+}
