@@ -111,7 +111,9 @@ export function createSessionStorage(options: SessionStorageOptions) {
       const key = hashSessionId(raw);
       const stored = await store.get(key, now);
       if (!stored) {
-        // Unknown, destroyed or expired: never adopted, never re-created under this ID.
+        // Unknown, destroyed or expired: never adopted, never re-created under this ID. The ID was
+        // signed by us, so it is ours: delete any expired row now rather than at the next sweep.
+        await store.destroy(key);
         clearCookie(res);
         return freshSession(["unknown-id"]);
       }

@@ -1,0 +1,124 @@
+/**
+ * Accounts and the two session moments the shop exists to teach:
+ *  - signing in (or registering) gives the same cart a brand-new session ID (no fixation);
+ *  - signing out deletes the session row and the cookie, so a copied cookie is dead.
+ */
+import { expect, test } from "@playwright/test";
+import {
+  PASSWORD,
+  addFromProductPage,
+  cartLabel,
+  cartLink,
+  flash,
+  register,
+  replaySessionCookie,
+  sessionCookie,
+  sessionRowExists,
+  signIn,
+  signOut,
+  uniqueEmail,
+} from "./helpers";
+
+const GENERIC_LOGIN_ERROR = "That email and password don't match an account.";
+
+test.describe("accounts and session IDs", () => {
+  test("registering and signing in keep the cart under a new ID; signing out kills the old one", async ({ page, context, browser, baseURL }) => {
+    // 1. A guest fills a cart.
+    await addFromProductPage(page, "pour-over-dripper", "Pour-Over Coffee Dripper", 1);
+    const guestValue = (await sessionCookie(context))!.value;
+    expect(sessionRowExists(guestValue)).toBe(true);
+
+    // 2. Registering keeps the cart and changes the cookie's value; the guest ID is dead.
+    const account = await register(page);
+    const registeredValue = (await sessionCookie(context))?.value;
+    expect(registeredValue).toBeDefined();
+    expect(registeredValue, "registering must issue a new session ID").not.toBe(guestValue);
+    expect(sessionRowExists(guestValue), "the pre-registration row is gone").toBe(false);
+    expect(sessionRowExists(registeredValue!)).toBe(true);
+    await expect(cartLink(page)).toHaveAccessibleName(cartLabel(1));
+    await cartLink(page).click();
+    await expect(page.getByRole("link", { name: "Pour-Over Coffee Dripper" })).toBeVisible();
+    await expect(page.getByRole("link", { name: "Check out" })).toBeVisible();
+
+    // 3. Signing out removes the cookie and the row.
+    await signOut(page);
+    expect(await sessionCookie(context), "sign out clears the cookie").toBeUndefined();
+    expect(sessionRowExists(registeredValue!), "sign out deletes the session row").toBe(false);
+    await expect(cartLink(page)).toHaveAccessibleName(cartLabel(0));
+    await expect(page.getByRole("navigation", { name: "Account" }).getByRole("link", { name: "Sign in" })).toBeVisible();
+
+    // 4. Shopping again as a guest, then signing in: new ID again, and the guest cart comes along.
+    await addFromProductPage(page, "sencha-green-tea", "Sencha Green Tea Tin", 2);
+    const preLoginValue = (await sessionCookie(context))!.value;
+    await page.getByRole("navigation", { name: "Account" }).getByRole("link", { name: "Sign in" }).click();
+    await signIn(page, account);
+    const signedInValue = (await sessionCookie(context))?.value;
+    expect(signedInValue).toBeDefined();
+    expect(signedInValue, "signing in must issue a new session ID").not.toBe(preLoginValue);
+    expect(sessionRowExists(preLoginValue)).toBe(false);
+    await expect(page.getByText(`Signed in as ${account.email}`)).toBeVisible();
+    await expect(cartLink(page)).toHaveAccessibleName(cartLabel(2));
+    await cartLink(page).click();
+    await expect(page.getByLabel("Quantity of Sencha Green Tea Tin")).toHaveValue("2");
+    // The cart that was signed out with is gone for good; only the new guest cart came along.
+    await expect(page.getByRole("link", { name: "Pour-Over Coffee Dripper" })).toHaveCount(0);
+
+    // 5. Replaying old cookie values in another browser gets nothing.
+    for (const [what, value] of [
+      ["the pre-login cookie", preLoginValue],
+      ["the pre-logout cookie", registeredValue!],
+      ["the pre-registration cookie", guestValue],
+    ] as const) {
+      const thief = await browser.newContext();
+      try {
+        await replaySessionCookie(thief, value, baseURL!);
+        const other = await thief.newPage();
+        await other.goto("/cart");
+        await expect(cartLink(other), `${what} replayed gets an empty cart`).toHaveAccessibleName(cartLabel(0));
+        await expect(other.getByText("Your cart is empty.")).toBeVisible();
+        await expect(other.getByRole("button", { name: "Sign out" }), `${what} replayed is not signed in`).toHaveCount(0);
+        await expect(other.getByRole("navigation", { name: "Account" }).getByRole("link", { name: "Sign in" })).toBeVisible();
+        expect(await sessionCookie(thief), `the server clears ${what} when it sees it`).toBeUndefined();
+      } finally {
+        await thief.close();
+      }
+    }
+
+    // 6. …while the current cookie, copied the same way, does work: it is the session.
+    const twin = await browser.newContext();
+    try {
+      await replaySessionCookie(twin, signedInValue!, baseURL!);
+      const other = await twin.newPage();
+      await other.goto("/");
+      await expect(cartLink(other)).toHaveAccessibleName(cartLabel(2));
+      await expect(other.getByText(`Signed in as ${account.email}`)).toBeVisible();
+    } finally {
+      await twin.close();
+    }
+  });
+
+  test("a failed sign-in shows the same generic error for an unknown email and for a wrong password", async ({ page, browser }) => {
+    const owner = await browser.newContext();
+    const account = await register(await owner.newPage());
+    await owner.close();
+
+    await page.goto("/login");
+    await page.getByLabel("Email", { exact: true }).fill(uniqueEmail("nobody"));
+    await page.getByLabel("Password", { exact: true }).fill(PASSWORD);
+    await page.getByRole("button", { name: "Sign in", exact: true }).click();
+    await expect(page.getByRole("alert")).toHaveText(GENERIC_LOGIN_ERROR);
+    await expect(page.getByRole("heading", { level: 1, name: "Sign in" })).toBeVisible();
+    const unknownEmailPage = await page.getByRole("main").innerText();
+
+    await page.getByLabel("Email", { exact: true }).fill(account.email);
+    await page.getByLabel("Password", { exact: true }).fill(`${PASSWORD} but wrong`);
+    await page.getByRole("button", { name: "Sign in", exact: true }).click();
+    await expect(page.getByRole("alert")).toHaveText(GENERIC_LOGIN_ERROR);
+    // The email stays filled in, the password does not; nothing says which part was wrong.
+    await expect(page.getByLabel("Email", { exact: true })).toHaveValue(account.email);
+    await expect(page.getByLabel("Password", { exact: true })).toHaveValue("");
+    await expect(page.getByRole("button", { name: "Sign out" })).toHaveCount(0);
+    expect(await page.getByRole("main").innerText(), "both failures render the same page").toBe(unknownEmailPage);
+    await expect(flash(page)).toHaveText("");
+  });
+});

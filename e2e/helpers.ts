@@ -1,0 +1,141 @@
+/**
+ * Shared helpers for the end-to-end specs. Locators are role/label based, the way a shopper
+ * (or a screen reader) finds things; the database is only ever opened read-only, to check
+ * what a user cannot see (session rows, stock).
+ */
+import { createHash } from "node:crypto";
+import path from "node:path";
+import Database from "better-sqlite3";
+import { expect, type BrowserContext, type Cookie, type Locator, type Page } from "@playwright/test";
+
+export const SESSION_COOKIE = "shop_sid";
+
+/** A fresh address per call: tests run in parallel against one database. */
+export function uniqueEmail(tag = "shopper"): string {
+  return `e2e-${tag}-${Date.now()}-${Math.random().toString(36).slice(2, 10)}@example.com`;
+}
+
+/** Long enough (>= 10) and not on the common-passwords list. */
+export const PASSWORD = "correct horse battery staple";
+
+export interface Account {
+  email: string;
+  password: string;
+}
+
+const pathnameOf = (page: Page) => (page.url().startsWith("http") ? new URL(page.url()).pathname : "");
+
+/**
+ * Register through the form: on the current page if it already is /register (e.g. reached with
+ * ?next=…), else on a fresh /register. Waits for the success flash, so the new session cookie
+ * is in place afterwards.
+ */
+export async function register(page: Page, account: Account = { email: uniqueEmail(), password: PASSWORD }): Promise<Account> {
+  if (pathnameOf(page) !== "/register") await page.goto("/register");
+  await page.getByLabel("Email", { exact: true }).fill(account.email);
+  await page.getByLabel("Password", { exact: true }).fill(account.password);
+  await page.getByRole("button", { name: "Create account" }).click();
+  await expect(flash(page)).toHaveText("Your account is ready. Welcome to Stateful Shop!");
+  await expect(page.getByText(`Signed in as ${account.email}`)).toBeVisible();
+  return account;
+}
+
+/** Sign in through the form on /login (or on the current page if it is already the login page). */
+export async function signIn(page: Page, account: Account): Promise<void> {
+  if (pathnameOf(page) !== "/login") await page.goto("/login");
+  await page.getByLabel("Email", { exact: true }).fill(account.email);
+  await page.getByLabel("Password", { exact: true }).fill(account.password);
+  await page.getByRole("button", { name: "Sign in", exact: true }).click();
+  await expect(flash(page)).toHaveText(`Welcome back, ${account.email}.`);
+}
+
+export async function signOut(page: Page): Promise<void> {
+  await page.getByRole("button", { name: "Sign out" }).click();
+  await expect(flash(page)).toHaveText("You have signed out.");
+}
+
+/** The flash message (role=status live region in the header). */
+export const flash = (page: Page): Locator => page.getByRole("status");
+
+/** The cart link in the header; its accessible name carries the count ("Cart, 2 items"). */
+export const cartLink = (page: Page): Locator =>
+  page.getByRole("navigation", { name: "Account" }).getByRole("link", { name: /^Cart, \d+ items?$/ });
+
+export const cartLabel = (n: number) => `Cart, ${n} ${n === 1 ? "item" : "items"}`;
+
+/** Open a product page and add `quantity` of it with the "Quantity" field and "Add to cart". */
+export async function addFromProductPage(page: Page, slug: string, name: string, quantity = 1): Promise<void> {
+  await page.goto(`/products/${slug}`);
+  await expect(page.getByRole("heading", { level: 1, name })).toBeVisible();
+  await page.getByLabel("Quantity", { exact: true }).fill(String(quantity));
+  await page.getByRole("button", { name: "Add to cart", exact: true }).click();
+  await expect(flash(page)).toHaveText(`Added ${quantity} × ${name} to your cart.`);
+}
+
+/** Fill and submit the checkout form; returns the order id from the confirmation URL. */
+export async function placeOrder(page: Page, name = "Ada Lovelace"): Promise<number> {
+  await expect(page.getByRole("heading", { level: 1, name: "Checkout" })).toBeVisible();
+  await page.getByLabel("Full name").fill(name);
+  await page.getByLabel("Shipping address").fill("12 Analytical Row\nLondon");
+  await page.getByLabel("Card number").fill("4242 4242 4242 4242");
+  await page.getByLabel("Expiry (MM/YY)").fill("12/39");
+  await page.getByLabel("Security code").fill("123");
+  await page.getByRole("button", { name: "Place order" }).click();
+  await expect(page).toHaveURL(/\/orders\/\d+$/);
+  const id = Number(new URL(page.url()).pathname.split("/").pop());
+  await expect(page.getByRole("heading", { level: 1, name: `Order #${id} is confirmed` })).toBeVisible();
+  return id;
+}
+
+/** The shop_sid cookie of a context, or undefined. */
+export async function sessionCookie(context: BrowserContext): Promise<Cookie | undefined> {
+  return (await context.cookies()).find((c) => c.name === SESSION_COOKIE);
+}
+
+/** The raw 43-character session ID inside a signed cookie value ("s%3A<id>.<sig>"). */
+export function rawIdOf(cookieValue: string): string {
+  const decoded = decodeURIComponent(cookieValue);
+  if (!decoded.startsWith("s:")) throw new Error(`not a signed cookie value: ${cookieValue}`);
+  const id = decoded.slice(2, decoded.lastIndexOf("."));
+  if (!/^[A-Za-z0-9_-]{43}$/.test(id)) throw new Error(`unexpected session id shape in ${cookieValue}`);
+  return id;
+}
+
+/** What the sessions table stores instead of the ID: hex sha256 of the raw ID. */
+export function idHashOf(cookieValue: string): string {
+  return createHash("sha256").update(rawIdOf(cookieValue)).digest("hex");
+}
+
+export function dbPath(): string {
+  const dir = process.env.E2E_DB_DIR;
+  if (!dir) throw new Error("E2E_DB_DIR is not set (run through playwright.config.ts)");
+  return path.join(dir, "shop.sqlite");
+}
+
+/** Read-only connection to the server's database. Close it when done (or use withDb). */
+export function openDb(): Database.Database {
+  return new Database(dbPath(), { readonly: true, fileMustExist: true });
+}
+
+export function withDb<T>(fn: (db: Database.Database) => T): T {
+  const db = openDb();
+  try {
+    return fn(db);
+  } finally {
+    db.close();
+  }
+}
+
+export function sessionRowExists(cookieValue: string): boolean {
+  const hash = idHashOf(cookieValue);
+  return withDb((db) => db.prepare("SELECT 1 FROM sessions WHERE id_hash = ?").get(hash) !== undefined);
+}
+
+export function stockOf(productId: number): number {
+  return withDb((db) => (db.prepare("SELECT stock FROM products WHERE id = ?").get(productId) as { stock: number }).stock);
+}
+
+/** Put a cookie value into a (fresh) context, as if someone copied it out of another browser. */
+export async function replaySessionCookie(context: BrowserContext, value: string, baseURL: string): Promise<void> {
+  await context.addCookies([{ name: SESSION_COOKIE, value, url: baseURL }]);
+}

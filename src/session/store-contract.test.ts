@@ -1,0 +1,159 @@
+/**
+ * One suite, every store: whatever technique keeps the sessions, these promises hold.
+ * (connect-redis's lifecycle test, made into a loop.) The SQLite store runs on a real file.
+ */
+import { after, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import { freshDatabase } from "../test/harness.js";
+import { hashSessionId, newSessionId } from "./id.js";
+import { createMemoryStore } from "./stores/memory-store.js";
+import { createSqliteStore } from "./stores/sqlite-store.js";
+import type { SessionStore, StoredSession } from "./types.js";
+
+const T0 = 1_800_000_000_000;
+const record = (over: Partial<StoredSession> = {}): StoredSession => ({
+  data: { cart: [{ productId: 1, quantity: 2 }] },
+  userId: null,
+  createdAt: T0,
+  lastSeenAt: T0,
+  expiresAt: T0 + 60_000,
+  ...over,
+});
+const key = () => hashSessionId(newSessionId());
+
+const cleanups: (() => void)[] = [];
+after(() => cleanups.forEach((c) => c()));
+
+const stores: [string, () => SessionStore][] = [
+  ["memory", () => createMemoryStore()],
+  [
+    "sqlite (file)",
+    () => {
+      const { db, dir } = freshDatabase();
+      cleanups.push(() => {
+        db.close();
+        fs.rmSync(dir, { recursive: true, force: true });
+      });
+      return createSqliteStore(db);
+    },
+  ],
+];
+
+for (const [name, make] of stores) {
+  describe(`${name} session store`, () => {
+    it("returns null for an unknown key", async () => {
+      assert.equal(await make().get(key(), T0), null);
+    });
+
+    it("returns what was created, as a copy", async () => {
+      const store = make();
+      const k = key();
+      await store.create(k, record({ userId: null }));
+      const got = await store.get(k, T0 + 1);
+      assert.deepEqual(got, record());
+      got!.data.cart.push({ productId: 9, quantity: 9 });
+      assert.deepEqual((await store.get(k, T0 + 1))!.data, record().data, "mutating a loaded copy changes nothing stored");
+    });
+
+    it("refuses to create the same key twice", async () => {
+      const store = make();
+      const k = key();
+      await store.create(k, record());
+      await assert.rejects(store.create(k, record()));
+    });
+
+    it("returns null once the session has expired", async () => {
+      const store = make();
+      const k = key();
+      await store.create(k, record({ expiresAt: T0 + 1000 }));
+      assert.ok(await store.get(k, T0 + 999));
+      assert.equal(await store.get(k, T0 + 1000), null);
+    });
+
+    it("updates atomically from the freshest copy", async () => {
+      const store = make();
+      const k = key();
+      await store.create(k, record());
+      const addLine = (productId: number) => (s: StoredSession) => ({ ...s, data: { cart: [...s.data.cart, { productId, quantity: 1 }] } });
+      await Promise.all([store.update(k, T0, addLine(2)), store.update(k, T0, addLine(3)), store.update(k, T0, addLine(4))]);
+      const ids = (await store.get(k, T0))!.data.cart.map((l) => l.productId).sort();
+      assert.deepEqual(ids, [1, 2, 3, 4]);
+    });
+
+    it("never re-creates a destroyed or expired session on update", async () => {
+      const store = make();
+      const k = key();
+      await store.create(k, record());
+      await store.destroy(k);
+      assert.equal(await store.update(k, T0, (s) => s), null);
+      assert.equal(await store.get(k, T0), null);
+      const e = key();
+      await store.create(e, record({ expiresAt: T0 + 10 }));
+      assert.equal(await store.update(e, T0 + 10, (s) => ({ ...s, expiresAt: T0 + 99_999 })), null);
+      assert.equal(await store.get(e, T0 + 11), null);
+    });
+
+    it("writes nothing when the change function throws", async () => {
+      const store = make();
+      const k = key();
+      await store.create(k, record());
+      await assert.rejects(
+        store.update(k, T0, () => {
+          throw new Error("refused");
+        }),
+        /refused/,
+      );
+      assert.deepEqual(await store.get(k, T0), record());
+    });
+
+    it("rekeys atomically: the data moves, the old key is dead", async () => {
+      const store = make();
+      const oldKey = key();
+      const newKey = key();
+      await store.create(oldKey, record());
+      const moved = await store.rekey(oldKey, newKey, T0, (s) => ({ ...s, lastSeenAt: T0 + 5 }));
+      assert.equal(moved?.lastSeenAt, T0 + 5);
+      assert.equal(await store.get(oldKey, T0), null);
+      assert.deepEqual((await store.get(newKey, T0))?.data, record().data);
+      assert.equal(await store.rekey(oldKey, key(), T0, (s) => s), null, "a dead key cannot be rekeyed");
+    });
+
+    it("touches only existing sessions, and never backwards", async () => {
+      const store = make();
+      const k = key();
+      await store.create(k, record());
+      assert.equal(await store.touch(k, T0 + 500, T0 + 60_500), true);
+      assert.equal(await store.touch(k, T0 + 100, T0 + 60_100), false, "an older touch arriving late is ignored");
+      const got = await store.get(k, T0);
+      assert.equal(got?.lastSeenAt, T0 + 500);
+      assert.equal(got?.expiresAt, T0 + 60_500);
+      assert.equal(await store.touch(key(), T0, T0 + 1), false);
+    });
+
+    it("destroys one session; destroying an unknown key is fine", async () => {
+      const store = make();
+      const a = key();
+      const b = key();
+      await store.create(a, record());
+      await store.create(b, record());
+      await store.destroy(a);
+      await store.destroy(key());
+      assert.equal(await store.get(a, T0), null);
+      assert.ok(await store.get(b, T0));
+    });
+
+    it("deletes exactly the expired sessions, in batches of at most the limit", async () => {
+      const store = make();
+      const live = [key(), key()];
+      const dead = Array.from({ length: 25 }, key);
+      for (const k of live) await store.create(k, record({ expiresAt: T0 + 10_000 }));
+      for (const [i, k] of dead.entries()) await store.create(k, record({ expiresAt: T0 + i }));
+      assert.equal(await store.deleteExpired(T0 + 100, 10), 10);
+      assert.equal(await store.deleteExpired(T0 + 100, 10), 10);
+      assert.equal(await store.deleteExpired(T0 + 100, 10), 5);
+      assert.equal(await store.deleteExpired(T0 + 100, 10), 0);
+      for (const k of live) assert.ok(await store.get(k, T0), "live sessions stay");
+    });
+  });
+}

@@ -1,0 +1,177 @@
+/**
+ * Test harness: the real app on a real SQLite file in a temp folder, listening on an
+ * ephemeral port, with a manual clock; and a tiny cookie-carrying HTTP client.
+ */
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { once } from "node:events";
+import type { AddressInfo } from "node:net";
+import { fileURLToPath } from "node:url";
+import { createApp } from "../app.js";
+import { createManualClock } from "../clock.js";
+import { readConfig } from "../config.js";
+import { migrate, seedCatalog } from "../db/migrate.js";
+import { openDatabase } from "../db/open.js";
+import { createLogger } from "../log.js";
+import { createSessionStorage } from "../session/storage.js";
+import { createSqliteStore } from "../session/stores/sqlite-store.js";
+import { hashSessionId } from "../session/id.js";
+
+export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+export const SECRET_A = "test-secret-a-0123456789abcdefghijklmnop";
+export const SECRET_B = "test-secret-b-0123456789abcdefghijklmnop";
+
+export function tempDir(prefix = "shop-test-") {
+  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+}
+
+/** A migrated, seeded database file in a fresh temp folder. */
+export function freshDatabase(dir = tempDir()) {
+  const file = path.join(dir, "shop.sqlite");
+  const db = openDatabase(file);
+  migrate(db, path.join(root, "db/migrations"));
+  seedCatalog(db, path.join(root, "db/seed.sql"));
+  return { db, file, dir };
+}
+
+export async function startTestApp(env: Record<string, string> = {}, options: { dir?: string } = {}) {
+  const { db, file, dir } = freshDatabase(options.dir);
+  const config = readConfig({ DATABASE_PATH: file, SESSION_SECRETS: SECRET_A, LOG_LEVEL: "silent", ...env }, root);
+  const clock = createManualClock();
+  const store = createSqliteStore(db);
+  const sessions = createSessionStorage({
+    store,
+    clock,
+    cookieName: config.cookieName,
+    cookieSecure: config.cookieSecure,
+    idleTimeoutMs: config.idleTimeoutMs,
+    absoluteTimeoutMs: config.absoluteTimeoutMs,
+    touchIntervalMs: config.touchIntervalMs,
+  });
+  const app = createApp({ config, db, sessions, clock, log: createLogger("silent"), root });
+  const server = app.listen(0, "127.0.0.1");
+  await once(server, "listening");
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return {
+    url,
+    db,
+    dir,
+    clock,
+    store,
+    config,
+    client: () => new Client(url),
+    sessionRows: () => db.prepare("SELECT * FROM sessions").all() as SessionRowForTest[],
+    async close() {
+      server.closeAllConnections();
+      await new Promise((r) => server.close(r));
+      db.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export interface SessionRowForTest {
+  id_hash: string;
+  data: string;
+  user_id: number | null;
+  created_at: number;
+  last_seen_at: number;
+  expires_at: number;
+}
+
+export interface Reply {
+  status: number;
+  headers: Headers;
+  text: string;
+  location: string | null;
+  setCookies: string[];
+}
+
+/** Carries cookies like a browser (name → raw value), and the CSRF token of the last page it saw. */
+export class Client {
+  readonly cookies = new Map<string, string>();
+  csrf = "";
+  constructor(readonly baseUrl: string) {}
+
+  cookieHeader() {
+    return [...this.cookies].map(([k, v]) => `${k}=${v}`).join("; ");
+  }
+
+  async request(method: string, urlPath: string, init: { form?: Record<string, string>; headers?: Record<string, string> } = {}): Promise<Reply> {
+    const headers: Record<string, string> = { ...init.headers };
+    if (this.cookies.size > 0 && headers.cookie === undefined) headers.cookie = this.cookieHeader();
+    let body: string | undefined;
+    if (init.form) {
+      headers["content-type"] = "application/x-www-form-urlencoded";
+      body = new URLSearchParams(init.form).toString();
+    }
+    const res = await fetch(this.baseUrl + urlPath, { method, headers, body, redirect: "manual" });
+    const text = await res.text();
+    const setCookies = res.headers.getSetCookie();
+    for (const line of setCookies) {
+      const [pair = "", ...attrs] = line.split(";");
+      const eq = pair.indexOf("=");
+      const name = pair.slice(0, eq).trim();
+      const value = pair.slice(eq + 1).trim();
+      const expires = attrs.map((a) => a.trim()).find((a) => a.toLowerCase().startsWith("expires="));
+      const expired = (expires && Date.parse(expires.slice(8)) < Date.now()) || /max-age=0\b/i.test(line);
+      if (expired || value === "") this.cookies.delete(name);
+      else this.cookies.set(name, value);
+    }
+    const token = /name="_csrf" value="([^"]*)"/.exec(text);
+    if (token) this.csrf = token[1]!;
+    return { status: res.status, headers: res.headers, text, location: res.headers.get("location"), setCookies };
+  }
+
+  get(urlPath: string, headers?: Record<string, string>) {
+    return this.request("GET", urlPath, { headers });
+  }
+
+  /** POST a form with the CSRF token of the last page seen (like a browser submitting that page's form). */
+  post(urlPath: string, form: Record<string, string> = {}, headers?: Record<string, string>) {
+    return this.request("POST", urlPath, { form: { _csrf: this.csrf, ...form }, headers });
+  }
+
+  /** The session ID inside the signed cookie value "s:<id>.<signature>". */
+  sessionId(name = "shop_sid"): string | undefined {
+    const raw = this.cookies.get(name);
+    if (!raw) return undefined;
+    const decoded = decodeURIComponent(raw);
+    return decoded.slice(2, decoded.lastIndexOf("."));
+  }
+
+  sessionKey(name = "shop_sid") {
+    const id = this.sessionId(name);
+    return id && hashSessionId(id);
+  }
+
+  /** The number in the header badge, read from its accessible name. */
+  static badge(html: string): number {
+    const m = /aria-label="Cart, (\d+) items?"/.exec(html);
+    if (!m) throw new Error("no cart badge on the page");
+    return Number(m[1]);
+  }
+}
+
+/** Add a product as a shopper would: load a page (for the CSRF token), then post the form. */
+export async function addToCart(client: Client, productId: number, quantity = 1) {
+  if (!client.csrf && client.cookies.size > 0) await client.get("/");
+  return client.post("/cart/items", { productId: String(productId), quantity: String(quantity), returnTo: "/cart" });
+}
+
+export async function cartOf(client: Client): Promise<Map<number, number>> {
+  const res = await client.get("/cart");
+  const lines = new Map<number, number>();
+  for (const m of res.text.matchAll(/action="\/cart\/items\/(\d+)" class="qty-form">[\s\S]*?value="(\d+)" required>/g)) {
+    lines.set(Number(m[1]), Number(m[2]));
+  }
+  return lines;
+}
+
+export async function register(client: Client, email = `shopper-${Math.random().toString(36).slice(2)}@example.com`, password = "correct horse battery") {
+  await client.get("/register");
+  const res = await client.post("/register", { email, password });
+  if (res.status !== 303) throw new Error(`register failed: ${res.status} ${res.text.slice(0, 300)}`);
+  return { email, password };
+}
