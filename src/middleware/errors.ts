@@ -4,7 +4,7 @@
  *
  * - HttpError: its status and message (the message is written for visitors).
  * - A session that ended mid-request: 409, nothing changed.
- * - Malformed or oversized bodies (body-parser): 400 / 413.
+ * - Malformed URLs or bodies, oversized bodies (Express, body-parser): their 4xx status.
  * - SQLite busy, locked, full, read-only, I/O: 503 with Retry-After; nothing was acknowledged.
  * - Anything else is a bug: logged with its stack, shown as a plain 500.
  */
@@ -35,11 +35,12 @@ export function errorHandler(log: Logger): ErrorRequestHandler {
       status = 409;
       title = "Your session ended";
       message = err.message;
-    } else if (typeof e.type === "string" && typeof e.status === "number" && e.status >= 400 && e.status < 500) {
-      // body-parser: entity.too.large, entity.parse.failed, charset/encoding.unsupported, …
+    } else if (typeof e.status === "number" && e.status >= 400 && e.status < 500) {
+      // Express and body-parser: a malformed URL (bad percent-encoding), entity.too.large,
+      // entity.parse.failed, charset.unsupported, … Their messages are not written for visitors.
       status = e.status;
       title = "That didn't work";
-      message = e.status === 413 ? "That form was too large." : "We couldn't read that form.";
+      message = e.status === 413 ? "That form was too large." : "We couldn't read that request. Please go back and try again.";
     } else if (typeof e.code === "string" && STORAGE_UNAVAILABLE.test(e.code)) {
       status = 503;
       title = "Back in a moment";

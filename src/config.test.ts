@@ -1,0 +1,58 @@
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { ConfigError, readConfig } from "./config.js";
+
+const secret = "s".repeat(32);
+
+describe("readConfig", () => {
+  it("has documented defaults for development", () => {
+    const c = readConfig({}, "/app");
+    assert.equal(c.port, 3000);
+    assert.equal(c.databasePath, "/app/db/shop.sqlite");
+    assert.equal(c.idleTimeoutMs, 1_800_000);
+    assert.equal(c.absoluteTimeoutMs, 604_800_000);
+    assert.equal(c.cleanupIntervalMs, 60_000);
+    assert.equal(c.cookieSecure, false);
+    assert.equal(c.cookieName, "shop_sid");
+    assert.equal(c.trustProxy, false);
+    assert.equal(c.sessionSecretsGenerated, true, "development without secrets: a generated one, flagged");
+    assert.equal(c.sessionSecrets[0]!.length >= 32, true);
+    assert.ok(Object.isFrozen(c));
+  });
+
+  it("refuses to start in production without SESSION_SECRETS", () => {
+    assert.throws(() => readConfig({ NODE_ENV: "production" }, "/app"), (e: Error) => e instanceof ConfigError && /SESSION_SECRETS is required in production/.test(e.message));
+  });
+
+  it("never reuses a generated secret between runs", () => {
+    assert.notEqual(readConfig({}, "/app").sessionSecrets[0], readConfig({}, "/app").sessionSecrets[0]);
+  });
+
+  it("reads a comma-separated secret list, first signs, and refuses short secrets", () => {
+    const c = readConfig({ SESSION_SECRETS: ` ${secret}a , ${secret}b ` }, "/app");
+    assert.deepEqual(c.sessionSecrets, [`${secret}a`, `${secret}b`]);
+    assert.throws(() => readConfig({ SESSION_SECRETS: `${secret},short` }, "/app"), /secret #2 is shorter than 32 characters/);
+  });
+
+  it("accepts the classroom timeouts and says clearly what is wrong with bad values", () => {
+    const c = readConfig({ SESSION_IDLE_SECONDS: "60", SESSION_ABSOLUTE_SECONDS: "300", SESSION_CLEANUP_SECONDS: "10" }, "/app");
+    assert.equal(c.idleTimeoutMs, 60_000);
+    assert.equal(c.absoluteTimeoutMs, 300_000);
+    assert.equal(c.cleanupIntervalMs, 10_000);
+    assert.equal(c.touchIntervalMs, 6_000, "a short idle timeout still slides often enough");
+    assert.throws(() => readConfig({ PORT: "eighty" }, "/app"), /PORT: PORT must be a whole number/);
+    assert.throws(() => readConfig({ PORT: "70000" }, "/app"), /PORT must be between 0 and 65535/);
+    assert.throws(() => readConfig({ SESSION_IDLE_SECONDS: "-5" }, "/app"), /SESSION_IDLE_SECONDS/);
+    assert.throws(() => readConfig({ SESSION_IDLE_SECONDS: "600", SESSION_ABSOLUTE_SECONDS: "300" }, "/app"), /at least SESSION_IDLE_SECONDS/);
+    assert.throws(() => readConfig({ COOKIE_SECURE: "maybe" }, "/app"), /COOKIE_SECURE must be true or false/);
+  });
+
+  it("switches to Secure cookies with the __Host- prefix for HTTPS, and takes a bounded TRUST_PROXY", () => {
+    const c = readConfig({ COOKIE_SECURE: "true", TRUST_PROXY: "1" }, "/app");
+    assert.equal(c.cookieSecure, true);
+    assert.equal(c.cookieName, "__Host-shop_sid");
+    assert.equal(c.trustProxy, 1);
+    assert.equal(readConfig({ TRUST_PROXY: "loopback" }, "/app").trustProxy, "loopback");
+    assert.throws(() => readConfig({ TRUST_PROXY: "true" }, "/app"), /trusts every proxy hop/);
+  });
+});

@@ -1,0 +1,33 @@
+/**
+ * npm run sessions:clean — the cleanup job, once, by hand: deletes every expired session row
+ * and prints how many it removed. Uses the same configuration as the server (DATABASE_PATH).
+ */
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { systemClock } from "../clock.js";
+import { ConfigError, readConfig } from "../config.js";
+import { migrate } from "../db/migrate.js";
+import { openDatabase } from "../db/open.js";
+import { sweepExpired } from "../session/cleanup.js";
+import { createSqliteStore } from "../session/stores/sqlite-store.js";
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+try {
+  // Cleaning needs no secrets: let a development-style config through even without them.
+  const config = readConfig({ ...process.env, NODE_ENV: "development", LOG_LEVEL: "silent" }, root);
+  const db = openDatabase(config.databasePath);
+  migrate(db, path.join(root, "db/migrations"));
+  const { n: before } = db.prepare("SELECT count(*) AS n FROM sessions").get() as { n: number };
+  const result = await sweepExpired(createSqliteStore(db), systemClock.now());
+  db.close();
+  console.log(
+    `Removed ${result.removed} expired session${result.removed === 1 ? "" : "s"} in ${Math.round(result.ms)} ms ` +
+      `(${before - result.removed} live left) from ${config.databasePath}`,
+  );
+} catch (error) {
+  if (error instanceof ConfigError) {
+    console.error(error.message);
+    process.exit(1);
+  }
+  throw error;
+}

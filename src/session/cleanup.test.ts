@@ -1,0 +1,93 @@
+import { afterEach, beforeEach, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
+import fs from "node:fs";
+import { createManualClock } from "../clock.js";
+import { freshDatabase, root } from "../test/harness.js";
+import { startSessionCleanup, sweepExpired } from "./cleanup.js";
+import { createSqliteStore } from "./stores/sqlite-store.js";
+
+let env: ReturnType<typeof freshDatabase>;
+beforeEach(() => {
+  env = freshDatabase();
+});
+afterEach(() => {
+  if (env.db.open) env.db.close();
+  fs.rmSync(env.dir, { recursive: true, force: true });
+});
+
+/** Insert n rows expiring at `expiresAt`, with keys tagged by `tag` for later checks. */
+function seedRows(n: number, expiresAt: number, tag: string) {
+  const insert = env.db.prepare("INSERT INTO sessions VALUES (?, '{\"cart\":[]}', NULL, ?, ?, ?)");
+  env.db.transaction(() => {
+    for (let i = 0; i < n; i++) insert.run(`${tag}-${i}`, expiresAt - 1000, expiresAt - 1000, expiresAt);
+  })();
+}
+const count = (like = "%") => (env.db.prepare("SELECT count(*) AS n FROM sessions WHERE id_hash LIKE ?").get(like) as { n: number }).n;
+
+describe("session cleanup", () => {
+  it("removes exactly the expired rows, in batches", async () => {
+    const now = Date.now();
+    seedRows(2500, now - 1, "dead");
+    seedRows(10, now, "edge"); // expires_at == now counts as expired
+    seedRows(300, now + 1, "live");
+    const result = await sweepExpired(createSqliteStore(env.db), now, 1000);
+    assert.equal(result.removed, 2510);
+    assert.equal(result.batches, 3, "two full batches of 1,000 and a partial one of 510");
+    assert.equal(count("dead-%"), 0);
+    assert.equal(count("edge-%"), 0);
+    assert.equal(count("live-%"), 300);
+  });
+
+  it("runs at start-up, then on its timer, and stops cleanly", async () => {
+    const clock = createManualClock();
+    seedRows(5, clock.now() - 1, "old");
+    const sweeps: number[] = [];
+    const job = startSessionCleanup({ store: createSqliteStore(env.db), clock, intervalMs: 40, onSweep: (r) => sweeps.push(r.removed) });
+    await job.firstRun;
+    assert.deepEqual(sweeps, [5], "the start-up sweep removed the backlog and reported it");
+    seedRows(3, clock.now() + 1000, "later");
+    clock.advance(2000);
+    await new Promise((r) => setTimeout(r, 120));
+    assert.deepEqual(sweeps, [5, 3], "the timer swept again once those rows expired");
+    await job.stop();
+    seedRows(2, clock.now() - 1, "after-stop");
+    await new Promise((r) => setTimeout(r, 120));
+    assert.equal(count("after-stop-%"), 2, "a stopped job does nothing more");
+  });
+
+  it("its timer does not keep the process alive", async () => {
+    const script = `
+      import { startSessionCleanup } from "./src/session/cleanup.ts";
+      import { createMemoryStore } from "./src/session/stores/memory-store.ts";
+      startSessionCleanup({ store: createMemoryStore(), clock: { now: Date.now }, intervalMs: 60_000 });
+      console.log("started");`;
+    const started = Date.now();
+    const { stdout } = await promisify(execFile)(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script], { cwd: root, timeout: 20_000 });
+    assert.equal(stdout.trim(), "started");
+    assert.ok(Date.now() - started < 15_000, "exited without waiting a minute for the timer");
+  });
+
+  it("reports a failed sweep instead of crashing, and keeps going", async () => {
+    const errors: unknown[] = [];
+    const store = createSqliteStore(env.db);
+    env.db.close(); // every query now throws
+    const job = startSessionCleanup({ store, clock: createManualClock(), intervalMs: 60_000, onError: (e) => errors.push(e) });
+    assert.equal(await job.firstRun, undefined);
+    assert.equal(errors.length, 1);
+    await job.stop();
+  });
+
+  it("npm run sessions:clean removes expired rows and prints how many", async () => {
+    seedRows(42, Date.now() - 60_000, "stale");
+    seedRows(3, Date.now() + 3_600_000, "fresh");
+    env.db.close();
+    const { stdout } = await promisify(execFile)(process.execPath, ["--import", "tsx", "src/scripts/clean-sessions.ts"], {
+      cwd: root,
+      env: { ...process.env, DATABASE_PATH: env.file },
+      timeout: 20_000,
+    });
+    assert.match(stdout, /^Removed 42 expired sessions in \d+ ms \(3 live left\)/);
+  });
+});
