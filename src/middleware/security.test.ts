@@ -1,0 +1,142 @@
+/** CSRF, security headers and caching rules, through real HTTP. */
+import { afterEach, beforeEach, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { addToCart, cartOf, Client, register, startTestApp } from "../test/harness.js";
+
+let app: Awaited<ReturnType<typeof startTestApp>>;
+beforeEach(async () => {
+  app = await startTestApp();
+});
+afterEach(() => app.close());
+
+describe("CSRF protection", () => {
+  it("a cross-site POST is refused with 403 and changes nothing", async () => {
+    const c = app.client();
+    await addToCart(c, 1, 1);
+    await c.get("/cart");
+    for (const headers of [{ "sec-fetch-site": "cross-site" }, { origin: "https://evil.example" }, { origin: "null" }, { "sec-fetch-site": "same-site" }]) {
+      const res = await c.post("/cart/empty", {}, headers);
+      assert.equal(res.status, 403, JSON.stringify(headers));
+      assert.match(res.text, /sent from another site/);
+    }
+    assert.deepEqual([...(await cartOf(c))], [[1, 1]]);
+  });
+
+  it("a same-origin browser POST with the page's token is accepted", async () => {
+    const c = app.client();
+    await addToCart(c, 1, 1);
+    await c.get("/cart");
+    const res = await c.post("/cart/empty", {}, { "sec-fetch-site": "same-origin", origin: app.url });
+    assert.equal(res.status, 303);
+  });
+
+  it("with a session, a missing or wrong token is refused even without browser headers", async () => {
+    const c = app.client();
+    await addToCart(c, 1, 2);
+    await c.get("/cart");
+    const good = c.csrf;
+    c.csrf = "";
+    assert.equal((await c.post("/cart/empty")).status, 403);
+    c.csrf = good.slice(0, -2) + (good.endsWith("AA") ? "BB" : "AA");
+    assert.equal((await c.post("/cart/empty")).status, 403);
+    assert.deepEqual([...(await cartOf(c))], [[1, 2]]);
+  });
+
+  it("the token is tied to the session: another visitor's token does not work, and login replaces it", async () => {
+    const a = app.client();
+    const b = app.client();
+    await addToCart(a, 1, 1);
+    await addToCart(b, 2, 1);
+    await a.get("/cart");
+    await b.get("/cart");
+    const tokenBeforeLogin = a.csrf;
+    a.csrf = b.csrf;
+    assert.equal((await a.post("/cart/empty")).status, 403);
+    a.csrf = tokenBeforeLogin;
+    await register(a);
+    await a.get("/cart");
+    assert.notEqual(a.csrf, tokenBeforeLogin);
+    a.csrf = tokenBeforeLogin;
+    assert.equal((await a.post("/cart/empty")).status, 403, "a pre-login token is useless after login");
+  });
+
+  it("login CSRF: a cross-site login form is refused", async () => {
+    const victim = app.client();
+    const attacker = app.client();
+    const { email, password } = await register(attacker);
+    const res = await victim.request("POST", "/login", { form: { email, password }, headers: { origin: "https://evil.example", "sec-fetch-site": "cross-site" } });
+    assert.equal(res.status, 403);
+    assert.equal(victim.cookies.has("shop_sid"), false);
+  });
+});
+
+describe("headers", () => {
+  it("every page has a strict CSP, no framing, nosniff and a referrer policy", async () => {
+    const res = await app.client().get("/");
+    const csp = res.headers.get("content-security-policy")!;
+    assert.match(csp, /script-src 'self'/);
+    assert.doesNotMatch(csp, /unsafe-inline/);
+    assert.match(csp, /frame-ancestors 'none'/);
+    assert.equal(res.headers.get("x-content-type-options"), "nosniff");
+    assert.equal(res.headers.get("referrer-policy"), "same-origin");
+    assert.equal(res.headers.get("x-powered-by"), null);
+    assert.doesNotMatch(res.text, /<script/i, "the shop needs no script at all");
+  });
+
+  it("pages that show session data are never cached and vary by cookie", async () => {
+    const c = app.client();
+    await register(c);
+    await addToCart(c, 1, 1);
+    for (const path of ["/", "/cart", "/orders", "/products/ceramic-teapot", "/no-such-page"]) {
+      const res = await c.get(path);
+      assert.equal(res.headers.get("cache-control"), "no-store", path);
+      assert.match(res.headers.get("vary") ?? "", /Cookie/, path);
+    }
+  });
+
+  it("the session ID never appears in a page, a URL or a redirect", async () => {
+    const c = app.client();
+    await addToCart(c, 1, 1);
+    const id = c.sessionId()!;
+    await register(c);
+    const newId = c.sessionId()!;
+    for (const path of ["/", "/cart", "/orders", "/checkout"]) {
+      const res = await c.get(path);
+      assert.ok(!res.text.includes(id) && !res.text.includes(newId), path);
+      assert.ok(!(res.location ?? "").includes(newId));
+    }
+  });
+});
+
+describe("bad bodies", () => {
+  it("an oversized form gets a friendly 413 and changes nothing", async () => {
+    const c = app.client();
+    await addToCart(c, 1, 1);
+    await c.get("/cart");
+    const res = await c.post("/cart/items", { productId: "2", quantity: "1", filler: "x".repeat(20_000) });
+    assert.equal(res.status, 413);
+    assert.match(res.text, /too large/);
+    assert.deepEqual([...(await cartOf(c))], [[1, 1]]);
+  });
+
+  it("a JSON client gets JSON errors", async () => {
+    const c = app.client();
+    const res = await c.request("POST", "/cart/items", { form: { productId: "x" }, headers: { accept: "application/json" } });
+    assert.equal(res.status, 400);
+    assert.equal(JSON.parse(res.text).error.status, 400);
+  });
+
+  it("no stack trace ever reaches the page", async () => {
+    const c = new Client(app.url);
+    for (const [path, form] of [
+      ["/cart/items", { productId: ["1", "2"] as unknown as string, quantity: "1" }],
+      ["/login", { email: "x".repeat(5000), password: "y" }],
+      ["/register", { email: "a@b.c" }],
+      ["/checkout", {}],
+    ] as const) {
+      const res = await c.post(path, form);
+      assert.ok(res.status < 500, `${path}: ${res.status}`);
+      assert.doesNotMatch(res.text, /at \w+ \(|node_modules|Error:/, path);
+    }
+  });
+});
