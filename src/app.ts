@@ -21,28 +21,32 @@ import { requestLog } from "./middleware/request-log.js";
 import { noStore, securityHeaders } from "./middleware/security.js";
 import { loadSession } from "./session/middleware.js";
 import type { SessionStorage } from "./session/storage.js";
+import type { SessionStore } from "./session/types.js";
 import { catalogRoutes } from "./routes/catalog-routes.js";
 import { cartRoutes } from "./routes/cart-routes.js";
 import { authRoutes } from "./routes/auth-routes.js";
 import { checkoutRoutes } from "./routes/checkout-routes.js";
+import { accountRoutes } from "./routes/account-routes.js";
 
 export interface AppDeps {
   config: Config;
   db: Db;
   sessions: SessionStorage;
+  /** The store behind `sessions`, for "your active sessions". */
+  store: SessionStore;
   clock: Clock;
   log: Logger;
   /** The project folder (views/, public/). */
   root: string;
 }
 
-export function createApp({ config, db, sessions, clock, log, root }: AppDeps) {
+export function createApp({ config, db, sessions, store, clock, log, root }: AppDeps) {
   const catalog = createCatalog(db);
   const users = createUsers(db);
   const orders = createOrders(db);
   const flash = createFlash({ cookieName: config.cookieSecure ? "__Host-shop_flash" : "shop_flash", secure: config.cookieSecure });
   const csrf = createCsrf(config.sessionSecrets);
-  const deps = { catalog, users, orders, sessions, flash, clock };
+  const deps = { catalog, users, orders, sessions, store, flash, clock };
 
   const app = express();
   app.set("trust proxy", config.trustProxy);
@@ -69,6 +73,7 @@ export function createApp({ config, db, sessions, clock, log, root }: AppDeps) {
   app.use(cartRoutes(deps));
   app.use(authRoutes(deps));
   app.use(checkoutRoutes(deps));
+  app.use(accountRoutes(deps));
 
   app.use(notFoundHandler);
   app.use(errorHandler(log));

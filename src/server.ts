@@ -49,7 +49,7 @@ const sessions = createSessionStorage({
   absoluteTimeoutMs: config.absoluteTimeoutMs,
   touchIntervalMs: config.touchIntervalMs,
 });
-const app = createApp({ config, db, sessions, clock, log, root });
+const app = createApp({ config, db, sessions, store, clock, log, root });
 
 const server = app.listen(config.port, config.host, () => {
   const address = server.address();

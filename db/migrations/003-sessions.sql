@@ -7,7 +7,8 @@ CREATE TABLE sessions (
   user_id      INTEGER REFERENCES users (id) ON DELETE CASCADE,  -- NULL for guests; never the session key
   created_at   INTEGER NOT NULL,                         -- epoch ms; the absolute timeout counts from here
   last_seen_at INTEGER NOT NULL,                         -- epoch ms; the idle timeout counts from here
-  expires_at   INTEGER NOT NULL                          -- epoch ms; min(idle end, absolute end)
+  expires_at   INTEGER NOT NULL,                         -- epoch ms; min(idle end, absolute end)
+  user_agent   TEXT                                      -- for "your active sessions"; shown only to the owner
 ) STRICT, WITHOUT ROWID;
 
 -- The cleanup job deletes "WHERE expires_at <= now" in batches: this index makes each batch cheap.

@@ -4,6 +4,7 @@ import type { Catalog } from "../catalog/catalog.js";
 import type { Clock } from "../clock.js";
 import type { Orders } from "../orders/orders.js";
 import type { SessionStorage } from "../session/storage.js";
+import type { SessionStore } from "../session/types.js";
 import type { createFlash } from "../middleware/flash.js";
 
 export interface RouteDeps {
@@ -11,6 +12,8 @@ export interface RouteDeps {
   users: Users;
   orders: Orders;
   sessions: SessionStorage;
+  /** For listing and ending a user's other sessions; everything else goes through `sessions`. */
+  store: SessionStore;
   flash: ReturnType<typeof createFlash>;
   clock: Clock;
 }

@@ -80,6 +80,8 @@ export function createSessionStorage(options: SessionStorageOptions) {
   const sendCookie = (res: Response, session: Session) =>
     res.cookie(cookieName, session.id, { ...cookieAttributes, signed: true, expires: new Date(session.expiresAt!) });
 
+  const userAgentOf = (res: Response) => res.req?.get("user-agent")?.slice(0, 200) ?? null;
+
   // Expired "with the same name and Path", or the browser keeps the old one.
   const clearCookie = (res: Response) => res.clearCookie(cookieName, cookieAttributes);
 
@@ -153,7 +155,14 @@ export function createSessionStorage(options: SessionStorageOptions) {
         const data = mutate(emptyData());
         const id = newSessionId();
         const key = hashSessionId(id);
-        const stored: StoredSession = { data, userId: null, createdAt: now, lastSeenAt: now, expiresAt: expiryFor(now, now) };
+        const stored: StoredSession = {
+          data,
+          userId: null,
+          createdAt: now,
+          lastSeenAt: now,
+          expiresAt: expiryFor(now, now),
+          userAgent: userAgentOf(res),
+        };
         await store.create(key, stored);
         adopt(session, id, key, stored);
         session.events.push("created");
@@ -193,6 +202,7 @@ export function createSessionStorage(options: SessionStorageOptions) {
         createdAt: now, // a new session: the absolute timeout starts again from here
         lastSeenAt: now,
         expiresAt: expiryFor(now, now),
+        userAgent: userAgentOf(res),
       });
       let stored = session.key ? await store.rekey(session.key, key, now, (current) => start(current.data)) : null;
       if (!stored) {

@@ -18,6 +18,7 @@ const record = (over: Partial<StoredSession> = {}): StoredSession => ({
   createdAt: T0,
   lastSeenAt: T0,
   expiresAt: T0 + 60_000,
+  userAgent: "Mozilla/5.0 (X11; Linux x86_64) Chrome/156",
   ...over,
 });
 const key = () => hashSessionId(newSessionId());
@@ -31,6 +32,7 @@ const stores: [string, () => SessionStore][] = [
     "sqlite (file)",
     () => {
       const { db, dir } = freshDatabase();
+      for (const id of [1, 2, 3]) db.prepare("INSERT INTO users (id, email, password_hash, created_at) VALUES (?, ?, 'x', 0)").run(id, `u${id}@example.com`);
       cleanups.push(() => {
         db.close();
         fs.rmSync(dir, { recursive: true, force: true });
@@ -154,6 +156,30 @@ for (const [name, make] of stores) {
       assert.equal(await store.deleteExpired(T0 + 100, 10), 5);
       assert.equal(await store.deleteExpired(T0 + 100, 10), 0);
       for (const k of live) assert.ok(await store.get(k, T0), "live sessions stay");
+    });
+
+    it("lists a user's live sessions, most recent first, and nobody else's", async () => {
+      const store = make();
+      const [a, b, c, d] = [key(), key(), key(), key()];
+      await store.create(a, record({ userId: 1, lastSeenAt: T0 + 1 }));
+      await store.create(b, record({ userId: 1, lastSeenAt: T0 + 5 }));
+      await store.create(c, record({ userId: 2 }));
+      await store.create(d, record({ userId: 1, expiresAt: T0 + 2 }));
+      const listed = await store.listByUser(1, T0 + 3);
+      assert.deepEqual(listed.map((s) => s.key), [b, a]);
+      assert.equal(listed[0]!.userAgent, record().userAgent);
+    });
+
+    it("ends one, or all but one, of a user's sessions, never another user's", async () => {
+      const store = make();
+      const [a, b, c, other] = [key(), key(), key(), key()];
+      for (const k of [a, b, c]) await store.create(k, record({ userId: 1 }));
+      await store.create(other, record({ userId: 2 }));
+      assert.equal(await store.destroyForUser(1, { only: other }), 0, "someone else's key is refused");
+      assert.equal(await store.destroyForUser(1, { only: a }), 1);
+      assert.equal(await store.destroyForUser(1, { except: b }), 1);
+      assert.deepEqual((await store.listByUser(1, T0)).map((s) => s.key), [b]);
+      assert.ok(await store.get(other, T0));
     });
   });
 }

@@ -32,6 +32,13 @@ export interface StoredSession {
   lastSeenAt: number;
   /** min(lastSeenAt + idle, createdAt + absolute): after this the record is dead. */
   expiresAt: number;
+  /** The browser that started this session (truncated), so a shopper can tell their devices apart. */
+  userAgent: string | null;
+}
+
+/** A record as listed for its owner ("your active sessions"). */
+export interface ListedSession extends StoredSession {
+  key: string;
 }
 
 export interface SessionStore {
@@ -59,6 +66,13 @@ export interface SessionStore {
   destroy(key: string): Promise<void>;
   /** Delete at most `limit` records that expired at or before `now`; returns how many. The cleanup job loops. */
   deleteExpired(now: number, limit: number): Promise<number>;
+  /** The live sessions of one user, most recently seen first. */
+  listByUser(userId: number, now: number): Promise<ListedSession[]>;
+  /**
+   * Delete sessions of one user: only the one with key `only`, or all but `except`, or all.
+   * Returns how many were deleted. A key that belongs to someone else is never touched.
+   */
+  destroyForUser(userId: number, filter: { only?: string; except?: string }): Promise<number>;
 }
 
 /**

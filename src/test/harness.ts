@@ -49,7 +49,7 @@ export async function startTestApp(env: Record<string, string> = {}, options: { 
     absoluteTimeoutMs: config.absoluteTimeoutMs,
     touchIntervalMs: config.touchIntervalMs,
   });
-  const app = createApp({ config, db, sessions, clock, log: createLogger("silent"), root });
+  const app = createApp({ config, db, sessions, store, clock, log: createLogger("silent"), root });
   const server = app.listen(0, "127.0.0.1");
   await once(server, "listening");
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;

@@ -7,7 +7,7 @@
  * silently change what is stored: the only way in is create/update/rekey, as with SQLite.
  * Expired records are ignored on read and removed by deleteExpired (the cleanup job).
  */
-import type { SessionStore, StoredSession } from "../types.js";
+import type { ListedSession, SessionStore, StoredSession } from "../types.js";
 
 export function createMemoryStore(): SessionStore & { readonly size: number } {
   // expiresAt is kept beside the JSON so that reads and sweeps can skip dead records without parsing them.
@@ -19,6 +19,8 @@ export function createMemoryStore(): SessionStore & { readonly size: number } {
     if (record === undefined || record.expiresAt <= now) return null;
     return JSON.parse(record.json) as StoredSession;
   };
+
+  const parse = (json: string) => JSON.parse(json) as StoredSession;
 
   return {
     kind: "memory",
@@ -67,6 +69,26 @@ export function createMemoryStore(): SessionStore & { readonly size: number } {
           records.delete(key);
           removed++;
         }
+      }
+      return removed;
+    },
+    async listByUser(userId, now) {
+      const listed: ListedSession[] = [];
+      for (const [key, record] of records) {
+        if (record.expiresAt <= now) continue;
+        const s = parse(record.json);
+        if (s.userId === userId) listed.push({ key, ...s });
+      }
+      return listed.sort((a, b) => b.lastSeenAt - a.lastSeenAt);
+    },
+    async destroyForUser(userId, { only, except }) {
+      let removed = 0;
+      for (const [key, record] of records) {
+        if (only !== undefined && key !== only) continue;
+        if (except !== undefined && key === except) continue;
+        if (parse(record.json).userId !== userId) continue;
+        records.delete(key);
+        removed++;
       }
       return removed;
     },

@@ -19,6 +19,7 @@ interface SessionRow {
   created_at: number;
   last_seen_at: number;
   expires_at: number;
+  user_agent: string | null;
 }
 
 function fromRow(row: SessionRow): StoredSession {
@@ -28,15 +29,15 @@ function fromRow(row: SessionRow): StoredSession {
     createdAt: row.created_at,
     lastSeenAt: row.last_seen_at,
     expiresAt: row.expires_at,
+    userAgent: row.user_agent,
   };
 }
 
 export function createSqliteStore(db: Db): SessionStore {
-  const selectLive = db.prepare<[string, number], SessionRow>(
-    "SELECT data, user_id, created_at, last_seen_at, expires_at FROM sessions WHERE id_hash = ? AND expires_at > ?",
-  );
-  const insertRow = db.prepare<[string, string, number | null, number, number, number]>(
-    "INSERT INTO sessions (id_hash, data, user_id, created_at, last_seen_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)",
+  const columns = "data, user_id, created_at, last_seen_at, expires_at, user_agent";
+  const selectLive = db.prepare<[string, number], SessionRow>(`SELECT ${columns} FROM sessions WHERE id_hash = ? AND expires_at > ?`);
+  const insertRow = db.prepare<[string, string, number | null, number, number, number, string | null]>(
+    "INSERT INTO sessions (id_hash, data, user_id, created_at, last_seen_at, expires_at, user_agent) VALUES (?, ?, ?, ?, ?, ?, ?)",
   );
   const updateRow = db.prepare<[string, number | null, number, number, string]>(
     "UPDATE sessions SET data = ?, user_id = ?, last_seen_at = ?, expires_at = ? WHERE id_hash = ?",
@@ -51,8 +52,14 @@ export function createSqliteStore(db: Db): SessionStore {
     "DELETE FROM sessions WHERE id_hash IN (SELECT id_hash FROM sessions WHERE expires_at <= ? LIMIT ?)",
   );
 
+  const listUser = db.prepare<[number, number], SessionRow & { id_hash: string }>(
+    `SELECT id_hash, ${columns} FROM sessions WHERE user_id = ? AND expires_at > ? ORDER BY last_seen_at DESC`,
+  );
+  const deleteUserOne = db.prepare<[number, string]>("DELETE FROM sessions WHERE user_id = ? AND id_hash = ?");
+  const deleteUserExcept = db.prepare<[number, string]>("DELETE FROM sessions WHERE user_id = ? AND id_hash <> ?");
+
   const insert = (key: string, s: StoredSession) =>
-    insertRow.run(key, JSON.stringify(s.data), s.userId, s.createdAt, s.lastSeenAt, s.expiresAt);
+    insertRow.run(key, JSON.stringify(s.data), s.userId, s.createdAt, s.lastSeenAt, s.expiresAt, s.userAgent);
 
   const updateTx = db.transaction((key: string, now: number, change: (c: StoredSession) => StoredSession) => {
     const row = selectLive.get(key, now);
@@ -96,6 +103,13 @@ export function createSqliteStore(db: Db): SessionStore {
     },
     async deleteExpired(now, limit) {
       return deleteExpiredBatch.run(now, limit).changes;
+    },
+    async listByUser(userId, now) {
+      return listUser.all(userId, now).map((row) => ({ key: row.id_hash, ...fromRow(row) }));
+    },
+    async destroyForUser(userId, { only, except }) {
+      if (only !== undefined) return deleteUserOne.run(userId, only).changes;
+      return deleteUserExcept.run(userId, except ?? "").changes;
     },
   };
 }
