@@ -19,7 +19,7 @@ afterEach(() => {
 
 /** Insert n rows expiring at `expiresAt`, with keys tagged by `tag` for later checks. */
 function seedRows(n: number, expiresAt: number, tag: string) {
-  const insert = env.db.prepare("INSERT INTO sessions VALUES (?, '{\"cart\":[]}', NULL, ?, ?, ?)");
+  const insert = env.db.prepare("INSERT INTO sessions VALUES (?, '{\"cart\":[]}', NULL, ?, ?, ?, NULL)");
   env.db.transaction(() => {
     for (let i = 0; i < n; i++) insert.run(`${tag}-${i}`, expiresAt - 1000, expiresAt - 1000, expiresAt);
   })();
