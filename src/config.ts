@@ -12,6 +12,8 @@ export interface Config {
   readonly port: number;
   readonly host: string;
   readonly databasePath: string;
+  /** How long a write waits for another connection's lock before giving up with a 503. */
+  readonly sqliteBusyTimeoutMs: number;
   /** First signs, all verify: add a new secret in front to rotate without logging anyone out. */
   readonly sessionSecrets: readonly string[];
   /** True when no SESSION_SECRETS were given and a random one was made for this run (development only). */
@@ -54,6 +56,7 @@ const schema = z.object({
   PORT: integer("PORT", 0, 65535).default(3000),
   HOST: z.string().trim().min(1).optional(),
   DATABASE_PATH: z.string().trim().min(1, "DATABASE_PATH must not be empty").default("db/shop.sqlite"),
+  SQLITE_BUSY_TIMEOUT_MS: integer("SQLITE_BUSY_TIMEOUT_MS", 0, 60_000).default(2000),
   SESSION_SECRETS: z.string().optional(),
   SESSION_IDLE_SECONDS: integer("SESSION_IDLE_SECONDS", 10, 30 * 24 * 3600).default(1800),
   SESSION_ABSOLUTE_SECONDS: integer("SESSION_ABSOLUTE_SECONDS", 10, 365 * 24 * 3600).default(604800),
@@ -117,6 +120,7 @@ export function readConfig(env: Record<string, string | undefined>, root: string
     port: e.PORT,
     host: e.HOST ?? "0.0.0.0",
     databasePath: path.resolve(root, e.DATABASE_PATH),
+    sqliteBusyTimeoutMs: e.SQLITE_BUSY_TIMEOUT_MS,
     sessionSecrets: Object.freeze(sessionSecrets),
     sessionSecretsGenerated,
     idleTimeoutMs,

@@ -35,7 +35,7 @@ if (config.sessionSecretsGenerated) {
   );
 }
 
-const db = openDatabase(config.databasePath);
+const db = openDatabase(config.databasePath, { busyTimeoutMs: config.sqliteBusyTimeoutMs });
 const applied = migrate(db, path.join(root, "db/migrations"));
 const seeded = seedCatalog(db, path.join(root, "db/seed.sql"));
 const clock = systemClock;

@@ -27,17 +27,18 @@ export function tempDir(prefix = "shop-test-") {
 }
 
 /** A migrated, seeded database file in a fresh temp folder. */
-export function freshDatabase(dir = tempDir()) {
+export function freshDatabase(dir = tempDir(), busyTimeoutMs?: number) {
   const file = path.join(dir, "shop.sqlite");
-  const db = openDatabase(file);
+  const db = openDatabase(file, { busyTimeoutMs });
   migrate(db, path.join(root, "db/migrations"));
   seedCatalog(db, path.join(root, "db/seed.sql"));
   return { db, file, dir };
 }
 
 export async function startTestApp(env: Record<string, string> = {}, options: { dir?: string } = {}) {
-  const { db, file, dir } = freshDatabase(options.dir);
-  const config = readConfig({ DATABASE_PATH: file, SESSION_SECRETS: SECRET_A, LOG_LEVEL: "silent", ...env }, root);
+  const dir = options.dir ?? tempDir();
+  const config = readConfig({ DATABASE_PATH: path.join(dir, "shop.sqlite"), SESSION_SECRETS: SECRET_A, LOG_LEVEL: "silent", ...env }, root);
+  const { db } = freshDatabase(dir, config.sqliteBusyTimeoutMs);
   const clock = createManualClock();
   const store = createSqliteStore(db);
   const sessions = createSessionStorage({
