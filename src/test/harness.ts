@@ -157,7 +157,7 @@ export class Client {
 
 /** Add a product as a shopper would: load a page (for the CSRF token), then post the form. */
 export async function addToCart(client: Client, productId: number, quantity = 1) {
-  if (!client.csrf && client.cookies.size > 0) await client.get("/");
+  if (client.cookies.size > 0) await client.get("/");
   return client.post("/cart/items", { productId: String(productId), quantity: String(quantity), returnTo: "/cart" });
 }
 
