@@ -8,8 +8,8 @@
 import type { CartLine } from "../session/types.js";
 
 export const MAX_PER_LINE = 10;
-/** Bounds what one visitor can make the server store. */
-export const MAX_LINES = 40;
+/** Bounds what one visitor can make the server store (a full cart is about 2 KB of JSON). */
+export const MAX_LINES = 60;
 
 export type CartResult = { ok: true; cart: CartLine[] } | { ok: false; message: string };
 

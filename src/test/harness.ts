@@ -6,6 +6,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { once } from "node:events";
+import { spawn } from "node:child_process";
 import type { AddressInfo } from "node:net";
 import { fileURLToPath } from "node:url";
 import { createApp } from "../app.js";
@@ -175,4 +176,40 @@ export async function register(client: Client, email = `shopper-${Math.random().
   const res = await client.post("/register", { email, password });
   if (res.status !== 303) throw new Error(`register failed: ${res.status} ${res.text.slice(0, 300)}`);
   return { email, password };
+}
+
+/** The real server as `npm start` runs it, in a child process on an ephemeral port. */
+export function startServerProcess(env: Record<string, string>) {
+  const child = spawn(process.execPath, ["--import", "tsx", "src/server.ts"], {
+    cwd: root,
+    env: { ...process.env, PORT: "0", HOST: "127.0.0.1", LOG_LEVEL: "info", ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let output = "";
+  child.stdout.on("data", (d) => (output += d));
+  child.stderr.on("data", (d) => (output += d));
+  const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+  const listening = new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no start-up line:\n${output}`)), 30_000);
+    child.stdout.on("data", () => {
+      const m = /"port":(\d+)/.exec(output);
+      if (m) {
+        clearTimeout(timer);
+        resolve(`http://127.0.0.1:${m[1]}`);
+      }
+    });
+    child.on("exit", () => reject(new Error(`exited early:\n${output}`)));
+  });
+  listening.catch(() => undefined); // callers that expect an early exit need not wait for this
+  return { child, exited, listening, output: () => output };
+}
+
+/** Extra products with plenty of stock, for tests that need more distinct products than the demo catalog has. */
+export function addTestProducts(db: ReturnType<typeof openDatabase>, count: number, firstId = 1001): number[] {
+  const insert = db.prepare(
+    "INSERT INTO products (id, category_id, slug, name, description, image, price_cents, stock) VALUES (?, 1, ?, ?, 'A test product.', 'ceramic-teapot.svg', 100, 1000)",
+  );
+  const ids = Array.from({ length: count }, (_, i) => firstId + i);
+  db.transaction(() => ids.forEach((id) => insert.run(id, `test-product-${id}`, `Test Product ${id}`)))();
+  return ids;
 }
