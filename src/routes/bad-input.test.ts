@@ -100,12 +100,13 @@ describe("bad input everywhere", () => {
       await shopper.get("/cart");
       const before = snapshot();
       const repeated = new URLSearchParams([["_csrf", shopper.csrf], ...fields.flatMap((f) => [[f, "1"], [f, "2"]] as [string, string][])]);
-      for (const init of [
+      const inits: { headers: Record<string, string>; body: string }[] = [
         { headers: { "content-type": "application/x-www-form-urlencoded", cookie: shopper.cookieHeader() }, body: repeated.toString() },
         { headers: { "content-type": "application/x-www-form-urlencoded", cookie: shopper.cookieHeader() }, body: `_csrf=${shopper.csrf}` },
         { headers: { "content-type": "application/json", cookie: shopper.cookieHeader(), "x-csrf-token": shopper.csrf }, body: '{"productId":1,"quantity":1}' },
         { headers: { "content-type": "application/x-www-form-urlencoded", cookie: shopper.cookieHeader() }, body: "%%%&&&===" },
-      ]) {
+      ];
+      for (const init of inits) {
         const res = await fetch(app.url + route, { method: "POST", redirect: "manual", ...init });
         assertFriendly({ status: res.status, text: await res.text() }, `${route} ${init.body.slice(0, 30)}`);
       }
