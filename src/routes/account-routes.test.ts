@@ -31,11 +31,11 @@ describe("your active sessions", () => {
     const page = await laptop.get("/account/sessions");
     assert.equal(page.status, 200);
     assert.match(page.text, /Chrome on Linux <span class="tag">This browser<\/span>/);
-    assert.match(page.text, /Safari on iOS/);
+    assert.match(page.text, /Safari on iOS, last seen/);
     assert.equal((page.text.match(/<tr>/g) ?? []).length, 3, "header row + two sessions");
   });
 
-  it("signing out another session kills its cookie at once; this one stays", async () => {
+  it("signing out another session (password confirmed) kills its cookie at once; this one stays", async () => {
     const laptop = app.client();
     const { email, password } = await register(laptop);
     const phone = app.client();
@@ -44,12 +44,24 @@ describe("your active sessions", () => {
     const page = await laptop.get("/account/sessions");
     const phoneKey = phone.sessionKey()!;
     assert.ok(page.text.includes(`value="${phoneKey}"`));
-    const res = await laptop.post("/account/sessions/end", { session: phoneKey });
+    const res = await laptop.post("/account/sessions/end", { session: phoneKey, password, action: "selected" });
     assert.equal(res.status, 303);
     const phonePage = await phone.get("/cart");
     assert.doesNotMatch(phonePage.text, /Signed in as/);
     assert.equal(Client.badge(phonePage.text), 0);
     assert.match((await laptop.get("/cart")).text, /Signed in as/);
+  });
+
+  it("without the right password, nothing is signed out", async () => {
+    const laptop = app.client();
+    const { email, password } = await register(laptop);
+    const phone = app.client();
+    await signIn(phone, email, password, UA.phone);
+    await laptop.get("/account/sessions");
+    const res = await laptop.post("/account/sessions/end", { action: "all", password: "not my password" });
+    assert.equal(res.status, 401);
+    assert.match(res.text, /no session was signed out/);
+    assert.match((await phone.get("/")).text, /Signed in as/);
   });
 
   it("'sign out all other sessions' ends every other one", async () => {
@@ -58,7 +70,7 @@ describe("your active sessions", () => {
     const others = [app.client(), app.client(), app.client()];
     for (const [i, o] of others.entries()) await signIn(o, email, password, Object.values(UA)[i]!);
     await main.get("/account/sessions");
-    await main.post("/account/sessions/end-others");
+    await main.post("/account/sessions/end", { action: "all", password });
     for (const o of others) assert.doesNotMatch((await o.get("/")).text, /Signed in as/);
     assert.match((await main.get("/account/sessions")).text, /This browser/);
     assert.equal(app.sessionRows().length, 1);
@@ -66,15 +78,15 @@ describe("your active sessions", () => {
 
   it("cannot end someone else's session, or its own through this form", async () => {
     const mallory = app.client();
-    await register(mallory);
+    const { password } = await register(mallory);
     const alice = app.client();
     await register(alice);
     await mallory.get("/account/sessions");
-    const res = await mallory.post("/account/sessions/end", { session: alice.sessionKey()! });
+    const res = await mallory.post("/account/sessions/end", { session: alice.sessionKey()!, password, action: "selected" });
     assert.equal(res.status, 303);
     assert.match((await alice.get("/")).text, /Signed in as/, "alice is still signed in");
-    assert.equal((await mallory.post("/account/sessions/end", { session: mallory.sessionKey()! })).status, 400);
-    assert.equal((await mallory.post("/account/sessions/end", { session: "not-a-key" })).status, 400);
+    assert.equal((await mallory.post("/account/sessions/end", { session: mallory.sessionKey()!, password })).status, 400);
+    assert.equal((await mallory.post("/account/sessions/end", { session: "not-a-key", password })).status, 400);
   });
 
   it("needs a signed-in shopper", async () => {

@@ -1,44 +1,58 @@
 /**
  * "Your active sessions": a signed-in shopper sees every session of their account (browser,
- * created, last seen) and can end any other one, or all others at once. Ending a session deletes
- * its row, so a cookie left behind on a shared or lost device stops working at once.
+ * signed in, last seen) and can end some or all of the others. Ending a session deletes its row,
+ * so a cookie left behind on a shared or lost device stops working at once.
+ *
+ * Ending sessions asks for the password again (OWASP ASVS 5.0 V7.5.2): someone who found this
+ * browser signed in must not be able to lock the real owner out of their other devices.
  */
-import { Router } from "express";
+import { Router, type Request, type Response } from "express";
+import { verifyPassword } from "../auth/password.js";
 import { describeUserAgent } from "../auth/devices.js";
 import { badRequest } from "../errors.js";
 import { requireUser } from "../middleware/locals.js";
 import type { RouteDeps } from "./deps.js";
 
-export function accountRoutes({ store, flash, clock }: RouteDeps): Router {
+const KEY = /^[0-9a-f]{64}$/;
+
+export function accountRoutes({ store, users, flash, clock }: RouteDeps): Router {
   const router = Router();
 
-  router.get("/account/sessions", requireUser, async (req, res) => {
+  async function render(req: Request, res: Response, error: string | null) {
     const listed = await store.listByUser(res.locals.user.id, clock.now());
     res.render("sessions", {
       title: "Your active sessions",
-      now: clock.now(),
+      error,
       sessions: listed.map((s) => ({
         key: s.key,
         current: s.key === req.session.key,
         device: describeUserAgent(s.userAgent),
         createdAt: s.createdAt,
         lastSeenAt: s.lastSeenAt,
-        expiresAt: s.expiresAt,
       })),
     });
-  });
+  }
+
+  router.get("/account/sessions", requireUser, (req, res) => render(req, res, null));
 
   router.post("/account/sessions/end", requireUser, async (req, res) => {
-    const key = (req.body as Record<string, unknown> | undefined)?.session;
-    if (typeof key !== "string" || !/^[0-9a-f]{64}$/.test(key)) throw badRequest("That is not one of your sessions.");
-    if (key === req.session.key) throw badRequest("To end this session, sign out.");
-    const ended = await store.destroyForUser(res.locals.user.id, { only: key });
-    flash.set(res, ended ? "success" : "info", ended ? "That session has been signed out." : "That session had already ended.");
-    res.redirect(303, "/account/sessions");
-  });
+    const form = (req.body ?? {}) as Record<string, unknown>;
+    const all = form.action === "all";
+    const chosen = ([] as unknown[]).concat(form.session ?? []);
+    if (!all && chosen.length === 0) throw badRequest("Choose at least one session to sign out.");
+    if (!chosen.every((k): k is string => typeof k === "string" && KEY.test(k))) throw badRequest("That is not one of your sessions.");
+    if (chosen.some((k) => k === req.session.key)) throw badRequest("To end this session, sign out.");
 
-  router.post("/account/sessions/end-others", requireUser, async (req, res) => {
-    const ended = await store.destroyForUser(res.locals.user.id, { except: req.session.key! });
+    const account = users.findByEmail(res.locals.user.email);
+    const password = typeof form.password === "string" ? form.password : "";
+    if (!account || !(await verifyPassword(password, account.passwordHash))) {
+      res.status(401);
+      await render(req, res, "That password is not right, so no session was signed out.");
+      return;
+    }
+    let ended = 0;
+    if (all) ended = await store.destroyForUser(account.id, { except: req.session.key! });
+    else for (const key of chosen as string[]) ended += await store.destroyForUser(account.id, { only: key });
     flash.set(res, "success", ended === 1 ? "Signed out 1 other session." : `Signed out ${ended} other sessions.`);
     res.redirect(303, "/account/sessions");
   });

@@ -1,0 +1,137 @@
+/**
+ * npm run bench:cleanup — the cleanup job against a million expired sessions, with traffic running.
+ *
+ * 1. Seed 1,000,000 expired rows into a fresh SQLite file (plus the live sessions of the load).
+ * 2. Baseline: load for a few seconds with no cleanup; record throughput and event-loop delay.
+ * 3. Start the load again and, a moment later, the cleanup sweep (the job's own function, batches of
+ *    1,000, yielding between them); record how long it takes, rows/s, the event-loop delay while it
+ *    runs (perf_hooks.monitorEventLoopDelay, in this server process), throughput during the sweep,
+ *    and any failed request.
+ * Prints a table and writes bench/results/cleanup.json.
+ */
+import { execFile } from "node:child_process";
+import fs from "node:fs";
+import { once } from "node:events";
+import type { AddressInfo } from "node:net";
+import path from "node:path";
+import { monitorEventLoopDelay } from "node:perf_hooks";
+import { setTimeout as sleep } from "node:timers/promises";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+import { createApp } from "../src/app.js";
+import { systemClock } from "../src/clock.js";
+import { readConfig } from "../src/config.js";
+import { createLogger } from "../src/log.js";
+import { sweepExpired } from "../src/session/cleanup.js";
+import { createSessionStorage } from "../src/session/storage.js";
+import { createSqliteStore } from "../src/session/stores/sqlite-store.js";
+import { freshDatabase } from "../src/test/harness.js";
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+const ROWS = Number(process.env.BENCH_CLEANUP_ROWS ?? 1_000_000);
+const CONNECTIONS = 8;
+const BASELINE_SECONDS = 5;
+
+const { db, file, dir } = freshDatabase();
+const config = readConfig({ DATABASE_PATH: file, SESSION_SECRETS: "bench-secret-0123456789-0123456789-0123", LOG_LEVEL: "silent" }, root);
+
+console.log(`seeding ${ROWS.toLocaleString("en-US")} expired sessions…`);
+const seedStart = performance.now();
+const insert = db.prepare("INSERT INTO sessions VALUES (?, '{\"cart\":[{\"productId\":1,\"quantity\":1}]}', NULL, ?, ?, ?, NULL)");
+const past = Date.now() - 3_600_000;
+for (let done = 0; done < ROWS; done += 100_000) {
+  db.transaction(() => {
+    for (let i = done; i < Math.min(ROWS, done + 100_000); i++) insert.run(i.toString(16).padStart(64, "0"), past - i, past - i, past - i + 1);
+  })();
+}
+db.pragma("wal_checkpoint(TRUNCATE)");
+const seedSeconds = (performance.now() - seedStart) / 1000;
+const fileMb = fs.statSync(file).size / 1e6;
+
+const store = createSqliteStore(db);
+const sessions = createSessionStorage({
+  store,
+  clock: systemClock,
+  cookieName: config.cookieName,
+  cookieSecure: false,
+  idleTimeoutMs: config.idleTimeoutMs,
+  absoluteTimeoutMs: config.absoluteTimeoutMs,
+  touchIntervalMs: config.touchIntervalMs,
+});
+const app = createApp({ config, db, sessions, store, clock: systemClock, log: createLogger("silent"), root });
+const server = app.listen(0, "127.0.0.1");
+await once(server, "listening");
+const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+
+const load = (seconds: number) =>
+  promisify(execFile)(process.execPath, ["--import", "tsx", path.join(root, "bench/lib/load.ts"), url, String(seconds), String(CONNECTIONS)], { cwd: root }).then(
+    ({ stdout }) => JSON.parse(stdout.trim().split("\n").pop()!) as { started: number; total: number; failures: number; rps: number; p50: number; p99: number; max: number; buckets: number[] },
+  );
+
+const ms = (ns: number) => Math.round((ns / 1e6) * 10) / 10;
+
+// Baseline: traffic, no cleanup.
+const h0 = monitorEventLoopDelay({ resolution: 1 });
+h0.enable();
+const baseline = await load(BASELINE_SECONDS);
+h0.disable();
+
+// With cleanup: start the load, let it warm up, then sweep while it runs.
+const h1 = monitorEventLoopDelay({ resolution: 1 });
+const during = load(BASELINE_SECONDS + 30);
+await sleep(1500);
+h1.enable();
+const sweepStarted = Date.now();
+const result = await sweepExpired(store, Date.now(), 1000);
+const sweepEnded = Date.now();
+h1.disable();
+const loaded = await during;
+const left = (db.prepare("SELECT count(*) AS n FROM sessions WHERE expires_at <= ?").get(Date.now()) as { n: number }).n;
+
+// Throughput inside the sweep window, from the load generator's 100 ms buckets.
+const first = Math.max(0, Math.floor((sweepStarted - loaded.started) / 100));
+const last = Math.floor((sweepEnded - loaded.started) / 100);
+const window = loaded.buckets.slice(first, last + 1);
+const rpsDuring = window.length ? Math.round(window.reduce((a, b) => a + b, 0) / (window.length / 10)) : 0;
+const afterSweep = loaded.buckets.slice(last + 2);
+const rpsAfter = afterSweep.length ? Math.round(afterSweep.reduce((a, b) => a + b, 0) / (afterSweep.length / 10)) : 0;
+
+const figures = {
+  date: new Date().toISOString(),
+  machine: { cores: (await import("node:os")).availableParallelism(), node: process.version },
+  rows: ROWS,
+  seedSeconds: Math.round(seedSeconds * 10) / 10,
+  fileMbBefore: Math.round(fileMb),
+  sweep: { removed: result.removed, batches: result.batches, seconds: Math.round(result.ms / 100) / 10, rowsPerSecond: Math.round(result.removed / (result.ms / 1000)), leftExpired: left },
+  eventLoopDelayMs: {
+    baseline: { max: ms(h0.max), p99: ms(h0.percentile(99)), mean: ms(h0.mean) },
+    duringCleanup: { max: ms(h1.max), p99: ms(h1.percentile(99)), mean: ms(h1.mean) },
+  },
+  throughput: { baselineRps: baseline.rps, duringCleanupRps: rpsDuring, afterCleanupRps: rpsAfter, ratioDuringToBaseline: Math.round((rpsDuring / baseline.rps) * 100) / 100 },
+  latencyMs: { baseline: { p50: baseline.p50, p99: baseline.p99 }, withCleanupRun: { p50: loaded.p50, p99: loaded.p99, max: loaded.max } },
+  failedRequests: baseline.failures + loaded.failures,
+};
+
+server.closeAllConnections();
+server.close();
+db.close();
+fs.rmSync(dir, { recursive: true, force: true });
+fs.mkdirSync(path.join(root, "bench/results"), { recursive: true });
+fs.writeFileSync(path.join(root, "bench/results/cleanup.json"), JSON.stringify(figures, null, 2) + "\n");
+
+console.table({
+  "rows removed": figures.sweep.removed,
+  "sweep time (s)": figures.sweep.seconds,
+  "rows/s": figures.sweep.rowsPerSecond,
+  "expired rows left": left,
+  "event-loop delay max, baseline (ms)": figures.eventLoopDelayMs.baseline.max,
+  "event-loop delay max, during cleanup (ms)": figures.eventLoopDelayMs.duringCleanup.max,
+  "event-loop delay p99, during cleanup (ms)": figures.eventLoopDelayMs.duringCleanup.p99,
+  "req/s without cleanup": baseline.rps,
+  "req/s during cleanup": rpsDuring,
+  "during / without": figures.throughput.ratioDuringToBaseline,
+  "failed requests": figures.failedRequests,
+});
+const ok = left === 0 && figures.failedRequests === 0 && figures.eventLoopDelayMs.duringCleanup.max < 50;
+console.log(ok ? "cleanup bench: targets met (all removed, no failed request, event-loop delay max < 50 ms)" : "cleanup bench: TARGET MISSED");
+process.exit(ok ? 0 : 1);
