@@ -5,7 +5,7 @@ import fs from "node:fs";
 import http from "node:http";
 import { setTimeout as sleep } from "node:timers/promises";
 import path from "node:path";
-import { SECRET_A, startServerProcess, tempDir } from "./test/harness.js";
+import { addToCart, Client, register, SECRET_A, startServerProcess, tempDir } from "./test/harness.js";
 
 const startServer = startServerProcess;
 
@@ -20,6 +20,11 @@ describe("the server process", () => {
       assert.equal(res.status, 200);
       assert.match(await res.text(), /Ceramic Teapot/);
       assert.ok(fs.existsSync(file));
+      // Produce a session ID and a password for the log checks below.
+      const shopper = new Client(url);
+      await register(shopper, "logcheck@example.com", "correct horse battery");
+      await addToCart(shopper, 1, 1);
+      const sessionId = shopper.sessionId()!;
       // An in-flight request (its body still arriving when SIGTERM comes) is finished before exit.
       const body = "quantity=1&productId=1";
       const req = http.request(`${url}/cart/items`, {
@@ -41,6 +46,9 @@ describe("the server process", () => {
       assert.ok(Date.now() - started < 10_000);
       assert.match(server.output(), /"msg":"bye"/);
       assert.doesNotMatch(server.output(), new RegExp(SECRET_A), "the secret is never logged");
+      assert.equal(server.output().includes(sessionId), false, "the session ID is never logged");
+      assert.equal(server.output().includes("correct horse battery"), false, "passwords are never logged");
+      assert.doesNotMatch(server.output(), /shop_sid|cookie/i, "cookies are never logged");
     } finally {
       server.child.kill("SIGKILL");
       fs.rmSync(dir, { recursive: true, force: true });
