@@ -27,7 +27,7 @@ export default defineConfig({
   retries: 0,
   forbidOnly: !!process.env.CI,
   reporter: process.env.CI ? "list" : "list",
-  timeout: 30_000,
+  timeout: 60_000,
   expect: { timeout: 5_000 },
   use: {
     baseURL,
@@ -51,7 +51,7 @@ export default defineConfig({
     command: "node --import tsx src/server.ts",
     url: `${baseURL}/`,
     reuseExistingServer: false,
-    timeout: 30_000,
+    timeout: 60_000,
     stdout: "ignore",
     stderr: "pipe",
     env: {

@@ -7,6 +7,7 @@ import { expect, test } from "@playwright/test";
 import {
   PASSWORD,
   addFromProductPage,
+  createAccount,
   cartLabel,
   cartLink,
   flash,
@@ -17,7 +18,7 @@ import {
   signIn,
   signOut,
   uniqueEmail,
-} from "./helpers";
+} from "./helpers.js";
 
 const GENERIC_LOGIN_ERROR = "That email and password don't match an account.";
 
@@ -29,14 +30,13 @@ test.describe("accounts and session IDs", () => {
     expect(sessionRowExists(guestValue)).toBe(true);
 
     // 2. Registering keeps the cart and changes the cookie's value; the guest ID is dead.
-    const account = await register(page);
+    const account = await register(page, { next: "/cart" });
     const registeredValue = (await sessionCookie(context))?.value;
     expect(registeredValue).toBeDefined();
     expect(registeredValue, "registering must issue a new session ID").not.toBe(guestValue);
     expect(sessionRowExists(guestValue), "the pre-registration row is gone").toBe(false);
     expect(sessionRowExists(registeredValue!)).toBe(true);
     await expect(cartLink(page)).toHaveAccessibleName(cartLabel(1));
-    await cartLink(page).click();
     await expect(page.getByRole("link", { name: "Pour-Over Coffee Dripper" })).toBeVisible();
     await expect(page.getByRole("link", { name: "Check out" })).toBeVisible();
 
@@ -63,44 +63,38 @@ test.describe("accounts and session IDs", () => {
     // The cart that was signed out with is gone for good; only the new guest cart came along.
     await expect(page.getByRole("link", { name: "Pour-Over Coffee Dripper" })).toHaveCount(0);
 
-    // 5. Replaying old cookie values in another browser gets nothing.
-    for (const [what, value] of [
-      ["the pre-login cookie", preLoginValue],
-      ["the pre-logout cookie", registeredValue!],
-      ["the pre-registration cookie", guestValue],
-    ] as const) {
-      const thief = await browser.newContext();
-      try {
+    // 5. Replaying old cookie values in another browser gets nothing…
+    const thief = await browser.newContext();
+    try {
+      const other = await thief.newPage();
+      for (const [what, value] of [
+        ["the pre-login cookie", preLoginValue],
+        ["the pre-logout cookie", registeredValue!],
+        ["the pre-registration cookie", guestValue],
+      ] as const) {
+        await thief.clearCookies();
         await replaySessionCookie(thief, value, baseURL!);
-        const other = await thief.newPage();
         await other.goto("/cart");
         await expect(cartLink(other), `${what} replayed gets an empty cart`).toHaveAccessibleName(cartLabel(0));
         await expect(other.getByText("Your cart is empty.")).toBeVisible();
         await expect(other.getByRole("button", { name: "Sign out" }), `${what} replayed is not signed in`).toHaveCount(0);
         await expect(other.getByRole("navigation", { name: "Account" }).getByRole("link", { name: "Sign in" })).toBeVisible();
         expect(await sessionCookie(thief), `the server clears ${what} when it sees it`).toBeUndefined();
-      } finally {
-        await thief.close();
       }
-    }
 
-    // 6. …while the current cookie, copied the same way, does work: it is the session.
-    const twin = await browser.newContext();
-    try {
-      await replaySessionCookie(twin, signedInValue!, baseURL!);
-      const other = await twin.newPage();
-      await other.goto("/");
+      // …while the current cookie, copied the same way, does work: it *is* the session.
+      await thief.clearCookies();
+      await replaySessionCookie(thief, signedInValue!, baseURL!);
+      await other.goto("/cart");
       await expect(cartLink(other)).toHaveAccessibleName(cartLabel(2));
       await expect(other.getByText(`Signed in as ${account.email}`)).toBeVisible();
     } finally {
-      await twin.close();
+      await thief.close();
     }
   });
 
-  test("a failed sign-in shows the same generic error for an unknown email and for a wrong password", async ({ page, browser }) => {
-    const owner = await browser.newContext();
-    const account = await register(await owner.newPage());
-    await owner.close();
+  test("a failed sign-in shows the same generic error for an unknown email and for a wrong password", async ({ page, request }) => {
+    const account = await createAccount(request);
 
     await page.goto("/login");
     await page.getByLabel("Email", { exact: true }).fill(uniqueEmail("nobody"));

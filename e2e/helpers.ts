@@ -6,7 +6,7 @@
 import { createHash } from "node:crypto";
 import path from "node:path";
 import Database from "better-sqlite3";
-import { expect, type BrowserContext, type Cookie, type Locator, type Page } from "@playwright/test";
+import { expect, test, type APIRequestContext, type BrowserContext, type Cookie, type Locator, type Page } from "@playwright/test";
 
 export const SESSION_COOKIE = "shop_sid";
 
@@ -26,17 +26,38 @@ export interface Account {
 const pathnameOf = (page: Page) => (page.url().startsWith("http") ? new URL(page.url()).pathname : "");
 
 /**
- * Register through the form: on the current page if it already is /register (e.g. reached with
- * ?next=…), else on a fresh /register. Waits for the success flash, so the new session cookie
- * is in place afterwards.
+ * Register through the form and wait for the success flash, so the new session cookie is in
+ * place afterwards. Uses the current page if it already is /register (e.g. reached with
+ * ?next=…); otherwise opens /register, with `next` if given (where the shop sends you after).
  */
-export async function register(page: Page, account: Account = { email: uniqueEmail(), password: PASSWORD }): Promise<Account> {
-  if (pathnameOf(page) !== "/register") await page.goto("/register");
+export async function register(
+  page: Page,
+  { account = { email: uniqueEmail(), password: PASSWORD }, next }: { account?: Account; next?: string } = {},
+): Promise<Account> {
+  if (pathnameOf(page) !== "/register") await page.goto(next ? `/register?next=${encodeURIComponent(next)}` : "/register");
   await page.getByLabel("Email", { exact: true }).fill(account.email);
   await page.getByLabel("Password", { exact: true }).fill(account.password);
   await page.getByRole("button", { name: "Create account" }).click();
   await expect(flash(page)).toHaveText("Your account is ready. Welcome to Stateful Shop!");
   await expect(page.getByText(`Signed in as ${account.email}`)).toBeVisible();
+  if (next) await expect(page).toHaveURL(new RegExp(`${next.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}$`));
+  return account;
+}
+
+/**
+ * Make an account without a browser page, for tests about something else (signing in, checkout).
+ * Uses Playwright's `request` fixture, whose cookies are separate from the test's browser context,
+ * so the page under test stays a signed-out guest. It sends the headers a browser would send for
+ * a same-origin form post; without a session there is no CSRF token to send yet.
+ */
+export async function createAccount(request: APIRequestContext, account: Account = { email: uniqueEmail(), password: PASSWORD }): Promise<Account> {
+  const origin = new URL(String(test.info().project.use.baseURL)).origin;
+  const response = await request.post("/register", {
+    form: { email: account.email, password: account.password },
+    headers: { origin, "sec-fetch-site": "same-origin" },
+    maxRedirects: 0,
+  });
+  expect(response.status(), `registering ${account.email} through the form endpoint`).toBe(303);
   return account;
 }
 
@@ -63,9 +84,9 @@ export const cartLink = (page: Page): Locator =>
 
 export const cartLabel = (n: number) => `Cart, ${n} ${n === 1 ? "item" : "items"}`;
 
-/** Open a product page and add `quantity` of it with the "Quantity" field and "Add to cart". */
+/** On a product page (opened unless already there), add `quantity` with the "Quantity" field and "Add to cart". */
 export async function addFromProductPage(page: Page, slug: string, name: string, quantity = 1): Promise<void> {
-  await page.goto(`/products/${slug}`);
+  if (pathnameOf(page) !== `/products/${slug}`) await page.goto(`/products/${slug}`);
   await expect(page.getByRole("heading", { level: 1, name })).toBeVisible();
   await page.getByLabel("Quantity", { exact: true }).fill(String(quantity));
   await page.getByRole("button", { name: "Add to cart", exact: true }).click();
