@@ -8,7 +8,7 @@ before(async () => {
 });
 after(() => app.close());
 
-const cards = (html: string) => [...html.matchAll(/<h3 class="card-title">([^<]*)<\/h3>/g)].map((m) => m[1]);
+const cards = (html: string) => [...html.matchAll(/<h[23] class="card-title">([^<]*)<\/h[23]>/g)].map((m) => m[1]);
 
 describe("catalog pages", () => {
   it("the home page shows every product and every category", async () => {
