@@ -32,7 +32,7 @@ describe("session cleanup", () => {
     seedRows(2500, now - 1, "dead");
     seedRows(10, now, "edge"); // expires_at == now counts as expired
     seedRows(300, now + 1, "live");
-    const result = await sweepExpired(createSqliteStore(env.db), now, 1000);
+    const result = await sweepExpired(createSqliteStore(env.db), now, { batchSize: 1000, maxShare: 0.25 });
     assert.equal(result.removed, 2510);
     assert.equal(result.batches, 3, "two full batches of 1,000 and a partial one of 510");
     assert.equal(count("dead-%"), 0);
