@@ -5,6 +5,7 @@
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { createApp } from "./app.js";
+import { createHttpServer } from "./http-server.js";
 import { systemClock } from "./clock.js";
 import { ConfigError, readConfig } from "./config.js";
 import { migrate, seedCatalog } from "./db/migrate.js";
@@ -40,18 +41,11 @@ const applied = migrate(db, path.join(root, "db/migrations"));
 const seeded = seedCatalog(db, path.join(root, "db/seed.sql"));
 const clock = systemClock;
 const store = createSqliteStore(db);
-const sessions = createSessionStorage({
-  store,
-  clock,
-  cookieName: config.cookieName,
-  cookieSecure: config.cookieSecure,
-  idleTimeoutMs: config.idleTimeoutMs,
-  absoluteTimeoutMs: config.absoluteTimeoutMs,
-  touchIntervalMs: config.touchIntervalMs,
-});
+const sessions = createSessionStorage({ ...config, store, clock });
 const app = createApp({ config, db, sessions, store, clock, log, root });
 
-const server = app.listen(config.port, config.host, () => {
+const server = createHttpServer(app);
+server.listen(config.port, config.host, () => {
   const address = server.address();
   const port = typeof address === "object" && address ? address.port : config.port;
   log.info(
@@ -59,10 +53,6 @@ const server = app.listen(config.port, config.host, () => {
     `Stateful Shop is open at http://localhost:${port}`,
   );
 });
-// Slow clients cannot hold a connection forever while sending headers or a body.
-server.headersTimeout = 10_000;
-server.requestTimeout = 30_000;
-server.keepAliveTimeout = 5_000;
 
 const cleanup = startSessionCleanup({
   store,

@@ -70,8 +70,7 @@ describe("secret rotation", () => {
     await addToCart(c, 1, 2);
     const rotated = await startTestApp({ SESSION_SECRETS: `${SECRET_B},${SECRET_A}` });
     try {
-      const [row] = first.sessionRows();
-      rotated.db.prepare("INSERT INTO sessions VALUES (@id_hash, @data, @user_id, @created_at, @last_seen_at, @expires_at, @user_agent)").run(row!);
+      rotated.adoptSessions(first.sessionRows());
       rotated.clock.advance(first.clock.now() - rotated.clock.now() + rotated.config.touchIntervalMs);
       const moved = new Client(rotated.url);
       moved.cookies.set("shop_sid", c.cookies.get("shop_sid")!);

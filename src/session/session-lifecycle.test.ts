@@ -129,8 +129,7 @@ describe("cookie signature", () => {
     const rotated = await startTestApp({ SESSION_SECRETS: `${SECRET_B},${SECRET_A}` });
     try {
       // Move the row over to the rotated app's database, as if it were the same shop restarted.
-      const [row] = app.sessionRows();
-      rotated.db.prepare("INSERT INTO sessions VALUES (@id_hash, @data, @user_id, @created_at, @last_seen_at, @expires_at, @user_agent)").run(row!);
+      rotated.adoptSessions(app.sessionRows());
       const moved = new Client(rotated.url);
       moved.cookies.set("shop_sid", c.cookies.get("shop_sid")!);
       assert.equal(Client.badge((await moved.get("/cart")).text), 2);
@@ -244,8 +243,7 @@ describe("expiry", () => {
     await addToCart(c, 1, 2);
     const shorter = await startTestApp({ SESSION_IDLE_SECONDS: "60" });
     try {
-      const [row] = app.sessionRows();
-      shorter.db.prepare("INSERT INTO sessions VALUES (@id_hash, @data, @user_id, @created_at, @last_seen_at, @expires_at, @user_agent)").run(row!);
+      shorter.adoptSessions(app.sessionRows());
       shorter.clock.advance(app.clock.now() - shorter.clock.now() + 2 * MINUTE);
       const moved = new Client(shorter.url);
       moved.cookies.set("shop_sid", c.cookies.get("shop_sid")!);

@@ -17,6 +17,7 @@ import type { Clock } from "../clock.js";
 import { hashSessionId, isWellFormedSessionId, newSessionId } from "./id.js";
 import type { Session, SessionData, SessionStore, StoredSession } from "./types.js";
 
+/** The settings are named as in Config, so callers can pass `{ ...config, store, clock }`. */
 export interface SessionStorageOptions {
   store: SessionStore;
   clock: Clock;

@@ -42,21 +42,14 @@ export async function startTestApp(env: Record<string, string> = {}, options: { 
   const { db } = freshDatabase(dir, config.sqliteBusyTimeoutMs);
   const clock = createManualClock();
   const store = createSqliteStore(db);
-  const sessions = createSessionStorage({
-    store,
-    clock,
-    cookieName: config.cookieName,
-    cookieSecure: config.cookieSecure,
-    idleTimeoutMs: config.idleTimeoutMs,
-    absoluteTimeoutMs: config.absoluteTimeoutMs,
-    touchIntervalMs: config.touchIntervalMs,
-  });
+  const sessions = createSessionStorage({ ...config, store, clock });
   const app = createApp({ config, db, sessions, store, clock, log: createLogger("silent"), root });
   const server = app.listen(0, "127.0.0.1");
   await once(server, "listening");
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return {
     url,
+    app,
     db,
     dir,
     clock,
@@ -64,6 +57,11 @@ export async function startTestApp(env: Record<string, string> = {}, options: { 
     config,
     client: () => new Client(url),
     sessionRows: () => db.prepare("SELECT * FROM sessions").all() as SessionRowForTest[],
+    /** Copy session rows in from another test app, as if both were the same shop restarted. */
+    adoptSessions(rows: SessionRowForTest[]) {
+      const insert = db.prepare("INSERT INTO sessions VALUES (@id_hash, @data, @user_id, @created_at, @last_seen_at, @expires_at, @user_agent)");
+      for (const row of rows) insert.run(row);
+    },
     async close() {
       server.closeAllConnections();
       await new Promise((r) => server.close(r));
@@ -75,6 +73,7 @@ export async function startTestApp(env: Record<string, string> = {}, options: { 
 
 export interface SessionRowForTest {
   id_hash: string;
+  user_agent: string | null;
   data: string;
   user_id: number | null;
   created_at: number;
