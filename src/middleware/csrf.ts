@@ -52,7 +52,8 @@ export function createCsrf(secrets: readonly string[]) {
       } catch {
         host = null; // "null" or garbage: treat as foreign
       }
-      if (host !== req.get("host")) throw forbidden();
+      // req.host honours X-Forwarded-Host when TRUST_PROXY is set, so this works behind a proxy.
+      if (host !== req.host) throw forbidden();
     }
 
     if (req.session.id) {

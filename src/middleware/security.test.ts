@@ -61,6 +61,22 @@ describe("CSRF protection", () => {
     assert.equal((await a.post("/cart/empty")).status, 403, "a pre-login token is useless after login");
   });
 
+  it("behind a trusted proxy, the public host (X-Forwarded-Host) is the one compared", async () => {
+    const proxied = await startTestApp({ TRUST_PROXY: "loopback" });
+    try {
+      const c = proxied.client();
+      const headers = { "x-forwarded-host": "shop.example", "x-forwarded-proto": "https" };
+      await c.get("/", headers);
+      const ok = await c.post("/cart/items", { productId: "1", quantity: "1" }, { ...headers, origin: "https://shop.example", "sec-fetch-site": "same-origin" });
+      assert.equal(ok.status, 303);
+      await c.get("/", headers);
+      const evil = await c.post("/cart/empty", {}, { ...headers, origin: "https://evil.example" });
+      assert.equal(evil.status, 403);
+    } finally {
+      await proxied.close();
+    }
+  });
+
   it("login CSRF: a cross-site login form is refused", async () => {
     const victim = app.client();
     const attacker = app.client();

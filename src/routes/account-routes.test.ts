@@ -64,6 +64,17 @@ describe("your active sessions", () => {
     assert.match((await phone.get("/")).text, /Signed in as/);
   });
 
+  it("guessing the password here is limited like sign-in: 10 wrong tries, then 429", async () => {
+    const laptop = app.client();
+    const { password } = await register(laptop);
+    await laptop.get("/account/sessions");
+    const wrong = await Promise.all(Array.from({ length: 10 }, () => laptop.post("/account/sessions/end", { action: "all", password: "guess guess 1" })));
+    assert.ok(wrong.every((r) => r.status === 401));
+    const blocked = await laptop.post("/account/sessions/end", { action: "all", password });
+    assert.equal(blocked.status, 429);
+    assert.match(blocked.text, /Too many wrong passwords/);
+  });
+
   it("'sign out all other sessions' ends every other one", async () => {
     const main = app.client();
     const { email, password } = await register(main);

@@ -9,7 +9,8 @@
 import { Router, type Request, type Response } from "express";
 import { verifyPassword } from "../auth/password.js";
 import { describeUserAgent } from "../auth/devices.js";
-import { badRequest } from "../errors.js";
+import { rateLimit } from "express-rate-limit";
+import { badRequest, HttpError } from "../errors.js";
 import { requireUser } from "../middleware/locals.js";
 import type { RouteDeps } from "./deps.js";
 
@@ -17,6 +18,18 @@ const KEY = /^[0-9a-f]{64}$/;
 
 export function accountRoutes({ store, users, flash, clock }: RouteDeps): Router {
   const router = Router();
+
+  // The password check below is a password oracle too: whoever sits at a signed-in browser could
+  // guess the password here instead of at /login. Same limit as sign-in: 10 failures per 15 min.
+  const guessLimit = rateLimit({
+    windowMs: 15 * 60_000,
+    limit: 10,
+    skipSuccessfulRequests: true,
+    standardHeaders: "draft-8",
+    legacyHeaders: false,
+    keyGenerator: (_req, res) => `account-sessions:${String(res.locals.user?.id)}`,
+    handler: (_req, _res, next) => next(new HttpError(429, "Too many wrong passwords. Please wait 15 minutes and try again.", "Slow down")),
+  });
 
   async function render(req: Request, res: Response, error: string | null) {
     const listed = await store.listByUser(res.locals.user.id, clock.now());
@@ -35,7 +48,7 @@ export function accountRoutes({ store, users, flash, clock }: RouteDeps): Router
 
   router.get("/account/sessions", requireUser, (req, res) => render(req, res, null));
 
-  router.post("/account/sessions/end", requireUser, async (req, res) => {
+  router.post("/account/sessions/end", requireUser, guessLimit, async (req, res) => {
     const form = (req.body ?? {}) as Record<string, unknown>;
     const all = form.action === "all";
     const chosen = ([] as unknown[]).concat(form.session ?? []);
