@@ -30,17 +30,24 @@ let totalAcked = 0;
 let totalLost = 0;
 const started = Date.now();
 
+/** Everything acknowledged so far must be in each shopper's cart, as served by the server at `url`. */
+async function countLost(url: string) {
+  let lost = 0;
+  for (const s of shoppers) {
+    const c = new Client(url);
+    if (s.cookie) c.cookies.set("shop_sid", s.cookie);
+    const cart = await cartOf(c);
+    for (const id of s.acked) if (!cart.has(id)) lost++;
+  }
+  return lost;
+}
+
 for (let cycle = 1; cycle <= cycles; cycle++) {
   const server = startServerProcess({ ...env, LOG_LEVEL: "info" });
   const url = await server.listening;
 
   // Before loading: everything acknowledged in earlier cycles must have survived their crashes.
-  for (const s of shoppers) {
-    const c = new Client(url);
-    if (s.cookie) c.cookies.set("shop_sid", s.cookie);
-    const cart = await cartOf(c);
-    for (const id of s.acked) if (!cart.has(id)) totalLost++;
-  }
+  totalLost = await countLost(url);
 
   // Two new shoppers per cycle; all shoppers add distinct products until the kill.
   shoppers.push({ cookie: undefined, acked: new Set() }, { cookie: undefined, acked: new Set() });
@@ -82,13 +89,7 @@ for (let cycle = 1; cycle <= cycles; cycle++) {
 
 // A last restart to check the final cycle's writes too.
 const last = startServerProcess({ ...env, LOG_LEVEL: "info" });
-const url = await last.listening;
-for (const s of shoppers) {
-  const c = new Client(url);
-  if (s.cookie) c.cookies.set("shop_sid", s.cookie);
-  const cart = await cartOf(c);
-  for (const id of s.acked) if (!cart.has(id)) totalLost++;
-}
+totalLost = await countLost(await last.listening);
 last.child.kill("SIGTERM");
 await last.exited;
 fs.rmSync(path.dirname(fresh.file), { recursive: true, force: true });
