@@ -115,10 +115,10 @@ export function createSessionStorage(options: SessionStorageOptions) {
       const stored = await store.get(key, now);
       if (!stored) {
         // Unknown, destroyed or expired: never adopted, never re-created under this ID. The ID was
-        // signed by us, so it is ours: delete any expired row now rather than at the next sweep.
-        // The cookie is left alone: this may be a request that raced a sign-in in another tab,
-        // and clearing it here would overwrite the brand-new cookie that sign-in just sent.
+        // signed by us, so it is ours: delete any expired row now rather than at the next sweep,
+        // and clear the dead cookie so the browser stops sending it.
         await store.destroy(key);
+        clearCookie(res);
         return freshSession(["unknown-id"]);
       }
       // Both timeouts are checked against the current settings, not only the stored expires_at,
