@@ -3,7 +3,7 @@ import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import net from "node:net";
 import { sign, unsign } from "cookie-signature";
-import { addToCart, Client, SECRET_A, SECRET_B, startTestApp } from "../test/harness.js";
+import { addToCart, Client, restartShop, SECRET_A, SECRET_B, startTestApp } from "../test/harness.js";
 
 let app: Awaited<ReturnType<typeof startTestApp>>;
 let victim: Client;
@@ -68,12 +68,8 @@ describe("secret rotation", () => {
     const first = await startTestApp({ SESSION_SECRETS: SECRET_A });
     const c = first.client();
     await addToCart(c, 1, 2);
-    const rotated = await startTestApp({ SESSION_SECRETS: `${SECRET_B},${SECRET_A}` });
+    const { shop: rotated, moved } = await restartShop(first, c, { SESSION_SECRETS: `${SECRET_B},${SECRET_A}` }, first.config.touchIntervalMs);
     try {
-      rotated.adoptSessions(first.sessionRows());
-      rotated.clock.advance(first.clock.now() - rotated.clock.now() + rotated.config.touchIntervalMs);
-      const moved = new Client(rotated.url);
-      moved.cookies.set("shop_sid", c.cookies.get("shop_sid")!);
       const res = await moved.get("/cart");
       assert.equal(Client.badge(res.text), 2, "still valid under the old secret");
       const value = decodeURIComponent(moved.cookies.get("shop_sid")!).slice(2);

@@ -5,7 +5,7 @@
 import { afterEach, beforeEach, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { sign } from "cookie-signature";
-import { addToCart, cartOf, Client, register, SECRET_A, SECRET_B, startTestApp } from "../test/harness.js";
+import { addToCart, cartOf, Client, register, restartShop, SECRET_A, SECRET_B, startTestApp } from "../test/harness.js";
 import { hashSessionId, newSessionId } from "./id.js";
 
 type App = Awaited<ReturnType<typeof startTestApp>>;
@@ -126,12 +126,8 @@ describe("cookie signature", () => {
   it("cookies signed with an older secret still verify after a new secret is put first", async () => {
     const c = app.client();
     await addToCart(c, 1, 2);
-    const rotated = await startTestApp({ SESSION_SECRETS: `${SECRET_B},${SECRET_A}` });
+    const { shop: rotated, moved } = await restartShop(app, c, { SESSION_SECRETS: `${SECRET_B},${SECRET_A}` });
     try {
-      // Move the row over to the rotated app's database, as if it were the same shop restarted.
-      rotated.adoptSessions(app.sessionRows());
-      const moved = new Client(rotated.url);
-      moved.cookies.set("shop_sid", c.cookies.get("shop_sid")!);
       assert.equal(Client.badge((await moved.get("/cart")).text), 2);
     } finally {
       await rotated.close();
@@ -241,12 +237,8 @@ describe("expiry", () => {
   it("shortening the idle timeout applies to existing sessions at once", async () => {
     const c = app.client();
     await addToCart(c, 1, 2);
-    const shorter = await startTestApp({ SESSION_IDLE_SECONDS: "60" });
+    const { shop: shorter, moved } = await restartShop(app, c, { SESSION_IDLE_SECONDS: "60" }, 2 * MINUTE);
     try {
-      shorter.adoptSessions(app.sessionRows());
-      shorter.clock.advance(app.clock.now() - shorter.clock.now() + 2 * MINUTE);
-      const moved = new Client(shorter.url);
-      moved.cookies.set("shop_sid", c.cookies.get("shop_sid")!);
       assert.equal(Client.badge((await moved.get("/cart")).text), 0);
     } finally {
       await shorter.close();

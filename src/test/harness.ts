@@ -212,3 +212,19 @@ export function addTestProducts(db: ReturnType<typeof openDatabase>, count: numb
   db.transaction(() => ids.forEach((id) => insert.run(id, `test-product-${id}`, `Test Product ${id}`)))();
   return ids;
 }
+
+type TestApp = Awaited<ReturnType<typeof startTestApp>>;
+
+/**
+ * "The same shop, restarted with other settings": a second app on a copy of `from`'s sessions,
+ * its clock at `from`'s time plus `advanceMs`, and a client carrying `browser`'s session cookie.
+ * The caller closes `shop`.
+ */
+export async function restartShop(from: TestApp, browser: Client, env: Record<string, string>, advanceMs = 0) {
+  const shop = await startTestApp(env);
+  shop.adoptSessions(from.sessionRows());
+  shop.clock.advance(from.clock.now() - shop.clock.now() + advanceMs);
+  const moved = new Client(shop.url);
+  moved.cookies.set("shop_sid", browser.cookies.get("shop_sid")!);
+  return { shop, moved };
+}
