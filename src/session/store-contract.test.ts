@@ -181,5 +181,28 @@ for (const [name, make] of stores) {
       assert.deepEqual((await store.listByUser(1, T0)).map((s) => s.key), [b]);
       assert.ok(await store.get(other, T0));
     });
+
+    it("peeks at an expired record that is still stored, without making it live again", async () => {
+      const store = make();
+      const k = key();
+      await store.create(k, record({ expiresAt: T0 + 1_000 }));
+      assert.equal(await store.get(k, T0 + 5_000), null, "expired: not returned by get");
+      assert.equal((await store.peek(k))?.expiresAt, T0 + 1_000, "but peek explains why");
+      assert.equal(await store.get(k, T0 + 5_000), null, "peeking adopted nothing");
+      assert.equal(await store.peek(key()), null);
+    });
+
+    it("lists every stored record for the instructor, most recent first, and counts live and expired", async () => {
+      const store = make();
+      const [old, recent, dead] = [key(), key(), key()];
+      await store.create(old, record({ lastSeenAt: T0 + 1 }));
+      await store.create(recent, record({ lastSeenAt: T0 + 2, userId: 1 }));
+      await store.create(dead, record({ lastSeenAt: T0, expiresAt: T0 + 10 }));
+      const listed = await store.listAll(10);
+      assert.deepEqual(listed.map((s) => s.key), [recent, old, dead]);
+      assert.equal(listed[0]!.userId, 1);
+      assert.deepEqual((await store.listAll(1)).map((s) => s.key), [recent], "the limit is honoured");
+      assert.deepEqual(await store.stats(T0 + 100), { live: 2, expired: 1 });
+    });
   });
 }

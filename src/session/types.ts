@@ -46,6 +46,11 @@ export interface SessionStore {
   readonly kind: string;
   /** The record, or null when the key is unknown or the record expired at `now`. Never throws for that. */
   get(key: string, now: number): Promise<StoredSession | null>;
+  /**
+   * The record even if it has expired but is still stored (not swept yet), or null. Only for
+   * explaining what happened ("expired: idle") and for the instructor view: never to adopt a session.
+   */
+  peek(key: string): Promise<StoredSession | null>;
   /** Insert a brand-new record. Keys come from 32 random bytes, so a collision means a bug: it throws. */
   create(key: string, session: StoredSession): Promise<void>;
   /**
@@ -73,6 +78,10 @@ export interface SessionStore {
    * Returns how many were deleted. A key that belongs to someone else is never touched.
    */
   destroyForUser(userId: number, filter: { only?: string; except?: string }): Promise<number>;
+  /** The instructor view: stored records, live or expired-not-yet-swept, most recently seen first. */
+  listAll(limit: number): Promise<ListedSession[]>;
+  /** How many records are stored: live at `now`, and expired but still waiting for the cleanup job. */
+  stats(now: number): Promise<{ live: number; expired: number }>;
 }
 
 /**

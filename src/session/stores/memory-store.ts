@@ -30,6 +30,10 @@ export function createMemoryStore(): SessionStore & { readonly size: number } {
     async get(key, now) {
       return live(key, now);
     },
+    async peek(key) {
+      const record = records.get(key);
+      return record === undefined ? null : parse(record.json);
+    },
     async create(key, session) {
       if (records.has(key)) throw new Error("session key collision");
       put(key, session);
@@ -91,6 +95,16 @@ export function createMemoryStore(): SessionStore & { readonly size: number } {
         removed++;
       }
       return removed;
+    },
+    async listAll(limit) {
+      const listed: ListedSession[] = [];
+      for (const [key, record] of records) listed.push({ key, ...parse(record.json) });
+      return listed.sort((a, b) => b.lastSeenAt - a.lastSeenAt).slice(0, limit);
+    },
+    async stats(now) {
+      let live = 0;
+      for (const record of records.values()) if (record.expiresAt > now) live++;
+      return { live, expired: records.size - live };
     },
   };
 }

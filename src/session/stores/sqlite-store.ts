@@ -36,6 +36,13 @@ function fromRow(row: SessionRow): StoredSession {
 export function createSqliteStore(db: Db): SessionStore {
   const columns = "data, user_id, created_at, last_seen_at, expires_at, user_agent";
   const selectLive = db.prepare<[string, number], SessionRow>(`SELECT ${columns} FROM sessions WHERE id_hash = ? AND expires_at > ?`);
+  const selectAny = db.prepare<[string], SessionRow>(`SELECT ${columns} FROM sessions WHERE id_hash = ?`);
+  const listRecent = db.prepare<[number], SessionRow & { id_hash: string }>(
+    `SELECT id_hash, ${columns} FROM sessions ORDER BY last_seen_at DESC LIMIT ?`,
+  );
+  const countStats = db.prepare<[{ now: number }], { live: number; expired: number }>(
+    "SELECT count(*) FILTER (WHERE expires_at > @now) AS live, count(*) FILTER (WHERE expires_at <= @now) AS expired FROM sessions",
+  );
   const insertRow = db.prepare<[string, string, number | null, number, number, number, string | null]>(
     "INSERT INTO sessions (id_hash, data, user_id, created_at, last_seen_at, expires_at, user_agent) VALUES (?, ?, ?, ?, ?, ?, ?)",
   );
@@ -86,6 +93,10 @@ export function createSqliteStore(db: Db): SessionStore {
       const row = selectLive.get(key, now);
       return row ? fromRow(row) : null;
     },
+    async peek(key) {
+      const row = selectAny.get(key);
+      return row ? fromRow(row) : null;
+    },
     async create(key, session) {
       insert(key, session);
     },
@@ -110,6 +121,12 @@ export function createSqliteStore(db: Db): SessionStore {
     async destroyForUser(userId, { only, except }) {
       if (only !== undefined) return deleteUserOne.run(userId, only).changes;
       return deleteUserExcept.run(userId, except ?? "").changes;
+    },
+    async listAll(limit) {
+      return listRecent.all(limit).map((row) => ({ key: row.id_hash, ...fromRow(row) }));
+    },
+    async stats(now) {
+      return countStats.get({ now })!;
     },
   };
 }
