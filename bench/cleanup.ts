@@ -18,6 +18,7 @@ import { monitorEventLoopDelay } from "node:perf_hooks";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
+import { createClassroom } from "../src/classroom/classroom.js";
 import { createApp } from "../src/app.js";
 import { systemClock } from "../src/clock.js";
 import { readConfig } from "../src/config.js";
@@ -50,7 +51,8 @@ const fileMb = fs.statSync(file).size / 1e6;
 
 const store = createSqliteStore(db);
 const sessions = createSessionStorage({ ...config, store, clock: systemClock });
-const app = createApp({ config, db, sessions, store, clock: systemClock, log: createLogger("silent"), root });
+const classroom = createClassroom({ realClock: systemClock, vulnerableLabsAllowed: false });
+const app = createApp({ config, db, sessions, store, clock: systemClock, log: createLogger("silent"), root, classroom, cleanup: null });
 const server = app.listen(0, "127.0.0.1");
 await once(server, "listening");
 const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;

@@ -20,8 +20,8 @@ import { locals } from "./middleware/locals.js";
 import { requestLog } from "./middleware/request-log.js";
 import { noStore, securityHeaders } from "./middleware/security.js";
 import { loadSession } from "./session/middleware.js";
-import type { SessionStorage } from "./session/storage.js";
-import type { SessionStore } from "./session/types.js";
+import type { Classroom } from "./classroom/classroom.js";
+import type { SessionStorage, SessionStore } from "./session/types.js";
 import { catalogRoutes } from "./routes/catalog-routes.js";
 import { cartRoutes } from "./routes/cart-routes.js";
 import { authRoutes } from "./routes/auth-routes.js";
@@ -32,15 +32,19 @@ export interface AppDeps {
   config: Config;
   db: Db;
   sessions: SessionStorage;
-  /** The store behind `sessions`, for "your active sessions". */
-  store: SessionStore;
+  /** The store behind `sessions` ("your active sessions", the instructor view); null for the cookie technique. */
+  store: SessionStore | null;
+  /** Demo clock, lab modes, history for the instructor's chart. */
+  classroom: Classroom;
+  /** The cleanup job ("sweep now"); null when the technique needs none. */
+  cleanup: { runOnce(): Promise<{ removed: number } | undefined> } | null;
   clock: Clock;
   log: Logger;
   /** The project folder (views/, public/). */
   root: string;
 }
 
-export function createApp({ config, db, sessions, store, clock, log, root }: AppDeps) {
+export function createApp({ config, db, sessions, store, clock, log, root, classroom, cleanup }: AppDeps) {
   const catalog = createCatalog(db);
   const users = createUsers(db);
   const orders = createOrders(db);

@@ -29,6 +29,19 @@ export interface Config {
   /** Express "trust proxy" setting, or false. */
   readonly trustProxy: false | number | string;
   readonly logLevel: "fatal" | "error" | "warn" | "info" | "debug" | "silent";
+  /** Where sessions live: the three techniques of the source texts, and Redis for scale. */
+  readonly sessionStore: "sqlite" | "memory" | "cookie" | "redis";
+  readonly redisUrl: string;
+  /** Names this process in a response header and the X-ray panel (several instances behind a balancer). */
+  readonly instanceName: string;
+  /** Classroom features (X-ray panel, labs, instructor dashboard). On by default outside production. */
+  readonly classroom: boolean;
+  /** The instructor dashboard is off unless this is set. */
+  readonly instructorPassword: string | null;
+  /** Lets the instructor switch on the deliberately vulnerable lab modes. Refused in production. */
+  readonly vulnerableLabs: boolean;
+  /** A label for this shop in the header (npm run classroom runs three side by side). */
+  readonly shopLabel: string | null;
 }
 
 export class ConfigError extends Error {}
@@ -64,6 +77,13 @@ const schema = z.object({
   COOKIE_SECURE: bool("COOKIE_SECURE").default(false),
   TRUST_PROXY: z.string().trim().optional(),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "silent"]).default("info"),
+  SESSION_STORE: z.enum(["sqlite", "memory", "cookie", "redis"], "SESSION_STORE must be one of sqlite, memory, cookie, redis").default("sqlite"),
+  REDIS_URL: z.string().trim().regex(/^rediss?:\/\//, "REDIS_URL must start with redis:// or rediss://").default("redis://127.0.0.1:6379"),
+  INSTANCE_NAME: z.string().trim().regex(/^[\w.:-]{1,40}$/, "INSTANCE_NAME: letters, digits, . : _ - (at most 40)").optional(),
+  CLASSROOM: bool("CLASSROOM").optional(),
+  INSTRUCTOR_PASSWORD: z.string().min(12, "INSTRUCTOR_PASSWORD must have at least 12 characters").optional(),
+  CLASSROOM_VULNERABLE_LABS: bool("CLASSROOM_VULNERABLE_LABS").default(false),
+  SHOP_LABEL: z.string().trim().max(40, "SHOP_LABEL: at most 40 characters").optional(),
 });
 
 function parseTrustProxy(value: string | undefined): false | number | string {
@@ -114,6 +134,10 @@ export function readConfig(env: Record<string, string | undefined>, root: string
     throw new ConfigError("SESSION_ABSOLUTE_SECONDS must be at least SESSION_IDLE_SECONDS");
   }
   const idleTimeoutMs = e.SESSION_IDLE_SECONDS * 1000;
+  if (production && e.CLASSROOM_VULNERABLE_LABS) {
+    // The labs' broken modes (fixation, sequential IDs, cookie-only logout) must never meet real users.
+    throw new ConfigError("CLASSROOM_VULNERABLE_LABS cannot be enabled in production (NODE_ENV=production)");
+  }
 
   return Object.freeze({
     production,
@@ -134,5 +158,12 @@ export function readConfig(env: Record<string, string | undefined>, root: string
     cookieName: e.COOKIE_SECURE ? "__Host-shop_sid" : "shop_sid",
     trustProxy: parseTrustProxy(e.TRUST_PROXY),
     logLevel: e.LOG_LEVEL,
+    sessionStore: e.SESSION_STORE,
+    redisUrl: e.REDIS_URL,
+    instanceName: e.INSTANCE_NAME ?? `shop-${e.PORT}`,
+    classroom: e.CLASSROOM ?? !production,
+    instructorPassword: e.INSTRUCTOR_PASSWORD ?? null,
+    vulnerableLabs: e.CLASSROOM_VULNERABLE_LABS,
+    shopLabel: e.SHOP_LABEL ?? null,
   });
 }

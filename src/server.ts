@@ -11,9 +11,9 @@ import { ConfigError, readConfig } from "./config.js";
 import { migrate, seedCatalog } from "./db/migrate.js";
 import { openDatabase } from "./db/open.js";
 import { createLogger } from "./log.js";
+import { createClassroom } from "./classroom/classroom.js";
 import { startSessionCleanup } from "./session/cleanup.js";
-import { createSessionStorage } from "./session/storage.js";
-import { createSqliteStore } from "./session/stores/sqlite-store.js";
+import { createSessionLayer } from "./session/technique.js";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 
@@ -39,28 +39,39 @@ if (config.sessionSecretsGenerated) {
 const db = openDatabase(config.databasePath, { busyTimeoutMs: config.sqliteBusyTimeoutMs });
 const applied = migrate(db, path.join(root, "db/migrations"));
 const seeded = seedCatalog(db, path.join(root, "db/seed.sql"));
-const clock = systemClock;
-const store = createSqliteStore(db);
-const sessions = createSessionStorage({ ...config, store, clock });
-const app = createApp({ config, db, sessions, store, clock, log, root });
+// The classroom's demo clock is the shop's clock: fast-forwarding moves expiry and cleanup together.
+const classroom = createClassroom({ realClock: systemClock, vulnerableLabsAllowed: config.vulnerableLabs });
+const clock = classroom.clock;
+const layer = await createSessionLayer({ config, db, clock, labModes: classroom.labModes });
+const { storage: sessions, store } = layer;
+
+// The cookie technique keeps nothing on the server, so there is nothing to clean.
+const cleanup = store
+  ? startSessionCleanup({
+      store,
+      clock,
+      intervalMs: config.cleanupIntervalMs,
+      onSweep: ({ removed, batches, ms }) => {
+        classroom.recordSweep(removed);
+        log.info({ removed, batches, ms: Math.round(ms) }, `session cleanup removed ${removed} expired sessions`);
+      },
+      onError: (err) => log.warn({ err }, "session cleanup failed; will retry"),
+    })
+  : null;
+
+const app = createApp({ config, db, sessions, store, clock, log, root, classroom, cleanup });
 
 const server = createHttpServer(app);
 server.listen(config.port, config.host, () => {
   const address = server.address();
   const port = typeof address === "object" && address ? address.port : config.port;
   log.info(
-    { port, database: config.databasePath, store: store.kind, migrationsApplied: applied, seeded },
+    { port, database: config.databasePath, technique: sessions.technique, instance: config.instanceName, migrationsApplied: applied, seeded },
     `Stateful Shop is open at http://localhost:${port}`,
   );
 });
 
-const cleanup = startSessionCleanup({
-  store,
-  clock,
-  intervalMs: config.cleanupIntervalMs,
-  onSweep: ({ removed, batches, ms }) => log.info({ removed, batches, ms: Math.round(ms) }, `session cleanup removed ${removed} expired sessions`),
-  onError: (err) => log.warn({ err }, "session cleanup failed; will retry"),
-});
+
 
 let stopping = false;
 async function shutdown(signal: string) {
@@ -76,7 +87,8 @@ async function shutdown(signal: string) {
   const closed = new Promise<void>((resolve) => server.close(() => resolve()));
   server.closeIdleConnections();
   await closed;
-  await cleanup.stop();
+  await cleanup?.stop();
+  await layer.close();
   db.close();
   log.info("bye");
   process.exit(0);

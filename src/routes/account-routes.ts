@@ -32,10 +32,12 @@ export function accountRoutes({ store, users, flash, clock }: RouteDeps): Router
   });
 
   async function render(req: Request, res: Response, error: string | null) {
-    const listed = await store.listByUser(res.locals.user.id, clock.now());
+    // The cookie technique keeps nothing on the server: there is no list to show, and nothing to revoke.
+    const listed = store ? await store.listByUser(res.locals.user.id, clock.now()) : [];
     res.render("sessions", {
       title: "Your active sessions",
       error,
+      listable: store !== null,
       sessions: listed.map((s) => ({
         key: s.key,
         current: s.key === req.session.key,
@@ -64,6 +66,7 @@ export function accountRoutes({ store, users, flash, clock }: RouteDeps): Router
       return;
     }
     let ended = 0;
+    if (!store) throw badRequest("This shop keeps sessions in cookies only: the server has no list of them, so it cannot sign one out.");
     if (all) ended = await store.destroyForUser(account.id, { except: req.session.key! });
     else for (const key of chosen as string[]) ended += await store.destroyForUser(account.id, { only: key });
     flash.set(res, "success", ended === 1 ? "Signed out 1 other session." : `Signed out ${ended} other sessions.`);

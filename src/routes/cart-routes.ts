@@ -13,6 +13,7 @@ import { addItem, parseQuantity, removeItem, setQuantity, type CartResult } from
 import { priceCart } from "../cart/pricing.js";
 import { badRequest, notFound } from "../errors.js";
 import { safeLocalPath } from "../middleware/locals.js";
+import { CookieTooLargeError } from "../session/cookie-storage.js";
 import type { CartLine } from "../session/types.js";
 import type { RouteDeps } from "./deps.js";
 
@@ -44,6 +45,8 @@ export function cartRoutes({ catalog, sessions, flash }: RouteDeps): Router {
         return { ...data, cart: result.cart };
       });
     } catch (error) {
+      // The cookie technique's 4 KB wall: a rule of this shop like the others, nothing was changed.
+      if (error instanceof CookieTooLargeError) return { ok: false, message: error.message };
       if (error !== REFUSED) throw error;
     }
     return result;

@@ -3,8 +3,7 @@ import type { Users } from "../auth/users.js";
 import type { Catalog } from "../catalog/catalog.js";
 import type { Clock } from "../clock.js";
 import type { Orders } from "../orders/orders.js";
-import type { SessionStorage } from "../session/storage.js";
-import type { SessionStore } from "../session/types.js";
+import type { SessionStorage, SessionStore } from "../session/types.js";
 import type { createFlash } from "../middleware/flash.js";
 
 export interface RouteDeps {
@@ -13,7 +12,7 @@ export interface RouteDeps {
   orders: Orders;
   sessions: SessionStorage;
   /** For listing and ending a user's other sessions; everything else goes through `sessions`. */
-  store: SessionStore;
+  store: SessionStore | null;
   flash: ReturnType<typeof createFlash>;
   clock: Clock;
 }

@@ -3,8 +3,7 @@
  * reaches it (static files are served before it and never touch the store).
  */
 import type { RequestHandler } from "express";
-import type { SessionStorage } from "./storage.js";
-import type { Session } from "./types.js";
+import type { Session, SessionStorage } from "./types.js";
 
 declare global {
   // eslint-disable-next-line @typescript-eslint/no-namespace

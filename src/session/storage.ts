@@ -15,7 +15,7 @@
 import type { Request, Response, CookieOptions } from "express";
 import type { Clock } from "../clock.js";
 import { hashSessionId, isWellFormedSessionId, newSessionId } from "./id.js";
-import type { Session, SessionData, SessionStore, StoredSession } from "./types.js";
+import { safeLabModes, type LabModes, type Session, type SessionData, type SessionStorage, type SessionStore, type StoredSession } from "./types.js";
 
 /** The settings are named as in Config, so callers can pass `{ ...config, store, clock }`. */
 export interface SessionStorageOptions {
@@ -28,9 +28,11 @@ export interface SessionStorageOptions {
   absoluteTimeoutMs: number;
   /** A read writes last-seen at most once per this interval (Lucia's rule, adapted). */
   touchIntervalMs: number;
+  /** Classroom labs only: deliberately broken behaviours, all off by default. */
+  labModes?: LabModes;
 }
 
-export type SessionStorage = ReturnType<typeof createSessionStorage>;
+export type { SessionStorage };
 
 /** Thrown by change() when the session ended while the request was running (a logout in another tab). */
 export class SessionEndedError extends Error {
@@ -41,8 +43,12 @@ export class SessionEndedError extends Error {
 
 export const emptyData = (): SessionData => ({ cart: [] });
 
-export function createSessionStorage(options: SessionStorageOptions) {
+export function createSessionStorage(options: SessionStorageOptions): SessionStorage {
   const { store, clock, cookieName, idleTimeoutMs, absoluteTimeoutMs, touchIntervalMs } = options;
+  const lab = options.labModes ?? safeLabModes;
+  // LAB 8 ONLY: a counter, the classic mistake. Starts somewhere random so it looks "fine" at first sight.
+  let sequence = 1000 + Math.floor(Math.random() * 9000);
+  const SEQUENTIAL_ID = /^\d{1,12}$/;
 
   const cookieAttributes: CookieOptions = {
     httpOnly: true, // page scripts cannot read the ID, so an XSS bug cannot simply copy it out
@@ -79,20 +85,35 @@ export function createSessionStorage(options: SessionStorageOptions) {
 
   // The cookie lives as long as the server-side record would; the server's clock stays the authority.
   const sendCookie = (res: Response, session: Session) =>
-    res.cookie(cookieName, session.id, { ...cookieAttributes, signed: true, expires: new Date(session.expiresAt!) });
+    res.cookie(cookieName, session.id, {
+      ...cookieAttributes,
+      // LAB 8 ONLY: sequential IDs go out unsigned, as in the apps that make this mistake.
+      signed: !SEQUENTIAL_ID.test(session.id!),
+      expires: new Date(session.expiresAt!),
+    });
 
   const userAgentOf = (res: Response) => res.req?.get("user-agent")?.slice(0, 200) ?? null;
 
   // Expired "with the same name and Path", or the browser keeps the old one.
   const clearCookie = (res: Response) => res.clearCookie(cookieName, cookieAttributes);
 
-  return {
+  const storage: SessionStorage = {
+    technique: store.kind as SessionStorage["technique"],
     cookieName,
 
     async load(req: Request, res: Response): Promise<Session> {
+      // LAB 5 ONLY: the vulnerable shop takes an ID from the URL (?sid=…) — how fixation links work.
+      const planted = lab.fixation ? req.query?.sid : undefined;
+      if (isWellFormedSessionId(planted)) {
+        const session = freshSession(["lab-adopted-planted-id"]);
+        session.plantedId = planted;
+        return session;
+      }
       // Only signed cookies: cookie-parser gives false for a bad signature, undefined for none.
-      // The unsigned req.cookies value is never read.
-      const raw: unknown = req.signedCookies?.[cookieName];
+      // The unsigned req.cookies value is never read (except by the deliberately broken lab 8).
+      let raw: unknown = req.signedCookies?.[cookieName];
+      const unsigned: unknown = req.cookies?.[cookieName];
+      if (lab.sequentialIds && raw === undefined && typeof unsigned === "string" && SEQUENTIAL_ID.test(unsigned)) raw = unsigned;
       if (raw === undefined) {
         if (req.cookies?.[cookieName] !== undefined) {
           // Present but not signed at all (a planted or hand-made value): same as a bad signature.
@@ -117,9 +138,17 @@ export function createSessionStorage(options: SessionStorageOptions) {
         // Unknown, destroyed or expired: never adopted, never re-created under this ID. The ID was
         // signed by us, so it is ours: delete any expired row now rather than at the next sweep,
         // and clear the dead cookie so the browser stops sending it.
+        const dead = await store.peek(key); // only to say why, for the X-ray panel
         await store.destroy(key);
         clearCookie(res);
-        return freshSession(["unknown-id"]);
+        if (lab.fixation) {
+          // LAB 5 ONLY: an unknown ID is adopted as it is, so a planted cookie becomes a real session.
+          const session = freshSession(["lab-adopted-planted-id"]);
+          session.plantedId = raw;
+          return session;
+        }
+        if (!dead) return freshSession(["unknown-id"]);
+        return freshSession([now - dead.createdAt >= absoluteTimeoutMs || dead.expiresAt === dead.createdAt + absoluteTimeoutMs ? "expired-absolute" : "expired-idle"]);
       }
       // Both timeouts are checked against the current settings, not only the stored expires_at,
       // so shortening a timeout takes effect at once for existing sessions too.
@@ -155,7 +184,7 @@ export function createSessionStorage(options: SessionStorageOptions) {
       const now = clock.now();
       if (session.key === null) {
         const data = mutate(emptyData());
-        const id = newSessionId();
+        const id = session.plantedId ?? (lab.sequentialIds ? String(sequence++) : newSessionId());
         const key = hashSessionId(id);
         const stored: StoredSession = {
           data,
@@ -167,7 +196,7 @@ export function createSessionStorage(options: SessionStorageOptions) {
         };
         await store.create(key, stored);
         adopt(session, id, key, stored);
-        session.events.push("created");
+        session.events.push(lab.sequentialIds && !session.plantedId ? "lab-sequential-id" : "created");
         sendCookie(res, session);
         return;
       }
@@ -196,6 +225,14 @@ export function createSessionStorage(options: SessionStorageOptions) {
      */
     async regenerate(session: Session, res: Response, change: { userId: number | null }): Promise<void> {
       const now = clock.now();
+      if (lab.fixation) {
+        // LAB 5 ONLY: sign in under the same ID (whoever planted it now shares the account).
+        await storage.change(session, res, (data) => data);
+        const signedIn = await store.update(session.key!, now, (current) => ({ ...current, userId: change.userId }));
+        if (signedIn) session.userId = signedIn.userId;
+        session.events.push("lab-kept-id-at-login");
+        return;
+      }
       const id = newSessionId();
       const key = hashSessionId(id);
       const start = (data: SessionData): StoredSession => ({
@@ -219,9 +256,16 @@ export function createSessionStorage(options: SessionStorageOptions) {
 
     /** Logout: the record is deleted, so the old cookie value is dead everywhere, and the cookie is cleared. */
     async destroy(session: Session, res: Response): Promise<void> {
+      if (lab.cookieOnlyLogout) {
+        // LAB 6 ONLY: the browser forgets the cookie, the server remembers the session. A copy still works.
+        clearCookie(res);
+        Object.assign(session, freshSession([...session.events, "lab-cookie-only-logout"]));
+        return;
+      }
       if (session.key) await store.destroy(session.key);
       clearCookie(res);
       Object.assign(session, freshSession([...session.events, "destroyed"]));
     },
   };
+  return storage;
 }

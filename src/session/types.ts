@@ -9,11 +9,14 @@
  * Stores are keyed by sha256(session ID), never by the ID itself, so whoever reads the
  * store (a backup, a log of SQL, a curious admin) learns nothing they could put in a cookie.
  */
+import type { Request, Response } from "express";
 
 /** One line of the cart: IDs and quantities only. Names and prices come from the catalog at render time. */
 export interface CartLine {
   productId: number;
   quantity: number;
+  /** An optional gift note for this line (at most 200 characters). Shown escaped, never as HTML. */
+  note?: string;
 }
 
 /** What we remember about one visitor. Small and JSON-safe; totals are never stored. */
@@ -101,7 +104,48 @@ export type SessionEvent =
   | "saved"
   | "regenerated"
   | "destroyed"
-  | "ended-meanwhile";
+  | "ended-meanwhile"
+  | "too-large"
+  | "rotated-secret"
+  | "lab-adopted-planted-id"
+  | "lab-kept-id-at-login"
+  | "lab-cookie-only-logout"
+  | "lab-sequential-id";
+
+/** The techniques of the source texts, plus Redis for scale. */
+export type Technique = "sqlite" | "memory" | "cookie" | "redis";
+
+/**
+ * The cookie and the lifecycle (storage.ts over a store; cookie-storage.ts keeps it all in the cookie).
+ * Routes only ever use these four calls.
+ */
+export interface SessionStorage {
+  readonly technique: Technique;
+  readonly cookieName: string;
+  /** Missing, bad or expired cookie → a fresh empty session (never throws for those). */
+  load(req: Request, res: Response): Promise<Session>;
+  /** The only way to write: atomic on the freshest data; creates the session on first use. */
+  change(session: Session, res: Response, mutate: (data: SessionData) => SessionData): Promise<void>;
+  /** Login: the same data under a brand-new ID. */
+  regenerate(session: Session, res: Response, change: { userId: number | null }): Promise<void>;
+  /** Logout. */
+  destroy(session: Session, res: Response): Promise<void>;
+}
+
+/**
+ * Deliberately broken behaviours for the classroom labs (src/classroom/), read on every call.
+ * All false unless an instructor turns them on, which config refuses in production.
+ */
+export interface LabModes {
+  /** Lab 5: accept a planted ID (from ?sid= or an unknown cookie) and keep the ID at login. */
+  fixation: boolean;
+  /** Lab 6: logout clears the cookie but leaves the stored record alive. */
+  cookieOnlyLogout: boolean;
+  /** Lab 8: IDs from a counter, in an unsigned cookie. */
+  sequentialIds: boolean;
+}
+
+export const safeLabModes: LabModes = Object.freeze({ fixation: false, cookieOnlyLogout: false, sequentialIds: false });
 
 /** The session as seen by one request. */
 export interface Session {
@@ -115,4 +159,6 @@ export interface Session {
   lastSeenAt: number | null;
   expiresAt: number | null;
   events: SessionEvent[];
+  /** Lab 5 only: a planted ID that the next write will adopt instead of making a new one. */
+  plantedId?: string;
 }

@@ -15,8 +15,10 @@ import { readConfig } from "../config.js";
 import { migrate, seedCatalog } from "../db/migrate.js";
 import { openDatabase } from "../db/open.js";
 import { createLogger } from "../log.js";
-import { createSessionStorage } from "../session/storage.js";
-import { createSqliteStore } from "../session/stores/sqlite-store.js";
+import { createClassroom } from "../classroom/classroom.js";
+import { startSessionCleanup } from "../session/cleanup.js";
+import { createSessionLayer } from "../session/technique.js";
+import type { SessionStore } from "../session/types.js";
 import { hashSessionId } from "../session/id.js";
 
 export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
@@ -41,9 +43,17 @@ export async function startTestApp(env: Record<string, string> = {}, options: { 
   const config = readConfig({ DATABASE_PATH: path.join(dir, "shop.sqlite"), SESSION_SECRETS: SECRET_A, LOG_LEVEL: "silent", ...env }, root);
   const { db } = freshDatabase(dir, config.sqliteBusyTimeoutMs);
   const clock = createManualClock();
-  const store = createSqliteStore(db);
-  const sessions = createSessionStorage({ ...config, store, clock });
-  const app = createApp({ config, db, sessions, store, clock, log: createLogger("silent"), root });
+  const classroom = createClassroom({ realClock: clock, vulnerableLabsAllowed: config.vulnerableLabs });
+  const layer = await createSessionLayer({ config, db, clock: classroom.clock, labModes: classroom.labModes });
+  // Tests move time with clock.advance(); the cleanup job only runs when asked ("sweep now").
+  const cleanup = layer.store
+    ? startSessionCleanup({ store: layer.store, clock: classroom.clock, intervalMs: 24 * 3600_000, onSweep: (r) => classroom.recordSweep(r.removed) })
+    : null;
+  await cleanup?.firstRun;
+  // The cookie technique has no store; tests of that technique do not use this field.
+  const store = layer.store as SessionStore;
+  const sessions = layer.storage;
+  const app = createApp({ config, db, sessions, store: layer.store, clock: classroom.clock, log: createLogger("silent"), root, classroom, cleanup });
   const server = app.listen(0, "127.0.0.1");
   await once(server, "listening");
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -53,7 +63,9 @@ export async function startTestApp(env: Record<string, string> = {}, options: { 
     db,
     dir,
     clock,
+    classroom,
     store,
+    sessions,
     config,
     client: () => new Client(url),
     sessionRows: () => db.prepare("SELECT * FROM sessions").all() as SessionRowForTest[],
@@ -63,6 +75,8 @@ export async function startTestApp(env: Record<string, string> = {}, options: { 
       for (const row of rows) insert.run(row);
     },
     async close() {
+      await cleanup?.stop();
+      await layer.close();
       server.closeAllConnections();
       await new Promise((r) => server.close(r));
       db.close();

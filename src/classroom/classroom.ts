@@ -1,0 +1,79 @@
+/**
+ * The classroom's state for one shop process: the demo clock, the lab modes, and a short
+ * history of session counts and cleanup removals for the instructor's chart.
+ *
+ * All of it lives in memory on purpose: restarting the server returns to real time and to the
+ * safe modes. The vulnerable modes can only be switched on when the config allows it
+ * (CLASSROOM_VULNERABLE_LABS, refused in production).
+ */
+import type { Clock } from "../clock.js";
+import type { LabModes } from "../session/types.js";
+
+export type LabModeName = keyof LabModes;
+
+export const labModeLabels: Record<LabModeName, string> = {
+  fixation: "Session fixation: accept planted IDs, keep the ID at login",
+  cookieOnlyLogout: "Logout clears the cookie only: the server-side session stays alive",
+  sequentialIds: "Predictable IDs: a counter in an unsigned cookie",
+};
+
+export interface HistoryPoint {
+  at: number;
+  live: number;
+  expired: number;
+  removed: number;
+}
+
+export function createClassroom({ realClock, vulnerableLabsAllowed }: { realClock: Clock; vulnerableLabsAllowed: boolean }) {
+  let offsetMs = 0;
+  const labModes: LabModes = { fixation: false, cookieOnlyLogout: false, sequentialIds: false };
+  const history: HistoryPoint[] = [];
+  let removedSinceSample = 0;
+  let removedTotal = 0;
+  let lastSweep: { at: number; removed: number } | null = null;
+
+  /** Every part of the shop reads time from here, so a fast-forward moves expiry and cleanup together. */
+  const clock: Clock = { now: () => realClock.now() + offsetMs };
+
+  return {
+    clock,
+    labModes,
+    vulnerableLabsAllowed,
+    get offsetMs() {
+      return offsetMs;
+    },
+    fastForward(minutes: number) {
+      offsetMs += minutes * 60_000;
+    },
+    backToRealTime() {
+      offsetMs = 0;
+    },
+    setLabMode(name: LabModeName, on: boolean) {
+      if (on && !vulnerableLabsAllowed) throw new Error("vulnerable labs are not enabled (CLASSROOM_VULNERABLE_LABS)");
+      labModes[name] = on;
+    },
+    get anyVulnerable() {
+      return labModes.fixation || labModes.cookieOnlyLogout || labModes.sequentialIds;
+    },
+    recordSweep(removed: number) {
+      removedSinceSample += removed;
+      removedTotal += removed;
+      lastSweep = { at: clock.now(), removed };
+    },
+    get lastSweep() {
+      return lastSweep;
+    },
+    get removedTotal() {
+      return removedTotal;
+    },
+    /** One point per call (every few seconds); the chart shows the last 120. */
+    sample(counts: { live: number; expired: number }) {
+      history.push({ at: realClock.now(), ...counts, removed: removedSinceSample });
+      removedSinceSample = 0;
+      if (history.length > 120) history.shift();
+    },
+    history: history as readonly HistoryPoint[],
+  };
+}
+
+export type Classroom = ReturnType<typeof createClassroom>;

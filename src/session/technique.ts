@@ -1,0 +1,51 @@
+/**
+ * SESSION_STORE → the session layer: a storage (the four calls routes use) and, for the
+ * server-side techniques, the store behind it (for the cleanup job, "your active sessions"
+ * and the instructor view). The cookie technique has no store: there is nothing on the server.
+ */
+import type { Clock } from "../clock.js";
+import type { Config } from "../config.js";
+import type { Db } from "../db/open.js";
+import { createCookieSessionStorage } from "./cookie-storage.js";
+import { createSessionStorage } from "./storage.js";
+import { createMemoryStore } from "./stores/memory-store.js";
+import { createSqliteStore } from "./stores/sqlite-store.js";
+import type { LabModes, SessionStorage, SessionStore } from "./types.js";
+
+export interface SessionLayer {
+  storage: SessionStorage;
+  /** null for the cookie technique. */
+  store: SessionStore | null;
+  /** Releases connections (Redis); nothing to do for the others. */
+  close(): Promise<void>;
+}
+
+export interface SessionLayerDeps {
+  config: Config;
+  db: Db;
+  clock: Clock;
+  labModes?: LabModes;
+  /** Builds the Redis store (issue 6); injected so this file does not need a Redis client. */
+  createRedisStore?: (config: Config) => Promise<SessionStore & { close(): Promise<void> }>;
+}
+
+export async function createSessionLayer({ config, db, clock, labModes, createRedisStore }: SessionLayerDeps): Promise<SessionLayer> {
+  const overStore = (store: SessionStore, close = async () => {}): SessionLayer => ({
+    storage: createSessionStorage({ ...config, store, clock, labModes }),
+    store,
+    close,
+  });
+  switch (config.sessionStore) {
+    case "sqlite":
+      return overStore(createSqliteStore(db));
+    case "memory":
+      return overStore(createMemoryStore());
+    case "cookie":
+      return { storage: createCookieSessionStorage({ ...config, clock }), store: null, close: async () => {} };
+    case "redis": {
+      if (!createRedisStore) throw new Error("The redis technique is not available in this build");
+      const store = await createRedisStore(config);
+      return overStore(store, () => store.close());
+    }
+  }
+}
