@@ -61,6 +61,11 @@ export function createApp({ config, db, sessions, store, clock, log, root, class
   Object.assign(app.locals, { formatCents, categories: catalog.categories, user: null, cartCount: 0, flash: null, csrfToken: "", q: "", path: "/", here: "/" });
 
   app.use(requestLog(log));
+  // Which process answered: with several instances behind a balancer, the class sees requests hop.
+  app.use((_req, res, next) => {
+    res.setHeader("X-Served-By", config.instanceName);
+    next();
+  });
   app.use(securityHeaders({ https: config.cookieSecure }));
   // Static files first: images and CSS never load a session.
   app.use(express.static(path.join(root, "public"), { maxAge: config.production ? "1d" : 0 }));
