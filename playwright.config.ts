@@ -14,11 +14,27 @@ import { defineConfig, devices } from "@playwright/test";
 if (!process.env.E2E_DB_DIR) {
   process.env.E2E_DB_DIR = fs.mkdtempSync(path.join(os.tmpdir(), "stateful-shop-e2e-"));
 }
-const databasePath = path.join(process.env.E2E_DB_DIR, "shop.sqlite");
 
-const PORT = 3217;
-const baseURL = `http://127.0.0.1:${PORT}`;
+/**
+ * The whole suite runs once per session technique (CI runs all three): one server per technique,
+ * each with its own database file, and one Playwright project per server. Specs ask
+ * `technique()` (e2e/helpers.ts) where the behaviour must differ, and assert the difference.
+ * Specs under e2e/labs-isolated/ start their own servers (restarts, demo clock, vulnerable
+ * modes change a whole server), so they run once, in the sqlite project.
+ */
+const techniques = [
+  { name: "sqlite", port: 3217 },
+  { name: "memory", port: 3218 },
+  { name: "cookie", port: 3219 },
+] as const;
 const chromium = "/usr/bin/chromium";
+const browserUse = {
+  ...devices["Desktop Chrome"],
+  launchOptions: {
+    executablePath: fs.existsSync(chromium) ? chromium : undefined,
+    args: ["--disable-background-networking", "--disable-component-update", "--no-first-run", "--disable-sync"],
+  },
+};
 
 export default defineConfig({
   testDir: "e2e",
@@ -26,43 +42,41 @@ export default defineConfig({
   workers: 2,
   retries: 0,
   forbidOnly: !!process.env.CI,
-  reporter: process.env.CI ? "list" : "list",
+  reporter: "list",
   timeout: 60_000,
   expect: { timeout: 5_000 },
   use: {
-    baseURL,
     screenshot: "only-on-failure",
     trace: "off",
     video: "off",
   },
-  projects: [
-    {
-      name: "chromium",
-      use: {
-        ...devices["Desktop Chrome"],
-        launchOptions: {
-          executablePath: fs.existsSync(chromium) ? chromium : undefined,
-          args: ["--disable-background-networking", "--disable-component-update", "--no-first-run", "--disable-sync"],
-        },
+  projects: techniques.map((t) => ({
+    name: t.name,
+    metadata: { technique: t.name },
+    testIgnore: t.name === "sqlite" ? undefined : /labs-isolated\//,
+    use: { ...browserUse, baseURL: `http://127.0.0.1:${t.port}` },
+  })),
+  webServer: techniques.map((t) => {
+    fs.mkdirSync(path.join(process.env.E2E_DB_DIR!, t.name), { recursive: true });
+    return {
+      command: "node --import tsx src/server.ts",
+      url: `http://127.0.0.1:${t.port}/`,
+      reuseExistingServer: false,
+      timeout: 60_000,
+      stdout: "ignore" as const,
+      stderr: "pipe" as const,
+      env: {
+        PORT: String(t.port),
+        HOST: "127.0.0.1",
+        DATABASE_PATH: path.join(process.env.E2E_DB_DIR!, t.name, "shop.sqlite"),
+        SESSION_STORE: t.name,
+        SESSION_SECRETS: "e2e-only-secret-not-for-production-0123456789",
+        LOG_LEVEL: "warn",
+        SESSION_IDLE_SECONDS: "1800",
+        SESSION_ABSOLUTE_SECONDS: "604800",
+        SESSION_CLEANUP_SECONDS: "60",
+        INSTRUCTOR_PASSWORD: "e2e-instructor-password",
       },
-    },
-  ],
-  webServer: {
-    command: "node --import tsx src/server.ts",
-    url: `${baseURL}/`,
-    reuseExistingServer: false,
-    timeout: 60_000,
-    stdout: "ignore",
-    stderr: "pipe",
-    env: {
-      PORT: String(PORT),
-      HOST: "127.0.0.1",
-      DATABASE_PATH: databasePath,
-      SESSION_SECRETS: "e2e-only-secret-not-for-production-0123456789",
-      LOG_LEVEL: "warn",
-      SESSION_IDLE_SECONDS: "1800",
-      SESSION_ABSOLUTE_SECONDS: "604800",
-      SESSION_CLEANUP_SECONDS: "60",
-    },
-  },
+    };
+  }),
 });

@@ -127,10 +127,16 @@ export function idHashOf(cookieValue: string): string {
   return createHash("sha256").update(rawIdOf(cookieValue)).digest("hex");
 }
 
+/** The session technique of the shop this project runs against (playwright.config.ts: one project per technique). */
+export type Technique = "sqlite" | "memory" | "cookie" | "redis";
+export function technique(): Technique {
+  return (test.info().project.metadata as { technique?: Technique }).technique ?? "sqlite";
+}
+
 export function dbPath(): string {
   const dir = process.env.E2E_DB_DIR;
   if (!dir) throw new Error("E2E_DB_DIR is not set (run through playwright.config.ts)");
-  return path.join(dir, "shop.sqlite");
+  return path.join(dir, technique(), "shop.sqlite");
 }
 
 /** Read-only connection to the server's database. Close it when done (or use withDb). */
@@ -150,6 +156,16 @@ export function withDb<T>(fn: (db: Database.Database) => T): T {
 export function sessionRowExists(cookieValue: string): boolean {
   const hash = idHashOf(cookieValue);
   return withDb((db) => db.prepare("SELECT 1 FROM sessions WHERE id_hash = ?").get(hash) !== undefined);
+}
+
+/**
+ * "Is this session stored on the server?", asked the way each technique allows: SQLite has a row
+ * keyed by sha256(ID). Memory, Redis and cookie sessions never touch the sessions table, so
+ * there the check is that the table stays empty (the replay steps of the specs check the rest).
+ */
+export function expectStored(cookieValue: string, stored: boolean, message: string): void {
+  if (technique() === "sqlite") expect(sessionRowExists(cookieValue), message).toBe(stored);
+  else expect(withDb((db) => (db.prepare("SELECT count(*) AS n FROM sessions").get() as { n: number }).n), `${technique()}: nothing in the sessions table`).toBe(0);
 }
 
 export function stockOf(productId: number): number {

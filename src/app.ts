@@ -27,6 +27,7 @@ import { cartRoutes } from "./routes/cart-routes.js";
 import { authRoutes } from "./routes/auth-routes.js";
 import { checkoutRoutes } from "./routes/checkout-routes.js";
 import { accountRoutes } from "./routes/account-routes.js";
+import { createClassroomLayer } from "./classroom/classroom-routes.js";
 
 export interface AppDeps {
   config: Config;
@@ -44,6 +45,9 @@ export interface AppDeps {
   root: string;
 }
 
+/** The clock without the demo shift: the instructor's pass must not expire when a class fast-forwards. */
+const realClockOf = (classroom: Classroom, shifted: Clock): Clock => ({ now: () => shifted.now() - classroom.offsetMs });
+
 export function createApp({ config, db, sessions, store, clock, log, root, classroom, cleanup }: AppDeps) {
   const catalog = createCatalog(db);
   const users = createUsers(db);
@@ -51,6 +55,7 @@ export function createApp({ config, db, sessions, store, clock, log, root, class
   const flash = createFlash({ cookieName: config.cookieSecure ? "__Host-shop_flash" : "shop_flash", secure: config.cookieSecure });
   const csrf = createCsrf(config.sessionSecrets);
   const deps = { catalog, users, orders, sessions, store, flash, clock };
+  const classroomLayer = createClassroomLayer({ config, classroom, store, sessions, catalog, cleanup, flash, realClock: realClockOf(classroom, clock) });
 
   const app = express();
   app.set("trust proxy", config.trustProxy);
@@ -58,7 +63,9 @@ export function createApp({ config, db, sessions, store, clock, log, root, class
   app.set("views", path.join(root, "views"));
   app.set("view cache", true);
   app.disable("x-powered-by");
-  Object.assign(app.locals, { formatCents, categories: catalog.categories, user: null, cartCount: 0, flash: null, csrfToken: "", q: "", path: "/", here: "/" });
+  Object.assign(app.locals, { formatCents, categories: catalog.categories, user: null, cartCount: 0, flash: null, csrfToken: "", q: "", path: "/", here: "/",
+    // Pages rendered before the classroom middleware ran (early errors) show no classroom parts.
+    classroom: { enabled: false, technique: sessions.technique, vulnerable: [], offsetMs: 0, xrayOn: false }, xray: null });
 
   app.use(requestLog(log));
   // Which process answered: with several instances behind a balancer, the class sees requests hop.
@@ -72,8 +79,10 @@ export function createApp({ config, db, sessions, store, clock, log, root, class
   app.use(noStore);
   app.use(cookieParser([...config.sessionSecrets]));
   app.use(loadSession(sessions));
+  app.use(classroomLayer.remember);
   app.use(flash.read);
   app.use(locals(users));
+  app.use(classroomLayer.locals);
   // Small forms only; extended: false keeps bodies flat (no nested objects from "a[b]=c").
   app.use(express.urlencoded({ extended: false, limit: "8kb", parameterLimit: 20 }));
   app.use(csrf.protect);
@@ -83,6 +92,7 @@ export function createApp({ config, db, sessions, store, clock, log, root, class
   app.use(authRoutes(deps));
   app.use(checkoutRoutes(deps));
   app.use(accountRoutes(deps));
+  app.use(classroomLayer.router);
 
   app.use(notFoundHandler);
   app.use(errorHandler(log));

@@ -77,3 +77,24 @@ export function removeItem(cart: CartLine[], productId: number): CartLine[] {
 export function countItems(cart: readonly CartLine[]): number {
   return cart.reduce((n, l) => n + l.quantity, 0);
 }
+
+/** A gift note is plain text: at most this many characters, shown escaped. */
+export const MAX_NOTE_LENGTH = 200;
+
+/** Set (or clear, with "") the gift note of a line. Control characters are refused, newlines too. */
+export function setNote(cart: CartLine[], productId: number, input: unknown): CartResult {
+  if (typeof input !== "string") return { ok: false, message: "A gift note must be text." };
+  const note = input.trim();
+  if (note.length > MAX_NOTE_LENGTH) return { ok: false, message: `A gift note can have at most ${MAX_NOTE_LENGTH} characters.` };
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u001f\u007f]/.test(note)) return { ok: false, message: "A gift note must fit on one line, without control characters." };
+  if (!cart.some((l) => l.productId === productId)) return { ok: false, message: "That product is not in your cart." };
+  return {
+    ok: true,
+    cart: cart.map((l) => {
+      if (l.productId !== productId) return l;
+      const { note: _old, ...rest } = l;
+      return note === "" ? rest : { ...rest, note };
+    }),
+  };
+}

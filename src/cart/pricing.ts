@@ -8,6 +8,7 @@ import type { Product } from "../catalog/catalog.js";
 export interface PricedLine {
   product: Product;
   quantity: number;
+  note: string;
   lineTotalCents: number;
   /** More in the cart than is in stock now (someone bought them meanwhile). */
   shortBy: number;
@@ -27,6 +28,7 @@ export function priceCart(cart: readonly CartLine[], products: ReadonlyMap<numbe
     lines.push({
       product,
       quantity: line.quantity,
+      note: line.note ?? "",
       lineTotalCents: product.priceCents * line.quantity,
       shortBy: Math.max(0, line.quantity - product.stock),
     });

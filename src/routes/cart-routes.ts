@@ -9,7 +9,7 @@
  * cart is left exactly as it was.
  */
 import { Router, type Request, type Response } from "express";
-import { addItem, parseQuantity, removeItem, setQuantity, type CartResult } from "../cart/cart.js";
+import { addItem, parseQuantity, removeItem, setNote, setQuantity, type CartResult } from "../cart/cart.js";
 import { priceCart } from "../cart/pricing.js";
 import { badRequest, notFound } from "../errors.js";
 import { safeLocalPath } from "../middleware/locals.js";
@@ -77,6 +77,17 @@ export function cartRoutes({ catalog, sessions, flash }: RouteDeps): Router {
     if (req.session.key === null) throw badRequest(`${product.name} is not in your cart.`);
     const result = await changeCart(req, res, (cart) => setQuantity(cart, catalog.productById(product.id) ?? product, parsed.quantity));
     if (result.ok) flash.set(res, "success", `${product.name}: quantity set to ${parsed.quantity}.`);
+    else flash.set(res, "error", result.message);
+    res.redirect(303, "/cart");
+  });
+
+  router.post("/cart/items/:productId/note", async (req, res) => {
+    const product = productFrom(req.params.productId);
+    if (req.session.key === null) throw badRequest(`${product.name} is not in your cart.`);
+    const note = body(req).note ?? "";
+    if (typeof note !== "string") throw badRequest("A gift note must be text.");
+    const result = await changeCart(req, res, (cart) => setNote(cart, product.id, note));
+    if (result.ok) flash.set(res, "success", note.trim() === "" ? `Removed the gift note from ${product.name}.` : `Saved the gift note for ${product.name}.`);
     else flash.set(res, "error", result.message);
     res.redirect(303, "/cart");
   });

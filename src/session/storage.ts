@@ -102,16 +102,16 @@ export function createSessionStorage(options: SessionStorageOptions): SessionSto
     cookieName,
 
     async load(req: Request, res: Response): Promise<Session> {
-      // LAB 5 ONLY: the vulnerable shop takes an ID from the URL (?sid=…) — how fixation links work.
-      const planted = lab.fixation ? req.query?.sid : undefined;
-      if (isWellFormedSessionId(planted)) {
-        const session = freshSession(["lab-adopted-planted-id"]);
-        session.plantedId = planted;
-        return session;
-      }
       // Only signed cookies: cookie-parser gives false for a bad signature, undefined for none.
       // The unsigned req.cookies value is never read (except by the deliberately broken lab 8).
       let raw: unknown = req.signedCookies?.[cookieName];
+      // LAB 5 ONLY: the vulnerable shop takes an ID from the URL (?sid=…) and puts it in the cookie,
+      // the way old URL-rewriting session schemes did. This is how a fixation link works.
+      const planted = lab.fixation ? req.query?.sid : undefined;
+      if (isWellFormedSessionId(planted)) {
+        raw = planted;
+        res.cookie(cookieName, planted, { ...cookieAttributes, signed: true });
+      }
       const unsigned: unknown = req.cookies?.[cookieName];
       if (lab.sequentialIds && raw === undefined && typeof unsigned === "string" && SEQUENTIAL_ID.test(unsigned)) raw = unsigned;
       if (raw === undefined) {
@@ -126,7 +126,7 @@ export function createSessionStorage(options: SessionStorageOptions): SessionSto
         clearCookie(res);
         return freshSession(["bad-signature"]);
       }
-      if (!isWellFormedSessionId(raw)) {
+      if (!isWellFormedSessionId(raw) && !(lab.sequentialIds && typeof raw === "string" && SEQUENTIAL_ID.test(raw))) {
         clearCookie(res);
         return freshSession(["malformed-id"]);
       }
@@ -138,15 +138,16 @@ export function createSessionStorage(options: SessionStorageOptions): SessionSto
         // Unknown, destroyed or expired: never adopted, never re-created under this ID. The ID was
         // signed by us, so it is ours: delete any expired row now rather than at the next sweep,
         // and clear the dead cookie so the browser stops sending it.
-        const dead = await store.peek(key); // only to say why, for the X-ray panel
-        await store.destroy(key);
-        clearCookie(res);
         if (lab.fixation) {
           // LAB 5 ONLY: an unknown ID is adopted as it is, so a planted cookie becomes a real session.
+          await store.destroy(key); // an expired leftover under this ID would block the insert
           const session = freshSession(["lab-adopted-planted-id"]);
           session.plantedId = raw;
           return session;
         }
+        const dead = await store.peek(key); // only to say why, for the X-ray panel
+        await store.destroy(key);
+        clearCookie(res);
         if (!dead) return freshSession(["unknown-id"]);
         return freshSession([now - dead.createdAt >= absoluteTimeoutMs || dead.expiresAt === dead.createdAt + absoluteTimeoutMs ? "expired-absolute" : "expired-idle"]);
       }

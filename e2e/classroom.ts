@@ -1,0 +1,110 @@
+/**
+ * Helpers for the lab specs: the X-ray switch, the instructor's sign-in, screenshots for the
+ * lessons, and whole shop processes for labs that restart a server or change it for everyone
+ * (demo clock, vulnerable modes) and so must not share the project's server.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import fs from "node:fs";
+import net from "node:net";
+import os from "node:os";
+import path from "node:path";
+import { expect, type Page } from "@playwright/test";
+
+export const INSTRUCTOR_PASSWORD = "e2e-instructor-password";
+
+export const xray = (page: Page) => page.getByRole("complementary", { name: /Session X-ray/ });
+
+/** Switch the X-ray on from the footer link (a POST form: works without JavaScript). */
+export async function showXray(page: Page): Promise<void> {
+  await page.getByRole("button", { name: "Show the session X-ray" }).click();
+  await expect(xray(page)).toBeVisible();
+}
+
+export async function instructorSignIn(page: Page, next = "/instructor"): Promise<void> {
+  await page.goto(`/instructor/login?next=${encodeURIComponent(next)}`);
+  await page.getByLabel("Instructor password").fill(INSTRUCTOR_PASSWORD);
+  await page.getByRole("button", { name: "Open the dashboard" }).click();
+  await expect(page).toHaveURL(new RegExp(`${next.replace(/[/?]/g, "\\$&")}$`));
+}
+
+/** Screenshots for docs/teaching/: written only when TEACHING_SCREENSHOTS=1 (npm run docs:screenshots). */
+export async function lessonShot(page: Page, name: string): Promise<void> {
+  if (process.env.TEACHING_SCREENSHOTS !== "1") return;
+  await page.screenshot({ path: path.join("docs/teaching/images", `${name}.png`), fullPage: true });
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export interface ShopProcess {
+  url: string;
+  /** Stop and start the same shop (same port, database and secrets): a server restart. */
+  restart(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** A whole shop in its own process, on its own port and database, with the classroom switched on. */
+export async function startShop(env: Record<string, string> = {}): Promise<ShopProcess> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "shop-lab-"));
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  let child: ChildProcess | null = null;
+  let log = "";
+
+  const start = async () => {
+    log = "";
+    child = spawn(process.execPath, ["--import", "tsx", "src/server.ts"], {
+      env: {
+        ...process.env,
+        PORT: String(port),
+        HOST: "127.0.0.1",
+        DATABASE_PATH: path.join(dir, "shop.sqlite"),
+        SESSION_SECRETS: "e2e-lab-secret-not-for-production-0123456789",
+        LOG_LEVEL: "warn",
+        INSTRUCTOR_PASSWORD,
+        ...env,
+      },
+      stdio: ["ignore", "ignore", "pipe"],
+    });
+    child.stderr!.on("data", (d: Buffer) => (log += d.toString()));
+    for (let i = 0; i < 200; i++) {
+      try {
+        if ((await fetch(`${url}/`)).ok) return;
+      } catch {
+        // not listening yet
+      }
+      if (child.exitCode !== null) throw new Error(`the shop exited during start-up:\n${log}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error(`the shop did not answer on ${url} within 20 s:\n${log}`);
+  };
+
+  const stop = async () => {
+    const c = child;
+    if (!c || c.exitCode !== null) return;
+    const exited = new Promise((r) => c.once("exit", r));
+    c.kill("SIGTERM");
+    await exited;
+  };
+
+  await start();
+  return {
+    url,
+    async restart() {
+      await stop();
+      await start();
+    },
+    async stop() {
+      await stop();
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}

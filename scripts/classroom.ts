@@ -1,0 +1,125 @@
+/**
+ * npm run classroom — three shops side by side, one per session technique, for a class:
+ *
+ *   http://localhost:3000  SQLite   http://localhost:3001  Memory   http://localhost:3002  Cookie
+ *
+ * They share one database file (catalog, accounts, orders), one cookie secret and one instructor
+ * password, both kept in db/.classroom.json so a restart keeps the SQLite and cookie sessions valid —
+ * which is the point of lab 2. Vulnerable lab modes are allowed (still off until the instructor
+ * switches one on). Keys: m = restart the memory shop, r = restart all three, q / Ctrl-C = stop.
+ *
+ * Options: --port 4000 (first port), or PORT=4000.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import fs from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+const portArg = process.argv.indexOf("--port");
+const firstPort = Number(portArg > 0 ? process.argv[portArg + 1] : (process.env.PORT ?? 3000));
+if (!Number.isInteger(firstPort) || firstPort < 1 || firstPort > 65533) {
+  console.error("--port must be a port number (the three shops use it and the next two)");
+  process.exit(1);
+}
+
+const stateFile = path.join(root, "db/.classroom.json");
+const state = fs.existsSync(stateFile)
+  ? (JSON.parse(fs.readFileSync(stateFile, "utf8")) as { secret: string; instructorPassword: string })
+  : { secret: randomBytes(32).toString("base64url"), instructorPassword: randomBytes(9).toString("base64url") };
+fs.writeFileSync(stateFile, JSON.stringify(state, null, 2), { mode: 0o600 });
+
+const shops = [
+  { technique: "sqlite", label: "SQLite", port: firstPort },
+  { technique: "memory", label: "Memory", port: firstPort + 1 },
+  { technique: "cookie", label: "Cookie", port: firstPort + 2 },
+] as const;
+const children = new Map<string, ChildProcess>();
+let stopping = false;
+
+async function waitFor(url: string, child: ChildProcess) {
+  for (let i = 0; i < 300; i++) {
+    if (child.exitCode !== null) throw new Error(`a shop exited during start-up (see its log above)`);
+    try {
+      if ((await fetch(url)).ok) return;
+    } catch {
+      // not yet
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`${url} did not answer within 30 s`);
+}
+
+async function start(shop: (typeof shops)[number]) {
+  const child = spawn(process.execPath, ["--import", "tsx", path.join(root, "src/server.ts")], {
+    cwd: root,
+    stdio: ["ignore", "ignore", "inherit"],
+    env: {
+      ...process.env,
+      PORT: String(shop.port),
+      SESSION_STORE: shop.technique,
+      SHOP_LABEL: `Classroom :${shop.port}`,
+      INSTANCE_NAME: `${shop.technique}-${shop.port}`,
+      DATABASE_PATH: process.env.DATABASE_PATH ?? "db/classroom.sqlite",
+      SESSION_SECRETS: state.secret,
+      INSTRUCTOR_PASSWORD: process.env.INSTRUCTOR_PASSWORD ?? state.instructorPassword,
+      CLASSROOM: "true",
+      CLASSROOM_VULNERABLE_LABS: "1",
+      LOG_LEVEL: process.env.LOG_LEVEL ?? "warn",
+    },
+  });
+  children.set(shop.technique, child);
+  child.on("exit", (code) => {
+    if (!stopping && children.get(shop.technique) === child) console.error(`${shop.label} shop stopped (exit ${code}); press r to restart all`);
+  });
+  await waitFor(`http://127.0.0.1:${shop.port}/`, child);
+}
+
+async function stop(technique: string) {
+  const child = children.get(technique);
+  if (!child || child.exitCode !== null) return;
+  const exited = new Promise((r) => child.once("exit", r));
+  child.kill("SIGTERM");
+  await exited;
+}
+
+// One after the other: the first one migrates and seeds the shared database file.
+for (const shop of shops) await start(shop);
+console.log(`
+Stateful Shop — classroom: three techniques side by side
+
+  SQLite  http://localhost:${shops[0].port}   (sessions in db/classroom.sqlite, table "sessions")
+  Memory  http://localhost:${shops[1].port}   (sessions in a Map in that process — lost on restart)
+  Cookie  http://localhost:${shops[2].port}   (the whole session in an encrypted cookie)
+
+  Labs:        /labs on any of them        Session X-ray: link at the bottom of every page
+  Instructor:  /instructor   password: ${process.env.INSTRUCTOR_PASSWORD ? "(your INSTRUCTOR_PASSWORD)" : state.instructorPassword}
+  Vulnerable lab modes are allowed here and OFF until you switch them on (labs 5, 6, 8).
+
+  Keys: m = restart the memory shop (lab 2)   r = restart all three   q = quit
+`);
+
+async function shutdown() {
+  if (stopping) return;
+  stopping = true;
+  await Promise.all(shops.map((s) => stop(s.technique)));
+  process.exit(0);
+}
+process.on("SIGINT", () => void shutdown());
+process.on("SIGTERM", () => void shutdown());
+
+if (process.stdin.isTTY) {
+  process.stdin.setRawMode(true);
+  process.stdin.resume();
+  process.stdin.on("data", async (key: Buffer) => {
+    const k = key.toString();
+    if (k === "q" || k === "\u0003") return void shutdown();
+    const which = k === "m" ? shops.filter((s) => s.technique === "memory") : k === "r" ? shops : [];
+    for (const shop of which) {
+      await stop(shop.technique);
+      await start(shop);
+      console.log(`restarted the ${shop.label} shop on http://localhost:${shop.port}`);
+    }
+  });
+}

@@ -1,0 +1,135 @@
+/**
+ * The classroom layer on top of the shop: what every page needs to know (technique, demo clock,
+ * vulnerable modes, the X-ray), the X-ray switch, the labs, and the instructor dashboard.
+ * Everything here is off when CLASSROOM is false (the default in production).
+ */
+import { Router, type RequestHandler } from "express";
+import type { Catalog } from "../catalog/catalog.js";
+import type { Clock } from "../clock.js";
+import type { Config } from "../config.js";
+import { addItem, setNote } from "../cart/cart.js";
+import { badRequest, notFound } from "../errors.js";
+import { safeLocalPath } from "../middleware/locals.js";
+import { CookieTooLargeError } from "../session/cookie-storage.js";
+import { newSessionId } from "../session/id.js";
+import type { SessionStorage, SessionStore } from "../session/types.js";
+import type { Classroom } from "./classroom.js";
+import { labModeLabels } from "./classroom.js";
+import { createInstructorAuth, instructorRoutes } from "./instructor.js";
+import { labs } from "./labs.js";
+import { createXray } from "./xray.js";
+
+export interface ClassroomDeps {
+  config: Config;
+  classroom: Classroom;
+  store: SessionStore | null;
+  sessions: SessionStorage;
+  catalog: Catalog;
+  cleanup: { runOnce(): Promise<{ removed: number } | undefined> } | null;
+  flash: { set(res: import("express").Response, kind: "success" | "error" | "info", text: string): void };
+  realClock: Clock;
+}
+
+export const techniqueNames = { sqlite: "SQLite", memory: "Memory", cookie: "Cookie", redis: "Redis" } as const;
+
+/** A gift note long enough that a dozen of them overflow a 4 KB cookie. */
+const LONG_NOTE =
+  "Happy birthday! With love from all of us at the office. We hope this brightens your mornings for years to come, and that you think of us every time you use it. Enjoy!!";
+
+export function createClassroomLayer(deps: ClassroomDeps) {
+  const { config, classroom, sessions, catalog, flash } = deps;
+  const technique = sessions.technique;
+  const xray = createXray({ ...config, technique, enabled: config.classroom, secure: config.cookieSecure });
+  const auth = createInstructorAuth(config, deps.realClock);
+
+  /** After loadSession: what the header, the banners and the X-ray panel show. */
+  const locals: RequestHandler = (req, res, next) => {
+    res.locals.classroom = {
+      enabled: config.classroom,
+      technique,
+      techniqueName: techniqueNames[technique],
+      label: config.shopLabel,
+      instanceName: config.instanceName,
+      offsetMs: classroom.offsetMs,
+      shiftedNow: classroom.clock.now(),
+      vulnerable: Object.entries(labModeLabels).filter(([name]) => classroom.labModes[name as keyof typeof labModeLabels]).map(([, label]) => label),
+      xrayOn: xray.isOn(req),
+      instructor: config.instructorPassword !== null && auth.isInstructor(req),
+    };
+    if (xray.isOn(req)) {
+      res.locals.xray = () => xray.model(req, res, classroom.clock.now());
+      if (req.method === "GET") xray.forget(req, res);
+    } else res.locals.xray = null;
+    next();
+  };
+
+  const router = Router();
+  if (!config.classroom) return { locals, remember: xray.remember, router };
+
+  router.post("/xray", (req, res) => {
+    const form = (req.body ?? {}) as Record<string, unknown>;
+    xray.toggle(res, form.on === "1");
+    res.redirect(303, safeLocalPath(form.returnTo, "/"));
+  });
+
+  router.use(instructorRoutes({ ...deps, technique, auth }));
+
+  router.get("/labs", (_req, res) => {
+    res.render("labs/index", { title: "Session labs", labs });
+  });
+
+  const renderLab = (res: import("express").Response, number: number, trapId: string | null = null) => {
+    const lab = labs.find((l) => l.number === number);
+    if (!lab) throw notFound("lab");
+    res.render(`labs/lab-${lab.number}`, {
+      title: `Lab ${lab.number}: ${lab.title}`,
+      lab,
+      labs,
+      labModes: classroom.labModes,
+      vulnerableLabsAllowed: classroom.vulnerableLabsAllowed,
+      trapId,
+      cookieName: config.cookieName,
+      idleMinutes: Math.round(config.idleTimeoutMs / 60_000),
+      absoluteHours: Math.round((config.absoluteTimeoutMs / 3_600_000) * 10) / 10,
+      cleanupSeconds: Math.round(config.cleanupIntervalMs / 1000),
+    });
+  };
+
+  router.get("/labs/:n", (req, res) => renderLab(res, /^[1-8]$/.test(req.params.n) ? Number(req.params.n) : 0));
+
+  // Lab 2: a few long gift notes, to find the cookie technique's 4 KB wall in one click.
+  router.post("/labs/2/fill", async (req, res) => {
+    const products = [...catalog.productsByIds([1, 2, 3, 4, 5, 7, 8, 9, 10, 12, 13, 15, 16, 17, 18, 19]).values()].filter((p) => p.stock > 0);
+    try {
+      await sessions.change(req.session, res, (data) => {
+        let cart = data.cart;
+        for (const product of products) {
+          const added = cart.some((l) => l.productId === product.id) ? { ok: true as const, cart } : addItem(cart, product, 1);
+          if (!added.ok) throw badRequest(added.message);
+          const noted = setNote(added.cart, product.id, LONG_NOTE);
+          if (!noted.ok) throw badRequest(noted.message);
+          cart = noted.cart;
+        }
+        return { ...data, cart };
+      });
+      const bytes = Buffer.byteLength(JSON.stringify(req.session.data));
+      flash.set(res, "success", `Added ${products.length} products, each with a gift note: the cart is now ${bytes.toLocaleString("en-US")} bytes of JSON, and it fits (${techniqueNames[technique]} technique).`);
+    } catch (error) {
+      if (!(error instanceof CookieTooLargeError)) throw error;
+      flash.set(res, "error", error.message);
+    }
+    res.redirect(303, "/labs/2");
+  });
+
+  // Lab 5: the attacker's side. A fresh ID of the attacker's choosing, and the link that plants it.
+  router.post("/labs/5/trap", (req, res) => {
+    if (!classroom.labModes.fixation) {
+      flash.set(res, "info", "The fixed shop ignores ?sid= in links: switch on the fixation mode on this page first (instructor only).");
+      return void res.redirect(303, "/labs/5");
+    }
+    // The attacker opens the trap link too: the vulnerable shop sets the same ID in both browsers.
+    renderLab(res, 5, newSessionId());
+  });
+
+  return { locals, remember: xray.remember, router };
+}

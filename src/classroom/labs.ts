@@ -1,0 +1,72 @@
+/**
+ * The eight labs: what each one shows, and where the source texts (`../shared/seeds/`, summarised
+ * in docs/teaching/) discuss it. Each lab has a page (views/labs/lab-N.ejs), a lesson in
+ * docs/teaching/ and a Playwright spec (e2e/labs/lab-N-*.spec.ts) that performs it.
+ */
+export interface Lab {
+  number: number;
+  title: string;
+  summary: string;
+  /** Sections of the source texts this lab demonstrates. */
+  sources: string[];
+  lesson: string;
+}
+
+export const labs: readonly Lab[] = [
+  {
+    number: 1,
+    title: "The cookie exchange",
+    summary: "No cookie on the first visit; the first add creates the session and its cookie; then watch the cookie travel with every request.",
+    sources: ["“Sessions” — introduction (all techniques begin with a cookie)", "“An Introduction to Web Sessions” — Sessions & Cookies"],
+    lesson: "lab-1-cookie-exchange.md",
+  },
+  {
+    number: 2,
+    title: "Three techniques",
+    summary: "The same cart in a cookie, in server memory and in a database: the 4 KB wall, the restart that wipes memory, the file that survives.",
+    sources: ["“Sessions” — Cookie Session, In-Memory Cookies, Database Cookies"],
+    lesson: "lab-2-three-techniques.md",
+  },
+  {
+    number: 3,
+    title: "Tampering",
+    summary: "Edit the cookie in DevTools: the signature check fails and you get a fresh, empty session — never someone else's.",
+    sources: ["“Sessions” — Cookie Session (cookies can be altered)", "“Session” — Security Best Practices"],
+    lesson: "lab-3-tampering.md",
+  },
+  {
+    number: 4,
+    title: "Hijacking",
+    summary: "Copy the cookie into a second browser: same cart, same account. Why HttpOnly, Secure and short timeouts help.",
+    sources: ["“Sessions” — In-Memory Cookies (hijacked by copying the cookie)", "“Session” — Security Best Practices 1, 3, 5"],
+    lesson: "lab-4-hijacking.md",
+  },
+  {
+    number: 5,
+    title: "Session fixation",
+    summary: "A vulnerable mode lets an attacker plant an ID and ride the victim's login; the fixed shop issues a new ID at login and keeps the cart.",
+    sources: ["“Session” — Security Best Practices 2 (regenerate session IDs)"],
+    lesson: "lab-5-fixation.md",
+  },
+  {
+    number: 6,
+    title: "Logout done right and wrong",
+    summary: "Replay the cookie from before logout: dead with a server-side session destroyed, alive when logout only clears the cookie, alive in cookie mode until it expires.",
+    sources: ["“Sessions” — Database Cookies", "“Session” — How Sessions Work (session ends)"],
+    lesson: "lab-6-logout.md",
+  },
+  {
+    number: 7,
+    title: "Expiry and cleanup",
+    summary: "Idle versus absolute timeout with the demo clock; watch expired rows wait for the cleanup job, then disappear.",
+    sources: ["“Sessions” — In-Memory Cookies (clean out periodically)", "“Session” — Security Best Practices 3"],
+    lesson: "lab-7-expiry-cleanup.md",
+  },
+  {
+    number: 8,
+    title: "Predictable IDs",
+    summary: "A vulnerable mode hands out sequential IDs: guess a neighbour's number and wear their cart.",
+    sources: ["“Sessions” — Database Sessions (why the ID must not be the user's ID)", "“Sessions” — In-Memory Cookies (guessing a valid session id)"],
+    lesson: "lab-8-predictable-ids.md",
+  },
+];
