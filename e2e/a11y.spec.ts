@@ -5,6 +5,7 @@
 import { AxeBuilder } from "@axe-core/playwright";
 import { expect, test, type Page } from "@playwright/test";
 import { addFromProductPage, cartLabel, cartLink, placeOrder, register } from "./helpers.js";
+import { instructorSignIn, showXray } from "./classroom.js";
 
 async function expectNoSeriousViolations(page: Page, what: string, { soft = false } = {}) {
   // Legacy mode runs axe in the page itself; the default opens an extra blank page per analysis
@@ -77,5 +78,21 @@ test.describe("accessibility", () => {
     await page.getByRole("link", { name: "Orders", exact: true }).click();
     await expect(page.getByRole("heading", { level: 1, name: "Your orders" })).toBeVisible();
     await expectNoSeriousViolations(page, "order history", { soft: true });
+  });
+
+  test("the classroom layer — X-ray panel, labs, instructor dashboard — has no serious accessibility problems", async ({ page }) => {
+    await page.goto("/labs");
+    await expect(page.getByRole("heading", { level: 1, name: "Session labs" })).toBeVisible();
+    await showXray(page);
+    await addFromProductPage(page, "ceramic-teapot", "Ceramic Teapot", 1);
+    await expectNoSeriousViolations(page, "product page with the X-ray open", { soft: true });
+    for (const n of [1, 2, 3, 4, 5, 6, 7, 8]) {
+      await page.goto(`/labs/${n}`);
+      await expect(page.getByRole("heading", { level: 1, name: new RegExp(`^Lab ${n}: `) })).toBeVisible();
+      await expectNoSeriousViolations(page, `lab ${n}`, { soft: true });
+    }
+    await instructorSignIn(page);
+    await expect(page.getByRole("heading", { level: 1, name: "Instructor dashboard" })).toBeVisible();
+    await expectNoSeriousViolations(page, "instructor dashboard", { soft: true });
   });
 });

@@ -4,7 +4,7 @@
  *   http://localhost:3000  SQLite   http://localhost:3001  Memory   http://localhost:3002  Cookie
  *
  * They share one database file (catalog, accounts, orders), one cookie secret and one instructor
- * password, both kept in db/.classroom.json so a restart keeps the SQLite and cookie sessions valid —
+ * password, both kept in .classroom.json beside the database (db/ by default) so a restart keeps the SQLite and cookie sessions valid —
  * which is the point of lab 2. Vulnerable lab modes are allowed (still off until the instructor
  * switches one on). Keys: m = restart the memory shop, r = restart all three, q / Ctrl-C = stop.
  *
@@ -24,7 +24,10 @@ if (!Number.isInteger(firstPort) || firstPort < 1 || firstPort > 65533) {
   process.exit(1);
 }
 
-const stateFile = path.join(root, "db/.classroom.json");
+const databasePath = path.resolve(root, process.env.DATABASE_PATH ?? "db/classroom.sqlite");
+// Kept beside the database, so the secret outlives a restart exactly as long as the sessions table does.
+const stateFile = path.join(path.dirname(databasePath), ".classroom.json");
+fs.mkdirSync(path.dirname(databasePath), { recursive: true });
 const state = fs.existsSync(stateFile)
   ? (JSON.parse(fs.readFileSync(stateFile, "utf8")) as { secret: string; instructorPassword: string })
   : { secret: randomBytes(32).toString("base64url"), instructorPassword: randomBytes(9).toString("base64url") };
@@ -61,7 +64,7 @@ async function start(shop: (typeof shops)[number]) {
       SESSION_STORE: shop.technique,
       SHOP_LABEL: `Classroom :${shop.port}`,
       INSTANCE_NAME: `${shop.technique}-${shop.port}`,
-      DATABASE_PATH: process.env.DATABASE_PATH ?? "db/classroom.sqlite",
+      DATABASE_PATH: databasePath,
       SESSION_SECRETS: state.secret,
       INSTRUCTOR_PASSWORD: process.env.INSTRUCTOR_PASSWORD ?? state.instructorPassword,
       CLASSROOM: "true",

@@ -23,7 +23,7 @@ export function renderHistoryChart(history: readonly HistoryPoint[]): string {
   const stored = points.map((p, i) => `${n(x(i))},${n(y(p.live + p.expired))}`).join(" ");
   const last = points.at(-1);
   const label = last
-    ? `Last ${points.length} samples, 5 s apart: now ${last.live} active and ${last.expired} expired sessions stored; ${points.reduce((s, p) => s + p.removed, 0)} removed by cleanup in this window.`
+    ? `Last ${points.length} samples (every 2 s while the dashboard is open): now ${last.live} active and ${last.expired} expired sessions stored; ${points.reduce((s, p) => s + p.removed, 0)} removed by cleanup in this window.`
     : "No samples yet: the chart starts when the dashboard is first opened.";
   return `<svg class="chart" viewBox="0 0 ${W} ${H}" role="img" aria-label="${label}">
 <line class="chart-axis" x1="${PAD}" y1="${H - PAD}" x2="${W - PAD}" y2="${H - PAD}"/>

@@ -91,20 +91,17 @@ export function instructorRoutes(deps: InstructorDeps & { auth: InstructorAuth }
     handler: (_req, _res, next) => next(new HttpError(429, "Too many wrong passwords. Please wait 15 minutes and try again.", "Slow down")),
   });
 
-  // Samples for the chart: every 5 s while someone has looked at the dashboard in this process.
-  let sampler: NodeJS.Timeout | undefined;
+  // Samples for the chart: one whenever the dashboard is drawn (page or server-sent update,
+  // every 2 s while it is open), at most one per 2 s. Nothing runs while nobody watches.
+  let lastSample = 0;
   const sample = async () => {
-    if (store) classroom.sample(await store.stats(clock.now()));
-    else classroom.sample({ live: 0, expired: 0 });
-  };
-  const startSampler = () => {
-    if (sampler) return;
-    void sample().catch(() => {});
-    sampler = setInterval(() => void sample().catch(() => {}), 5_000);
-    sampler.unref(); // never keeps the process alive
+    if (deps.realClock.now() - lastSample < 2_000) return;
+    lastSample = deps.realClock.now();
+    classroom.sample(store ? await store.stats(clock.now()) : { live: 0, expired: 0 });
   };
 
   const liveModel = async () => {
+    await sample();
     const now = clock.now();
     const listed = store ? await store.listAll(200) : [];
     const stats = store ? await store.stats(now) : { live: 0, expired: 0 };
@@ -151,7 +148,6 @@ export function instructorRoutes(deps: InstructorDeps & { auth: InstructorAuth }
   });
 
   router.get("/instructor", requireInstructor, async (_req, res) => {
-    startSampler();
     res.render("instructor", {
       title: "Instructor dashboard",
       live: await liveModel(),
@@ -171,7 +167,6 @@ export function instructorRoutes(deps: InstructorDeps & { auth: InstructorAuth }
 
   // Server-sent events: the live part of the page, re-rendered on the server every 2 seconds.
   router.get("/instructor/events", requireInstructor, (req, res) => {
-    startSampler();
     res.writeHead(200, { "Content-Type": "text/event-stream", "Cache-Control": "no-store", Connection: "keep-alive" });
     res.flushHeaders();
     const push = async () => {
