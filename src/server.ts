@@ -86,6 +86,7 @@ async function shutdown(signal: string) {
   // Stop accepting, let in-flight requests finish, drop idle keep-alive connections.
   const closed = new Promise<void>((resolve) => server.close(() => resolve()));
   server.closeIdleConnections();
+  classroom.endStreams();
   await closed;
   await cleanup?.stop();
   await layer.close();

@@ -48,10 +48,27 @@ describe("npm run classroom", () => {
       }
       // Vulnerable modes are allowed in the classroom (still off): the instructor could switch them on.
       assert.doesNotMatch(await (await fetch(`http://127.0.0.1:${port}/`)).text(), /Deliberately vulnerable/);
+
+      // An instructor watching the live dashboard must not hold up a shutdown.
+      const base = `http://127.0.0.1:${port}`;
+      const login = await fetch(`${base}/instructor/login`, {
+        method: "POST",
+        redirect: "manual",
+        headers: { "content-type": "application/x-www-form-urlencoded", origin: base, "sec-fetch-site": "same-origin" },
+        body: "password=classroom-test-password&next=%2Finstructor",
+      });
+      assert.equal(login.status, 303);
+      const pass = login.headers.getSetCookie().find((c) => c.startsWith("shop_instructor="))!.split(";")[0]!;
+      const stream = await fetch(`${base}/instructor/events`, { headers: { cookie: pass } });
+      assert.equal(stream.headers.get("content-type"), "text/event-stream");
+      const first = await stream.body!.getReader().read();
+      assert.match(Buffer.from(first.value!).toString(), /event: live/);
     } finally {
       const exited = new Promise<number | null>((resolve) => child.once("exit", resolve));
+      const asked = Date.now();
       child.kill("SIGTERM");
       assert.equal(await exited, 0, "the classroom stops all three shops and exits cleanly");
+      assert.ok(Date.now() - asked < 8_000, "an open live-dashboard stream does not hold up the shutdown (the force-exit comes at 10 s)");
       fs.rmSync(dir, { recursive: true, force: true });
     }
   });

@@ -32,6 +32,9 @@ export function createClassroom({ realClock, vulnerableLabsAllowed }: { realCloc
   let removedTotal = 0;
   let lastSweep: { at: number; removed: number } | null = null;
 
+  // Open server-sent event streams: ended at shutdown, or server.close() would wait for them forever.
+  const streams = new Set<() => void>();
+
   /** Every part of the shop reads time from here, so a fast-forward moves expiry and cleanup together. */
   const clock: Clock = { now: () => realClock.now() + offsetMs };
 
@@ -73,6 +76,16 @@ export function createClassroom({ realClock, vulnerableLabsAllowed }: { realCloc
       if (history.length > 120) history.shift();
     },
     history: history as readonly HistoryPoint[],
+    /** Register a long-lived response; returns the function that forgets it. */
+    trackStream(end: () => void) {
+      streams.add(end);
+      return () => streams.delete(end);
+    },
+    /** Graceful shutdown: end the instructor's live streams (the browser reconnects to the next server). */
+    endStreams() {
+      for (const end of streams) end();
+      streams.clear();
+    },
   };
 }
 

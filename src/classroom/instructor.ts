@@ -181,7 +181,14 @@ export function instructorRoutes(deps: InstructorDeps & { auth: InstructorAuth }
     };
     void push();
     const timer = setInterval(() => void push(), 2_000);
-    req.on("close", () => clearInterval(timer));
+    const forget = classroom.trackStream(() => {
+      clearInterval(timer);
+      res.end();
+    });
+    req.on("close", () => {
+      clearInterval(timer);
+      forget();
+    });
   });
 
   const back = (req: Request) => safeLocalPath(((req.body ?? {}) as Record<string, unknown>).returnTo, "/instructor");
