@@ -185,7 +185,9 @@ export function createSessionStorage(options: SessionStorageOptions): SessionSto
       const now = clock.now();
       if (session.key === null) {
         const data = mutate(emptyData());
-        const id = session.plantedId ?? (lab.sequentialIds ? String(sequence++) : newSessionId());
+        let id = session.plantedId ?? (lab.sequentialIds ? String(sequence++) : newSessionId());
+        // LAB 8 ONLY: the counter restarts with the process, but the rows of the last run may still be there.
+        while (lab.sequentialIds && !session.plantedId && (await store.peek(hashSessionId(id)))) id = String(sequence++);
         const key = hashSessionId(id);
         const stored: StoredSession = {
           data,
