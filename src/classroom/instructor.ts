@@ -246,7 +246,8 @@ export function instructorRoutes(deps: InstructorDeps & { auth: InstructorAuth }
   router.post("/instructor/labs", requireInstructor, (req, res) => {
     const form = (req.body ?? {}) as Record<string, unknown>;
     const name = form.mode;
-    if (typeof name !== "string" || !(name in labModeLabels)) throw badRequest("That is not a lab mode.");
+    // hasOwn, not `in`: "__proto__" and "toString" are "in" every object.
+    if (typeof name !== "string" || !Object.hasOwn(labModeLabels, name)) throw badRequest("That is not a lab mode.");
     const on = form.on === "1";
     if (on && !classroom.vulnerableLabsAllowed) {
       throw new HttpError(403, "Vulnerable lab modes are off on this server. Restart it with CLASSROOM_VULNERABLE_LABS=1 (never in production).", "Not enabled");

@@ -1,0 +1,133 @@
+/**
+ * The cookie technique through real HTTP: the cart rides in an AES-256-GCM cookie, nothing is
+ * stored on the server, tampering and old secrets are handled, the 4 KB wall is refused politely,
+ * and the documented differences (no revocation) hold.
+ */
+import { after, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { addToCart, cartOf, register, SECRET_A, SECRET_B, startTestApp } from "../test/harness.js";
+import { createCookieSealer, MAX_COOKIE_BYTES } from "./cookie-storage.js";
+import { newSessionId } from "./id.js";
+
+const apps: Awaited<ReturnType<typeof startTestApp>>[] = [];
+after(async () => {
+  for (const app of apps) await app.close();
+});
+async function shop(env: Record<string, string> = {}) {
+  const app = await startTestApp({ SESSION_STORE: "cookie", ...env });
+  apps.push(app);
+  return app;
+}
+const badge = (html: string) => Number(/aria-label="Cart, (\d+) items?"/.exec(html)![1]);
+
+describe("cookie technique", () => {
+  it("keeps the cart in a sealed cookie and nothing in the sessions table", async () => {
+    const app = await shop();
+    const c = app.client();
+    await addToCart(c, 1, 2);
+    await addToCart(c, 2, 1);
+    const value = c.cookies.get("shop_sid")!;
+    assert.match(value, /^[A-Za-z0-9_-]{80,}$/, "one opaque base64url blob");
+    assert.doesNotMatch(Buffer.from(value, "base64url").toString("latin1"), /productId/, "the cart is encrypted, not just encoded");
+    assert.deepEqual([...(await cartOf(c))], [[1, 2], [2, 1]]);
+    assert.equal(app.sessionRows().length, 0);
+  });
+
+  it("a changed character gives a fresh empty session and clears the cookie", async () => {
+    const app = await shop();
+    const c = app.client();
+    await addToCart(c, 1, 1);
+    const v = c.cookies.get("shop_sid")!;
+    const i = Math.floor(v.length / 2);
+    c.cookies.set("shop_sid", v.slice(0, i) + (v[i] === "A" ? "B" : "A") + v.slice(i + 1));
+    const res = await c.get("/cart");
+    assert.equal(badge(res.text), 0);
+    assert.equal(c.cookies.has("shop_sid"), false);
+  });
+
+  it("opens cookies sealed with an older secret and re-seals them with the current one", async () => {
+    const old = await shop({ SESSION_SECRETS: SECRET_B });
+    const c = old.client();
+    await addToCart(c, 4, 3);
+    const sealedWithB = c.cookies.get("shop_sid")!;
+    const rotated = await shop({ SESSION_SECRETS: `${SECRET_A},${SECRET_B}` });
+    const moved = rotated.client();
+    moved.cookies.set("shop_sid", sealedWithB);
+    assert.deepEqual([...(await cartOf(moved))], [[4, 3]], "still valid after rotation");
+    assert.notEqual(moved.cookies.get("shop_sid"), sealedWithB, "re-sealed under the new secret");
+    const onlyA = createCookieSealer([SECRET_A], "shop_sid");
+    assert.ok(onlyA.open(moved.cookies.get("shop_sid")!), "the new value opens with the current secret alone");
+    assert.equal(onlyA.open(sealedWithB), null);
+  });
+
+  it("a sealed value cannot be moved to another cookie name", () => {
+    const sealed = createCookieSealer([SECRET_A], "shop_sid").seal({ id: newSessionId(), data: { cart: [] }, userId: 1, createdAt: 0, lastSeenAt: 0, expiresAt: 1 });
+    assert.equal(createCookieSealer([SECRET_A], "other_cookie").open(sealed), null);
+  });
+
+  it("honours the idle and the absolute timeout from the times sealed inside", async () => {
+    const app = await shop({ SESSION_IDLE_SECONDS: "60", SESSION_ABSOLUTE_SECONDS: "300" });
+    const c = app.client();
+    await addToCart(c, 1, 1);
+    app.clock.advance(61_000);
+    assert.equal(badge((await c.get("/cart")).text), 0, "idle");
+    await addToCart(c, 1, 1);
+    for (let i = 0; i < 6; i++) {
+      app.clock.advance(50_000);
+      await c.get("/cart");
+    }
+    assert.equal(badge((await c.get("/cart")).text), 0, "absolute, however active");
+  });
+
+  it("refuses a change that would not fit in 4096 bytes, with a message, and keeps the cart as it was", async () => {
+    const app = await shop();
+    const c = app.client();
+    for (const id of [1, 2, 3, 4, 5, 7, 8, 9, 10, 12, 13, 15, 16, 17, 18, 19, 20, 21]) await addToCart(c, id, 1);
+    let refused = "";
+    for (const id of [1, 2, 3, 4, 5, 7, 8, 9, 10, 12, 13, 15, 16, 17, 18, 19, 20, 21]) {
+      await c.get("/cart");
+      const before = c.cookies.get("shop_sid");
+      const res = await c.post(`/cart/items/${id}/note`, { note: "x".repeat(200) });
+      assert.equal(res.status, 303, "never a 5xx");
+      const page = await c.get("/cart");
+      if (page.text.includes("no longer fits in a cookie")) {
+        refused = page.text;
+        assert.equal(c.cookies.get("shop_sid"), before, "the old cookie stays");
+        break;
+      }
+    }
+    assert.match(refused, /Your cart no longer fits in a cookie: it would need [\d,]+ bytes and browsers keep at most 4,096\. Nothing was changed\./);
+    assert.ok(c.cookieHeader().length < MAX_COOKIE_BYTES + 200);
+    assert.equal(badge(refused), 18);
+  });
+
+  it("the lab 2 button hits the wall in cookie mode and fits in SQLite mode", async () => {
+    const cookie = await shop();
+    const c = cookie.client();
+    await c.get("/labs/2");
+    await c.post("/labs/2/fill");
+    assert.match((await c.get("/labs/2")).text, /no longer fits in a cookie/);
+    const sqlite = await startTestApp();
+    apps.push(sqlite);
+    const s = sqlite.client();
+    await s.get("/labs/2");
+    await s.post("/labs/2/fill");
+    assert.match((await s.get("/labs/2")).text, /bytes of JSON, and it fits \(SQLite technique\)/);
+  });
+
+  it("logout clears the cookie, but a copy made before still works (the documented difference); no session list", async () => {
+    const app = await shop();
+    const c = app.client();
+    const account = await register(c);
+    await addToCart(c, 6, 1);
+    const copy = c.cookies.get("shop_sid")!;
+    await c.get("/");
+    await c.post("/logout");
+    assert.equal(c.cookies.has("shop_sid"), false);
+    const thief = app.client();
+    thief.cookies.set("shop_sid", copy);
+    const page = await thief.get("/account/sessions");
+    assert.match(page.text, new RegExp(`Signed in as <strong>${account.email}</strong>`));
+    assert.match(page.text, /This shop is running the cookie technique/);
+  });
+});
