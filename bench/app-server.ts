@@ -1,0 +1,52 @@
+/**
+ * The full shop for `npm run bench`, in its own process, with sessions on (the SQLite technique,
+ * as `npm start` runs it) or off: a fixed session that is never stored (the limit: the same pages
+ * and the same work minus the session layer).
+ *
+ *   node --import tsx bench/app-server.ts <app-on|app-off> <dir>   → prints {"port": n}
+ */
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { createApp } from "../src/app.js";
+import { createClassroom } from "../src/classroom/classroom.js";
+import { systemClock } from "../src/clock.js";
+import { readConfig } from "../src/config.js";
+import { createLogger } from "../src/log.js";
+import { createSessionStorage } from "../src/session/storage.js";
+import { createSqliteStore } from "../src/session/stores/sqlite-store.js";
+import type { Session, SessionStorage } from "../src/session/types.js";
+import { freshDatabase } from "../src/test/harness.js";
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+const [mode = "app-on", dir = ""] = process.argv.slice(2);
+const { db, file } = freshDatabase(dir);
+const config = readConfig({ DATABASE_PATH: file, SESSION_SECRETS: "bench-secret-0123456789-0123456789-0123", LOG_LEVEL: "silent", CLASSROOM: "false" }, root);
+const store = createSqliteStore(db);
+
+/** Sessions switched off: every request gets the same unsaved session with one cart line. */
+const noSessions: SessionStorage = {
+  technique: "memory",
+  cookieName: config.cookieName,
+  load: async (): Promise<Session> => ({
+    id: "bench-fixed-session-id-not-stored-anywhere-0",
+    key: "0".repeat(64),
+    data: { cart: [{ productId: 2, quantity: 1 }] },
+    userId: null,
+    createdAt: 0,
+    lastSeenAt: 0,
+    expiresAt: 0,
+    events: [],
+  }),
+  change: async (session, _res, mutate) => void mutate(session.data),
+  regenerate: async () => {},
+  destroy: async () => {},
+};
+
+const sessions = mode === "app-on" ? createSessionStorage({ ...config, store, clock: systemClock }) : noSessions;
+const classroom = createClassroom({ realClock: systemClock, vulnerableLabsAllowed: false });
+const app = createApp({ config, db, sessions, store, clock: systemClock, log: createLogger("silent"), root, classroom, cleanup: null });
+const server = app.listen(0, "127.0.0.1", () => {
+  const address = server.address();
+  console.log(JSON.stringify({ port: typeof address === "object" && address ? address.port : 0 }));
+});
+process.on("SIGTERM", () => server.close(() => process.exit(0)));

@@ -1,0 +1,43 @@
+/** Start a benchmark server (a child process that prints {"port": n}) and stop it. */
+import { spawn, type ChildProcess } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+
+export interface BenchServer {
+  name: string;
+  url: string;
+  child: ChildProcess;
+  dir: string;
+  stop(): Promise<void>;
+}
+
+export async function startBenchServer(root: string, script: string, name: string, nodeArgs: string[] = []): Promise<BenchServer> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `bench-${name}-`));
+  const child = spawn(process.execPath, [...nodeArgs, "--import", "tsx", path.join(root, script), name, dir], { cwd: root, stdio: ["ignore", "pipe", "pipe"] });
+  let err = "";
+  child.stderr!.on("data", (d: Buffer) => (err += d.toString()));
+  const port = await new Promise<number>((resolve, reject) => {
+    let out = "";
+    child.stdout!.on("data", (d: Buffer) => {
+      out += d.toString();
+      const m = /\{"port":(\d+)\}/.exec(out);
+      if (m) resolve(Number(m[1]));
+    });
+    child.once("exit", (code) => reject(new Error(`${name} exited (${code}) before listening:\n${err}`)));
+  });
+  return {
+    name,
+    url: `http://127.0.0.1:${port}`,
+    child,
+    dir,
+    async stop() {
+      if (child.exitCode === null) {
+        const exited = new Promise((r) => child.once("exit", r));
+        child.kill("SIGTERM");
+        await exited;
+      }
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
