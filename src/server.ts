@@ -13,7 +13,8 @@ import { openDatabase } from "./db/open.js";
 import { createLogger } from "./log.js";
 import { createClassroom } from "./classroom/classroom.js";
 import { startSessionCleanup } from "./session/cleanup.js";
-import { createSessionLayer } from "./session/technique.js";
+import { createSessionLayer, type SessionLayer } from "./session/technique.js";
+import { connectRedisStore, RedisUnreachableError } from "./session/redis.js";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 
@@ -42,11 +43,20 @@ const seeded = seedCatalog(db, path.join(root, "db/seed.sql"));
 // The classroom's demo clock is the shop's clock: fast-forwarding moves expiry and cleanup together.
 const classroom = createClassroom({ realClock: systemClock, vulnerableLabsAllowed: config.vulnerableLabs });
 const clock = classroom.clock;
-const layer = await createSessionLayer({ config, db, clock, labModes: classroom.labModes });
+let layer: SessionLayer;
+try {
+  layer = await createSessionLayer({ config, db, clock, labModes: classroom.labModes, createRedisStore: (c) => connectRedisStore(c, log) });
+} catch (error) {
+  if (error instanceof RedisUnreachableError) {
+    console.error(`Stateful Shop cannot start.\n${error.message}`);
+    process.exit(1);
+  }
+  throw error;
+}
 const { storage: sessions, store } = layer;
 
-// The cookie technique keeps nothing on the server, so there is nothing to clean.
-const cleanup = store
+// The cookie technique keeps nothing on the server, and Redis expires keys itself: nothing to clean.
+const cleanup = store && store.kind !== "redis"
   ? startSessionCleanup({
       store,
       clock,

@@ -5,7 +5,7 @@
  * - HttpError: its status and message (the message is written for visitors).
  * - A session that ended mid-request: 409, nothing changed.
  * - Malformed URLs or bodies, oversized bodies (Express, body-parser): their 4xx status.
- * - SQLite busy, locked, full, read-only, I/O: 503 with Retry-After; nothing was acknowledged.
+ * - SQLite busy, locked, full, read-only, I/O, or Redis unreachable: 503 with Retry-After; nothing was acknowledged.
  * - Anything else is a bug: logged with its stack, shown as a plain 500.
  */
 import type { ErrorRequestHandler, RequestHandler } from "express";
@@ -13,7 +13,8 @@ import type { Logger } from "../log.js";
 import { HttpError, notFound } from "../errors.js";
 import { SessionEndedError } from "../session/storage.js";
 
-const STORAGE_UNAVAILABLE = /^SQLITE_(BUSY|LOCKED|FULL|READONLY|IOERR|CANTOPEN|PROTOCOL)/;
+// SQLite under pressure, or the Redis session store unreachable (StoreUnavailableError).
+const STORAGE_UNAVAILABLE = /^(SQLITE_(BUSY|LOCKED|FULL|READONLY|IOERR|CANTOPEN|PROTOCOL)|STORE_UNAVAILABLE$)/;
 
 export const notFoundHandler: RequestHandler = () => {
   throw notFound();

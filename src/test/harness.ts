@@ -18,6 +18,7 @@ import { createLogger } from "../log.js";
 import { createClassroom } from "../classroom/classroom.js";
 import { startSessionCleanup } from "../session/cleanup.js";
 import { createSessionLayer } from "../session/technique.js";
+import { connectRedisStore } from "../session/redis.js";
 import type { SessionStore } from "../session/types.js";
 import { hashSessionId } from "../session/id.js";
 
@@ -44,9 +45,9 @@ export async function startTestApp(env: Record<string, string> = {}, options: { 
   const { db } = freshDatabase(dir, config.sqliteBusyTimeoutMs);
   const clock = createManualClock();
   const classroom = createClassroom({ realClock: clock, vulnerableLabsAllowed: config.vulnerableLabs });
-  const layer = await createSessionLayer({ config, db, clock: classroom.clock, labModes: classroom.labModes });
+  const layer = await createSessionLayer({ config, db, clock: classroom.clock, labModes: classroom.labModes, createRedisStore: (c) => connectRedisStore(c) });
   // Tests move time with clock.advance(); the cleanup job only runs when asked ("sweep now").
-  const cleanup = layer.store
+  const cleanup = layer.store && layer.store.kind !== "redis"
     ? startSessionCleanup({ store: layer.store, clock: classroom.clock, intervalMs: 24 * 3600_000, onSweep: (r) => classroom.recordSweep(r.removed) })
     : null;
   await cleanup?.firstRun;

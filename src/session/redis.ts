@@ -1,0 +1,47 @@
+/**
+ * Connecting the Redis technique: one node-redis client, reconnecting with backoff when Redis goes
+ * away. While it is away, commands fail at once (no offline queue): a request gets a 503 rather
+ * than hanging, and nothing is acknowledged that was not stored. At start-up an unreachable Redis
+ * is fatal, with a message that says what to start.
+ */
+import { createClient } from "redis";
+import type { Config } from "../config.js";
+import { createRedisStore } from "./stores/redis-store.js";
+
+export class RedisUnreachableError extends Error {}
+
+export async function connectRedisStore(
+  config: Pick<Config, "redisUrl">,
+  log?: { warn(obj: object, msg: string): void; info(obj: object, msg: string): void },
+) {
+  let connected = false;
+  const client = createClient({
+    url: config.redisUrl,
+    disableOfflineQueue: true,
+    socket: {
+      connectTimeout: 2_000,
+      // Exponential backoff up to 2 s, forever once we have been connected; give up at start-up.
+      reconnectStrategy: (retries) => (connected ? Math.min(50 * 2 ** retries, 2_000) : new Error("Redis unreachable at start-up")),
+    },
+  });
+  client.on("error", (err: Error) => log?.warn({ err: err.message }, "redis connection problem"));
+  client.on("ready", () => {
+    if (connected) log?.info({}, "redis connection restored");
+  });
+  try {
+    await client.connect();
+  } catch (error) {
+    throw new RedisUnreachableError(
+      `SESSION_STORE=redis, but Redis is not reachable at ${config.redisUrl} (${(error as Error).message}). ` +
+        "Start it (Debian: apt-get install redis-server, then redis-server) or set REDIS_URL.",
+    );
+  }
+  connected = true;
+  const store = createRedisStore(client);
+  return Object.assign(store, {
+    async close() {
+      connected = false;
+      await client.close().catch(() => {});
+    },
+  });
+}

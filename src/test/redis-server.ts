@@ -1,0 +1,69 @@
+/**
+ * A real redis-server for tests (Debian's redis-server package; `.ci/run` installs it): its own
+ * temp dir, a free port, no persistence. Missing binary = a loud failure, never a silent skip.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import fs from "node:fs";
+import net from "node:net";
+import os from "node:os";
+import path from "node:path";
+
+const BINARY = ["/usr/bin/redis-server", "/usr/local/bin/redis-server"].find((p) => fs.existsSync(p));
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer().once("error", reject);
+    s.listen(0, "127.0.0.1", () => {
+      const { port } = s.address() as net.AddressInfo;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+async function answersPing(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect(port, "127.0.0.1");
+    socket.once("error", () => resolve(false));
+    socket.once("connect", () => socket.write("PING\r\n"));
+    socket.once("data", (d) => {
+      socket.destroy();
+      resolve(d.toString().startsWith("+PONG"));
+    });
+  });
+}
+
+/** `persistent`: an append-only file fsynced on every write, so a stop/start keeps every acknowledged write. */
+export async function startRedisServer({ persistent = false } = {}) {
+  if (!BINARY) throw new Error("redis-server is not installed: these tests need a real Redis. Install Debian's redis-server (apt-get install redis-server).");
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "redis-test-"));
+  const port = await freePort();
+  let child: ChildProcess | null = null;
+  const start = async () => {
+    const persistence = persistent ? ["--appendonly", "yes", "--appendfsync", "always"] : ["--appendonly", "no"];
+    child = spawn(BINARY, ["--port", String(port), "--bind", "127.0.0.1", "--save", "", ...persistence, "--dir", dir], { stdio: "ignore" });
+    for (let i = 0; i < 100; i++) {
+      if (await answersPing(port)) return;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    throw new Error(`redis-server did not answer on port ${port}`);
+  };
+  const stop = async () => {
+    const c = child;
+    if (!c || c.exitCode !== null) return;
+    const exited = new Promise((r) => c.once("exit", r));
+    c.kill("SIGTERM");
+    await exited;
+  };
+  await start();
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    port,
+    /** Stop Redis (to test an outage); start() brings it back on the same port. */
+    stop,
+    start,
+    async close() {
+      await stop();
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
