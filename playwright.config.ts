@@ -16,7 +16,7 @@ if (!process.env.E2E_DB_DIR) {
 }
 
 /**
- * The whole suite runs once per session technique (CI runs all three): one server per technique,
+ * The whole suite runs once per session technique (CI runs all four: sqlite, memory, cookie, redis): one server per technique,
  * each with its own database file, and one Playwright project per server. Specs ask
  * `technique()` (e2e/helpers.ts) where the behaviour must differ, and assert the difference.
  * Specs under e2e/labs-isolated/ start their own servers (restarts, demo clock, vulnerable
@@ -26,6 +26,7 @@ const techniques = [
   { name: "sqlite", port: 3217 },
   { name: "memory", port: 3218 },
   { name: "cookie", port: 3219 },
+  { name: "redis", port: 3220 },
 ] as const;
 const chromium = "/usr/bin/chromium";
 const browserUse = {
@@ -59,7 +60,8 @@ export default defineConfig({
   webServer: techniques.map((t) => {
     fs.mkdirSync(path.join(process.env.E2E_DB_DIR!, t.name), { recursive: true });
     return {
-      command: "node --import tsx src/server.ts",
+      // The redis project's server brings its own redis-server (e2e/redis-web-server.ts).
+      command: t.name === "redis" ? "node --import tsx e2e/redis-web-server.ts" : "node --import tsx src/server.ts",
       url: `http://127.0.0.1:${t.port}/`,
       reuseExistingServer: false,
       timeout: 60_000,
