@@ -1,0 +1,156 @@
+/**
+ * npm run scale-demo — one shop, three instances, a round-robin load balancer in front:
+ *
+ *   browser → nginx (round robin, :8080) → shop a (:8081) / shop b (:8082) / shop c (:8083) → sessions
+ *
+ * With `--technique redis` (the default) the sessions live in a local redis-server that all three
+ * share: requests hop between instances (see the X-ray, or the X-Served-By header) and the cart
+ * stays. With `--technique memory` each instance keeps its own Map: the cart appears and
+ * disappears as requests hop — the sticky-session problem, live. `--technique sqlite` shares the one
+ * SQLite file (WAL), which works on one machine only.
+ *
+ * Options: --technique redis|memory|sqlite, --port 8080 (the balancer; instances use the next three).
+ * Needs Debian's nginx (nginx-light) and, for redis, redis-server. Ctrl-C stops everything.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { startRedisServer } from "../src/test/redis-server.js";
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+const arg = (name: string, fallback: string) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 && process.argv[i + 1] ? process.argv[i + 1]! : fallback;
+};
+const technique = arg("technique", "redis");
+const port = Number(arg("port", "8080"));
+if (!["redis", "memory", "sqlite"].includes(technique)) throw new Error("--technique must be redis, memory or sqlite");
+const nginxBinary = ["/usr/sbin/nginx", "/usr/bin/nginx"].find((p) => fs.existsSync(p));
+if (!nginxBinary) {
+  console.error("nginx is not installed: apt-get install nginx-light (the demo's load balancer)");
+  process.exit(1);
+}
+
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), "scale-demo-"));
+const children: ChildProcess[] = [];
+let redis: Awaited<ReturnType<typeof startRedisServer>> | null = null;
+let stopping = false;
+
+async function stopAll(code = 0) {
+  if (stopping) return;
+  stopping = true;
+  await Promise.all(
+    children.map(
+      (c) =>
+        new Promise((resolve) => {
+          if (c.exitCode !== null) return resolve(null);
+          c.once("exit", resolve);
+          c.kill("SIGTERM");
+        }),
+    ),
+  );
+  await redis?.close();
+  fs.rmSync(dir, { recursive: true, force: true });
+  process.exit(code);
+}
+process.on("SIGINT", () => void stopAll());
+process.on("SIGTERM", () => void stopAll());
+
+async function waitFor(url: string) {
+  for (let i = 0; i < 300; i++) {
+    try {
+      if ((await fetch(url)).ok) return;
+    } catch {
+      // not yet
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`${url} did not answer within 30 s`);
+}
+
+try {
+  if (technique === "redis") redis = await startRedisServer({ persistent: true });
+  // One secret for all three: any instance must accept a cookie another one signed.
+  const secret = randomBytes(32).toString("base64url");
+  const database = path.join(dir, "shop.sqlite");
+  const instances = ["a", "b", "c"].map((name, i) => ({ name, port: port + 1 + i }));
+  for (const instance of instances) {
+    const child = spawn(process.execPath, ["--import", "tsx", path.join(root, "src/server.ts")], {
+      cwd: root,
+      stdio: ["ignore", "ignore", "inherit"],
+      env: {
+        ...process.env,
+        PORT: String(instance.port),
+        HOST: "127.0.0.1",
+        SESSION_STORE: technique,
+        REDIS_URL: redis?.url ?? "",
+        DATABASE_PATH: database,
+        SESSION_SECRETS: secret,
+        INSTANCE_NAME: `shop-${instance.name}`,
+        SHOP_LABEL: `instance ${instance.name}`,
+        TRUST_PROXY: "1", // nginx is the one proxy: req.host and the client IP come from its headers
+        LOG_LEVEL: process.env.LOG_LEVEL ?? "warn",
+      },
+    });
+    children.push(child);
+    // The first instance migrates and seeds the shared file before the others open it.
+    await waitFor(`http://127.0.0.1:${instance.port}/`);
+  }
+
+  fs.writeFileSync(
+    path.join(dir, "nginx.conf"),
+    `worker_processes 1;
+daemon off;
+pid ${dir}/nginx.pid;
+error_log ${dir}/nginx-error.log warn;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  client_body_temp_path ${dir}/client_body;
+  proxy_temp_path ${dir}/proxy;
+  fastcgi_temp_path ${dir}/fastcgi;
+  uwsgi_temp_path ${dir}/uwsgi;
+  scgi_temp_path ${dir}/scgi;
+  # Round robin (nginx's default): no stickiness on purpose.
+  upstream shop { ${instances.map((i) => `server 127.0.0.1:${i.port};`).join(" ")} keepalive 16; }
+  server {
+    listen 127.0.0.1:${port};
+    location / {
+      proxy_pass http://shop;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_set_header Host $http_host;
+      proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+      proxy_set_header X-Forwarded-Proto $scheme;
+    }
+  }
+}
+`,
+  );
+  const nginx = spawn(nginxBinary, ["-p", dir, "-c", path.join(dir, "nginx.conf")], { stdio: ["ignore", "ignore", "inherit"] });
+  children.push(nginx);
+  nginx.on("exit", (code) => {
+    if (!stopping) {
+      console.error(`nginx stopped (exit ${code}); see ${dir}/nginx-error.log`);
+      void stopAll(1);
+    }
+  });
+  await waitFor(`http://127.0.0.1:${port}/`);
+
+  console.log(`
+Stateful Shop — scale-out demo (${technique} sessions)
+
+  Open  http://localhost:${port}   (nginx, round robin over three instances)
+  Instances: ${instances.map((i) => `shop-${i.name} :${i.port}`).join(", ")}${redis ? `\n  Sessions in redis-server at ${redis.url}` : ""}
+
+  Switch on the session X-ray (footer): its title names the instance that served each page.
+  ${technique === "memory" ? "Memory sessions: add to the cart and reload a few times — the cart comes and goes as requests hop." : "Add to the cart and reload: the instance changes, the cart stays."}
+  Ctrl-C stops everything.
+`);
+} catch (error) {
+  console.error(`scale-demo could not start: ${(error as Error).message}`);
+  await stopAll(1);
+}

@@ -1,0 +1,77 @@
+/**
+ * `npm run scale-demo` for real: redis-server, three instances and nginx round robin. With Redis
+ * the requests hop and the cart stays; with the memory technique the cart is lost as they hop.
+ */
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import net from "node:net";
+import path from "node:path";
+import { Client, root } from "./test/harness.js";
+
+async function fourFreePorts(): Promise<number> {
+  const free = (port: number) =>
+    new Promise<boolean>((resolve) => {
+      const s = net.createServer().once("error", () => resolve(false));
+      s.listen(port, "127.0.0.1", () => s.close(() => resolve(true)));
+    });
+  for (let i = 0; i < 50; i++) {
+    const base = 20_000 + Math.floor(Math.random() * 30_000);
+    const all = await Promise.all([0, 1, 2, 3].map((d) => free(base + d)));
+    if (all.every(Boolean)) return base;
+  }
+  throw new Error("no four consecutive free ports");
+}
+
+async function demo(technique: string, check: (url: string) => Promise<void>) {
+  const port = await fourFreePorts();
+  const child = spawn(process.execPath, ["--import", "tsx", path.join(root, "scripts/scale-demo.ts"), "--technique", technique, "--port", String(port)], {
+    cwd: root,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let out = "";
+  child.stdout.on("data", (d: Buffer) => (out += d));
+  child.stderr.on("data", (d: Buffer) => (out += d));
+  try {
+    for (let i = 0; i < 600 && !out.includes("Ctrl-C stops everything"); i++) {
+      if (child.exitCode !== null) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.match(out, /round robin over three instances/, `the demo started:\n${out}`);
+    await check(`http://127.0.0.1:${port}`);
+  } finally {
+    const exited = new Promise<number | null>((r) => (child.exitCode !== null ? r(child.exitCode) : child.once("exit", r)));
+    child.kill("SIGTERM");
+    assert.equal(await exited, 0, "Ctrl-C stops nginx, the instances and Redis");
+  }
+}
+
+const badge = (html: string) => Number(/aria-label="Cart, (\d+) items?"/.exec(html)![1]);
+
+describe("npm run scale-demo", () => {
+  it("redis: requests hop between the three instances behind nginx and the cart stays", async () => {
+    await demo("redis", async (url) => {
+      const c = new Client(url);
+      await c.get("/");
+      assert.equal((await c.post("/cart/items", { productId: "1", quantity: "2" })).status, 303, "a POST through the balancer passes the CSRF origin check");
+      const served = new Set<string>();
+      for (let i = 0; i < 6; i++) {
+        const page = await c.get("/cart");
+        served.add(page.headers.get("x-served-by")!);
+        assert.equal(badge(page.text), 2, `request ${i + 1} (${page.headers.get("x-served-by")}) sees the cart`);
+      }
+      assert.deepEqual([...served].sort(), ["shop-a", "shop-b", "shop-c"]);
+    });
+  });
+
+  it("memory: the same hops lose the cart — the sticky-session problem", async () => {
+    await demo("memory", async (url) => {
+      const c = new Client(url);
+      await c.get("/");
+      await c.post("/cart/items", { productId: "1", quantity: "2" });
+      const counts: number[] = [];
+      for (let i = 0; i < 6; i++) counts.push(badge((await c.get("/cart")).text));
+      assert.ok(counts.includes(0), `some instance did not know the session: ${counts.join(", ")}`);
+    });
+  });
+});
