@@ -25,6 +25,7 @@ import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import autocannon from "autocannon";
 import { startBenchServer, type BenchServer } from "./lib/servers.js";
+import { startRedisServer } from "../src/test/redis-server.js";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const args = new Set(process.argv.slice(2));
@@ -39,6 +40,7 @@ const STACKS = [
   ["ours-sqlite", "ours, SQLite store"],
   ["ours-memory", "ours, memory store"],
   ["ours-cookie", "ours, cookie (AES-256-GCM)"],
+  ["ours-redis", "ours, Redis store (local redis-server)"],
   ["es-memory", "express-session + MemoryStore"],
   ["es-bs3", "express-session + better-sqlite3-session-store"],
   ["es-sqlite3", "express-session + connect-sqlite3"],
@@ -101,8 +103,9 @@ const routes: Record<string, autocannon.Request[]> = {
 console.log(`npm run bench${quick ? " --quick" : ""}: ${os.availableParallelism()} cores, Node ${process.version}, ${CONNECTIONS} connections, ${ROUNDS} rounds × ${SECONDS} s per stack and route`);
 
 // ---- 1. Tiny routes on every stack, interleaved ----
+const redis = await startRedisServer();
 const servers: BenchServer[] = [];
-for (const [name] of STACKS) servers.push(await startBenchServer(root, "bench/stack-server.ts", name));
+for (const [name] of STACKS) servers.push(await startBenchServer(root, "bench/stack-server.ts", name, [], { REDIS_URL: redis.url }));
 const clients = new Map<string, Record<string, string>[]>();
 for (const server of servers) clients.set(server.name, await sessionsFor(server));
 // A short warm-up per stack (JIT, page cache), not measured.
@@ -157,6 +160,7 @@ if (args.has("--profile")) {
   fs.rmSync(profDir, { recursive: true, force: true });
 }
 for (const server of servers) await server.stop();
+await redis.close();
 
 const limit = { browse: medianOf(samples.get("none/browse")!), add: medianOf(samples.get("none/add")!) };
 const stacks = STACKS.map(([name, label]) => {

@@ -6,7 +6,7 @@
  *
  *   node --import tsx bench/stack-server.ts <stack> <dir>     → prints {"port": n} when listening
  *
- * Stacks: none (no session: the limit), ours-sqlite, ours-memory, ours-cookie, es-memory
+ * Stacks: none (no session: the limit), ours-sqlite, ours-memory, ours-cookie, ours-redis (REDIS_URL), es-memory
  * (express-session + MemoryStore), es-bs3 (express-session + better-sqlite3-session-store, WAL),
  * es-sqlite3 (express-session + connect-sqlite3), cookie-session. Every stack uses its library's
  * recommended secure settings (HttpOnly, SameSite=Lax, signed or sealed cookies, no session
@@ -28,6 +28,7 @@ import { createCookieSessionStorage } from "../src/session/cookie-storage.js";
 import { createSessionStorage } from "../src/session/storage.js";
 import { createMemoryStore } from "../src/session/stores/memory-store.js";
 import { createSqliteStore } from "../src/session/stores/sqlite-store.js";
+import { connectRedisStore } from "../src/session/redis.js";
 import type { CartLine, SessionStorage } from "../src/session/types.js";
 import { freshDatabase } from "../src/test/harness.js";
 
@@ -99,6 +100,9 @@ switch (stack) {
     break;
   case "ours-memory":
     ours(createSessionStorage({ ...settings, store: createMemoryStore() }));
+    break;
+  case "ours-redis":
+    ours(createSessionStorage({ ...settings, store: await connectRedisStore({ redisUrl: process.env.REDIS_URL ?? "redis://127.0.0.1:6379" }) }));
     break;
   case "ours-cookie":
     ours(createCookieSessionStorage(settings));

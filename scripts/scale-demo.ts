@@ -9,7 +9,8 @@
  * disappears as requests hop — the sticky-session problem, live. `--technique sqlite` shares the one
  * SQLite file (WAL), which works on one machine only.
  *
- * Options: --technique redis|memory|sqlite, --port 8080 (the balancer; instances use the next three).
+ * Options: --technique redis|memory|sqlite, --port 8080 (the balancer; instances use the next ports),
+ * --instances 3 (1 to 3; the benchmark measures each).
  * Needs Debian's nginx (nginx-light) and, for redis, redis-server. Ctrl-C stops everything.
  */
 import { spawn, type ChildProcess } from "node:child_process";
@@ -27,6 +28,8 @@ const arg = (name: string, fallback: string) => {
 };
 const technique = arg("technique", "redis");
 const port = Number(arg("port", "8080"));
+const instanceCount = Number(arg("instances", "3"));
+if (![1, 2, 3].includes(instanceCount)) throw new Error("--instances must be 1, 2 or 3");
 if (!["redis", "memory", "sqlite"].includes(technique)) throw new Error("--technique must be redis, memory or sqlite");
 const nginxBinary = ["/usr/sbin/nginx", "/usr/bin/nginx"].find((p) => fs.existsSync(p));
 if (!nginxBinary) {
@@ -76,7 +79,7 @@ try {
   // One secret for all three: any instance must accept a cookie another one signed.
   const secret = randomBytes(32).toString("base64url");
   const database = path.join(dir, "shop.sqlite");
-  const instances = ["a", "b", "c"].map((name, i) => ({ name, port: port + 1 + i }));
+  const instances = ["a", "b", "c"].slice(0, instanceCount).map((name, i) => ({ name, port: port + 1 + i }));
   for (const instance of instances) {
     const child = spawn(process.execPath, ["--import", "tsx", path.join(root, "src/server.ts")], {
       cwd: root,
@@ -143,7 +146,7 @@ http {
   console.log(`
 Stateful Shop — scale-out demo (${technique} sessions)
 
-  Open  http://localhost:${port}   (nginx, round robin over three instances)
+  Open  http://localhost:${port}   (nginx, round robin over ${instances.length === 3 ? "three instances" : `${instances.length} instance(s)`})
   Instances: ${instances.map((i) => `shop-${i.name} :${i.port}`).join(", ")}${redis ? `\n  Sessions in redis-server at ${redis.url}` : ""}
 
   Switch on the session X-ray (footer): its title names the instance that served each page.
