@@ -23,8 +23,9 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
-import autocannon from "autocannon";
+import type autocannon from "autocannon";
 import { startBenchServer, type BenchServer } from "./lib/servers.js";
+import { loadWithSessions, type Measure } from "./lib/autocannon.js";
 import { startRedisServer } from "../src/test/redis-server.js";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
@@ -47,14 +48,6 @@ const STACKS = [
   ["cookie-session", "cookie-session"],
 ] as const;
 
-interface Measure {
-  rps: number;
-  p50: number;
-  p99: number;
-  /** Connection errors, timeouts and 4xx/5xx answers: any of them makes the run invalid. */
-  bad: number;
-}
-
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const medianOf = (ms: Measure[]): Measure => ({
   rps: median(ms.map((m) => m.rps)),
@@ -63,23 +56,8 @@ const medianOf = (ms: Measure[]): Measure => ({
   bad: ms.reduce((n, m) => n + m.bad, 0),
 });
 
-/** One autocannon run; each connection gets its own cookie (and CSRF token) from `perClient`. */
-async function load(url: string, requests: autocannon.Request[], perClient: Record<string, string>[], seconds = SECONDS): Promise<Measure> {
-  let next = 0;
-  const result = await autocannon({
-    url,
-    connections: CONNECTIONS,
-    duration: seconds,
-    requests,
-    setupClient: (client) => {
-      const headers = perClient[next++ % perClient.length] ?? {};
-      client.setRequests(requests.map((r) => ({ ...r, headers: { ...r.headers, ...headers } })));
-    },
-  });
-  // Redirects are fine (the shop's POSTs answer 303); refusals and failures are not.
-  const bad = result.errors + result.timeouts + result["4xx"] + result["5xx"];
-  return { rps: Math.round(result.requests.average), p50: result.latency.p50, p99: result.latency.p99, bad };
-}
+const load = (url: string, requests: autocannon.Request[], perClient: Record<string, string>[], seconds = SECONDS) =>
+  loadWithSessions(url, requests, perClient, seconds, CONNECTIONS);
 
 const cookieHeaderOf = (setCookies: string[]) => setCookies.map((c) => c.split(";")[0]).join("; ");
 

@@ -10,7 +10,8 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import autocannon from "autocannon";
+import type autocannon from "autocannon";
+import { loadWithSessions } from "./lib/autocannon.js";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const quick = process.argv.includes("--quick");
@@ -52,20 +53,9 @@ async function measure(url: string) {
     clients.push({ cookie, "x-csrf-token": token });
   }
   const run = async (requests: autocannon.Request[], seconds: number) => {
-    let next = 0;
-    const r = await autocannon({
-      url,
-      connections: CONNECTIONS,
-      duration: seconds,
-      requests,
-      setupClient: (client) => {
-        const headers = clients[next++ % clients.length]!;
-        client.setRequests(requests.map((q) => ({ ...q, headers: { ...q.headers, ...headers } })));
-      },
-    });
-    const bad = r.errors + r.timeouts + r["4xx"] + r["5xx"];
-    if (bad > 0) throw new Error(`${bad} failed requests through the balancer`);
-    return { rps: Math.round(r.requests.average), p50: r.latency.p50, p99: r.latency.p99 };
+    const m = await loadWithSessions(url, requests, clients, seconds, CONNECTIONS);
+    if (m.bad > 0) throw new Error(`${m.bad} failed requests through the balancer`);
+    return { rps: m.rps, p50: m.p50, p99: m.p99 };
   };
   const read: autocannon.Request[] = [{ method: "GET", path: "/cart" }];
   const write: autocannon.Request[] = [

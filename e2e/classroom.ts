@@ -5,10 +5,10 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
-import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { expect, type Page } from "@playwright/test";
+import { freePort, stopProcess } from "../src/test/processes.js";
 
 export const INSTRUCTOR_PASSWORD = "e2e-instructor-password";
 
@@ -31,17 +31,6 @@ export async function instructorSignIn(page: Page, next = "/instructor"): Promis
 export async function lessonShot(page: Page, name: string): Promise<void> {
   if (process.env.TEACHING_SCREENSHOTS !== "1") return;
   await page.screenshot({ path: path.join("docs/teaching/images", `${name}.png`), fullPage: true });
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 export interface ShopProcess {
@@ -87,13 +76,7 @@ export async function startShop(env: Record<string, string> = {}): Promise<ShopP
     throw new Error(`the shop did not answer on ${url} within 20 s:\n${log}`);
   };
 
-  const stop = async () => {
-    const c = child;
-    if (!c || c.exitCode !== null) return;
-    const exited = new Promise((r) => c.once("exit", r));
-    c.kill("SIGTERM");
-    await exited;
-  };
+  const stop = () => stopProcess(child);
 
   await start();
   return {

@@ -5,26 +5,12 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import net from "node:net";
 import path from "node:path";
 import { Client, root } from "./test/harness.js";
-
-async function fourFreePorts(): Promise<number> {
-  const free = (port: number) =>
-    new Promise<boolean>((resolve) => {
-      const s = net.createServer().once("error", () => resolve(false));
-      s.listen(port, "127.0.0.1", () => s.close(() => resolve(true)));
-    });
-  for (let i = 0; i < 50; i++) {
-    const base = 20_000 + Math.floor(Math.random() * 30_000);
-    const all = await Promise.all([0, 1, 2, 3].map((d) => free(base + d)));
-    if (all.every(Boolean)) return base;
-  }
-  throw new Error("no four consecutive free ports");
-}
+import { consecutiveFreePorts } from "./test/processes.js";
 
 async function demo(technique: string, check: (url: string) => Promise<void>) {
-  const port = await fourFreePorts();
+  const port = await consecutiveFreePorts(4);
   const child = spawn(process.execPath, ["--import", "tsx", path.join(root, "scripts/scale-demo.ts"), "--technique", technique, "--port", String(port)], {
     cwd: root,
     stdio: ["ignore", "pipe", "pipe"],

@@ -6,28 +6,14 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import fs from "node:fs";
-import net from "node:net";
 import path from "node:path";
 import { root, tempDir } from "../test/harness.js";
-
-/** Three consecutive free ports (tries a few random bases). */
-async function threeFreePorts(): Promise<number> {
-  const free = (port: number) =>
-    new Promise<boolean>((resolve) => {
-      const s = net.createServer().once("error", () => resolve(false));
-      s.listen(port, "127.0.0.1", () => s.close(() => resolve(true)));
-    });
-  for (let i = 0; i < 50; i++) {
-    const base = 20_000 + Math.floor(Math.random() * 30_000);
-    if ((await free(base)) && (await free(base + 1)) && (await free(base + 2))) return base;
-  }
-  throw new Error("no three consecutive free ports");
-}
+import { consecutiveFreePorts } from "../test/processes.js";
 
 describe("npm run classroom", () => {
   it("serves the SQLite, memory and cookie shops side by side, each labelled, and stops on SIGTERM", async () => {
     const dir = tempDir();
-    const port = await threeFreePorts();
+    const port = await consecutiveFreePorts(3);
     const child = spawn(process.execPath, ["--import", "tsx", path.join(root, "scripts/classroom.ts"), "--port", String(port)], {
       cwd: root,
       env: { ...process.env, DATABASE_PATH: path.join(dir, "classroom.sqlite"), INSTRUCTOR_PASSWORD: "classroom-test-password", LOG_LEVEL: "warn" },

@@ -7,18 +7,9 @@ import fs from "node:fs";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
+import { freePort, stopProcess } from "./processes.js";
 
 const BINARY = ["/usr/bin/redis-server", "/usr/local/bin/redis-server"].find((p) => fs.existsSync(p));
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer().once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 async function answersPing(port: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -47,13 +38,7 @@ export async function startRedisServer({ persistent = false } = {}) {
     }
     throw new Error(`redis-server did not answer on port ${port}`);
   };
-  const stop = async () => {
-    const c = child;
-    if (!c || c.exitCode !== null) return;
-    const exited = new Promise((r) => c.once("exit", r));
-    c.kill("SIGTERM");
-    await exited;
-  };
+  const stop = () => stopProcess(child);
   await start();
   return {
     url: `redis://127.0.0.1:${port}`,
