@@ -14,7 +14,9 @@ import { startRedisServer } from "../test/redis-server.js";
 import { createClient } from "redis";
 import type { SessionStore, StoredSession } from "./types.js";
 
-const T0 = 1_800_000_000_000;
+// A year ahead of the real clock, whole minutes. Not a fixed date: Redis expires keys by the real
+// clock (PXAT), so a fixed T0 would make every Redis record vanish on arrival once that date passed.
+const T0 = Math.ceil((Date.now() + 365 * 24 * 3600_000) / 60_000) * 60_000;
 const record = (over: Partial<StoredSession> = {}): StoredSession => ({
   data: { cart: [{ productId: 1, quantity: 2 }] },
   userId: null,
