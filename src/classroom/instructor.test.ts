@@ -5,7 +5,7 @@
 import { after, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { ConfigError, readConfig } from "../config.js";
-import { addToCart, root, startTestApp, type Client } from "../test/harness.js";
+import { addToCart, register, root, startTestApp, type Client } from "../test/harness.js";
 
 const PASSWORD = "a long classroom password";
 const apps: Awaited<ReturnType<typeof startTestApp>>[] = [];
@@ -85,6 +85,78 @@ describe("instructor dashboard", () => {
     await teacher.post(`/instructor/sessions/${b.sessionKey()}/revoke`);
     assert.equal(app.sessionRows().length, 0, "revoked: the row is gone");
     assert.equal(Client_badge(await b.get("/cart")), 0);
+  });
+
+  it("shows one row per stored session: fingerprint, Guest or Signed in, and its cart lines", async () => {
+    const app = await shop();
+    const teacher = app.client();
+    await signIn(teacher);
+    const guest = app.client();
+    await addToCart(guest, 1, 2);
+    await addToCart(guest, 2, 1);
+    const member = app.client();
+    await register(member);
+    await addToCart(member, 3, 4);
+    const page = await teacher.get("/instructor");
+    const rowOf = (c: Client) => {
+      const m = new RegExp(`<tr[^>]*data-fingerprint="${c.sessionKey()!.slice(0, 8)}">([\\s\\S]*?)</tr>`).exec(page.text);
+      assert.ok(m, "a row for this shopper");
+      return m[1]!.replace(/\s+/g, " ");
+    };
+    assert.match(rowOf(guest), /<td>Guest<\/td> <td class="num">2 lines \(3\)<\/td>/);
+    assert.match(rowOf(member), /<td>Signed in<\/td> <td class="num">1 line \(4\)<\/td>/);
+    assert.equal(page.text.match(/<tr class="[^"]*" data-fingerprint=/g)?.length, app.sessionRows().length);
+    assert.match(page.text, /data-testid="live-count">2</);
+  });
+
+  it("Sweep now, after the clock passes the expiry, removes the expired rows and says how many", async () => {
+    const app = await shop();
+    const teacher = app.client();
+    await signIn(teacher);
+    for (const id of [1, 2]) await addToCart(app.client(), id, 1);
+    app.clock.advance(31 * 60_000);
+    const waiting = await teacher.get("/instructor");
+    assert.match(waiting.text, /data-testid="expired-count">2</);
+    assert.match(waiting.text, /waiting for cleanup/);
+    assert.equal(app.sessionRows().length, 2, "expired rows stay until the cleanup job runs");
+    await teacher.post("/instructor/sweep", { returnTo: "/instructor" });
+    const page = await teacher.get("/instructor");
+    assert.match(page.text, /Sweep now: the cleanup job removed 2 expired sessions\./);
+    assert.match(page.text, /No sessions stored\./);
+    assert.equal(app.sessionRows().length, 0);
+  });
+
+  it("Expire keeps the row until the sweep, but its shopper already gets a fresh session", async () => {
+    const app = await shop();
+    const teacher = app.client();
+    await signIn(teacher);
+    const shopper = app.client();
+    await addToCart(shopper, 1, 2);
+    const key = shopper.sessionKey()!;
+    await teacher.get("/instructor");
+    await teacher.post(`/instructor/sessions/${key}/expire`);
+    const page = await teacher.get("/instructor");
+    assert.match(page.text, new RegExp(`Session ${key.slice(0, 8)} expired now; its record waits for the cleanup job\\.`));
+    assert.match(page.text, new RegExp(`<tr class="row-expired" data-fingerprint="${key.slice(0, 8)}">`));
+    assert.equal(app.sessionRows().length, 1);
+    const cart = await shopper.get("/cart");
+    assert.equal(Client_badge(cart), 0, "the old cookie no longer opens the cart");
+    assert.equal(shopper.cookies.has("shop_sid"), false, "and it is cleared");
+  });
+
+  it("the demo clock banner is on every page, not only the dashboard", async () => {
+    const app = await shop();
+    const teacher = app.client();
+    await signIn(teacher);
+    await teacher.get("/instructor");
+    await teacher.post("/instructor/clock", { minutes: "31", returnTo: "/instructor" });
+    const visitor = app.client();
+    for (const path of ["/", "/cart", "/products/ceramic-teapot", "/login", "/labs", "/instructor"]) {
+      const page = await (path === "/instructor" ? teacher : visitor).get(path);
+      assert.equal(page.status, 200, path);
+      assert.match(page.text, /Demo clock:<\/strong> the server's time is shifted by \+31 min/, path);
+    }
+    assert.equal(app.classroom.offsetMs, 31 * 60_000);
   });
 
   it("fast-forwards the demo clock: a banner on every page, idle sessions end; back to real time removes it", async () => {

@@ -101,6 +101,43 @@ describe("cookie technique", () => {
     assert.equal(badge(refused), 18);
   });
 
+  it("a refused note leaves every line and every earlier note exactly as it was", async () => {
+    const app = await shop();
+    const c = app.client();
+    const ids = [1, 2, 3, 4, 5, 7, 8, 9, 10, 12, 13, 15, 16, 17, 18, 19, 20, 21];
+    for (const id of ids) await addToCart(c, id, 1);
+    let before = "";
+    let after = "";
+    for (const [n, id] of ids.entries()) {
+      before = cartState((await c.get("/cart")).text);
+      const res = await c.post(`/cart/items/${id}/note`, { note: `${n}`.padEnd(200, "n") });
+      assert.ok(res.status < 500, `note ${n}: ${res.status}`);
+      const page = await c.get("/cart");
+      after = cartState(page.text);
+      if (page.text.includes("Your cart no longer fits in a cookie")) break;
+      assert.notEqual(after, before, "a note that fits is saved");
+    }
+    assert.ok(before.includes("n".repeat(150)), "some notes were saved before the wall");
+    assert.equal(after, before, "the refused change touched nothing");
+  });
+
+  it("a sealed value presented under another cookie name is rejected over HTTP (the name is authenticated)", async () => {
+    const plain = await shop();
+    const c = plain.client();
+    await addToCart(c, 5, 2);
+    const value = c.cookies.get("shop_sid")!;
+    const secure = await shop({ COOKIE_SECURE: "true" }); // same secret, cookie named __Host-shop_sid
+    const moved = secure.client();
+    moved.cookies.set("__Host-shop_sid", value);
+    const res = await moved.get("/cart");
+    assert.equal(res.status, 200);
+    assert.equal(badge(res.text), 0, "a fresh, empty session");
+    assert.equal(moved.cookies.has("__Host-shop_sid"), false, "the rejected cookie is cleared");
+    const own = secure.client();
+    await addToCart(own, 5, 2);
+    assert.equal(badge((await own.get("/cart")).text), 2, "the same shop accepts its own cookie");
+  });
+
   it("the lab 2 button hits the wall in cookie mode and fits in SQLite mode", async () => {
     const cookie = await shop();
     const c = cookie.client();
@@ -131,3 +168,10 @@ describe("cookie technique", () => {
     assert.match(page.text, /This shop is running the cookie technique/);
   });
 });
+
+/** Each cart line as "product:quantity:note", from the cart page. */
+function cartState(html: string) {
+  const lines = [...html.matchAll(/action="\/cart\/items\/(\d+)" class="qty-form">[\s\S]*?value="(\d+)" required>/g)].map((m) => `${m[1]}:${m[2]}`);
+  const notes = new Map([...html.matchAll(/id="note-(\d+)" name="note"[^>]*value="([^"]*)"/g)].map((m) => [m[1], m[2]]));
+  return lines.map((l) => `${l}:${notes.get(l.split(":")[0]!) ?? ""}`).join("\n");
+}

@@ -98,7 +98,13 @@ describe("redis technique, two instances", () => {
     }
     assert.equal(status, 200, "B serves again after Redis returns, without a restart");
     assert.deepEqual([...(await cartOf(on(c, b)))], [[3, 1]], "the add acknowledged before the outage is there; the refused one is not");
-    await c.get("/cart"); // the form's CSRF token, now that the session exists
+    // A reconnects on its own schedule (backoff up to 2 s): wait until it answers too.
+    let statusA = 0;
+    for (let i = 0; i < 60 && statusA !== 200; i++) {
+      statusA = (await c.get("/cart")).status; // also the form's CSRF token, now that the session exists
+      if (statusA !== 200) await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.equal(statusA, 200, "A serves again after Redis returns, without a restart");
     const again = await c.post("/cart/items", { productId: "5", quantity: "1" });
     assert.equal(again.status, 303, `A writes again too: ${again.text.slice(0, 2000)}`);
     assert.deepEqual([...(await cartOf(on(c, b)))], [[3, 1], [5, 1]]);
