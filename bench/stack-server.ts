@@ -102,7 +102,7 @@ switch (stack) {
     ours(createSessionStorage({ ...settings, store: createMemoryStore() }));
     break;
   case "ours-redis":
-    ours(createSessionStorage({ ...settings, store: await connectRedisStore({ redisUrl: process.env.REDIS_URL ?? "redis://127.0.0.1:6379" }) }));
+    ours(createSessionStorage({ ...settings, store: await connectRedisStore({ redisUrl: process.env.REDIS_URL ?? "redis://127.0.0.1:6379", redisTimeoutMs: 1500 }) }));
     break;
   case "ours-cookie":
     ours(createCookieSessionStorage(settings));

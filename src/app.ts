@@ -55,7 +55,7 @@ export function createApp({ config, db, sessions, store, clock, log, root, class
   const flash = createFlash({ cookieName: config.cookieSecure ? "__Host-shop_flash" : "shop_flash", secure: config.cookieSecure });
   const csrf = createCsrf(config.sessionSecrets);
   const deps = { catalog, users, orders, sessions, store, flash, clock };
-  const classroomLayer = createClassroomLayer({ config, classroom, store, sessions, catalog, cleanup, flash, realClock: realClockOf(classroom, clock) });
+  const classroomLayer = createClassroomLayer({ config, classroom, store, sessions, catalog, cleanup, flash, log, realClock: realClockOf(classroom, clock) });
 
   const app = express();
   app.set("trust proxy", config.trustProxy);

@@ -32,6 +32,8 @@ export interface Config {
   /** Where sessions live: the three techniques of the source texts, and Redis for scale. */
   readonly sessionStore: "sqlite" | "memory" | "cookie" | "redis";
   readonly redisUrl: string;
+  /** How long one Redis call may take before the request gets a 503 (a frozen Redis never hangs a request). */
+  readonly redisTimeoutMs: number;
   /** Names this process in a response header and the X-ray panel (several instances behind a balancer). */
   readonly instanceName: string;
   /** Classroom features (X-ray panel, labs, instructor dashboard). On by default outside production. */
@@ -78,6 +80,7 @@ const schema = z.object({
   TRUST_PROXY: z.string().trim().optional(),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "silent"]).default("info"),
   SESSION_STORE: z.enum(["sqlite", "memory", "cookie", "redis"], "SESSION_STORE must be one of sqlite, memory, cookie, redis").default("sqlite"),
+  REDIS_TIMEOUT_MS: integer("REDIS_TIMEOUT_MS", 50, 10_000).default(1500),
   REDIS_URL: z.string().trim().regex(/^rediss?:\/\//, "REDIS_URL must start with redis:// or rediss://").default("redis://127.0.0.1:6379"),
   INSTANCE_NAME: z.string().trim().regex(/^[\w.:-]{1,40}$/, "INSTANCE_NAME: letters, digits, . : _ - (at most 40)").optional(),
   CLASSROOM: bool("CLASSROOM").optional(),
@@ -160,6 +163,7 @@ export function readConfig(env: Record<string, string | undefined>, root: string
     logLevel: e.LOG_LEVEL,
     sessionStore: e.SESSION_STORE,
     redisUrl: e.REDIS_URL,
+    redisTimeoutMs: e.REDIS_TIMEOUT_MS,
     instanceName: e.INSTANCE_NAME ?? `shop-${e.PORT}`,
     classroom: e.CLASSROOM ?? !production,
     instructorPassword: e.INSTRUCTOR_PASSWORD ?? null,

@@ -28,6 +28,7 @@ export interface ClassroomDeps {
   cleanup: { runOnce(): Promise<{ removed: number } | undefined> } | null;
   flash: { set(res: import("express").Response, kind: "success" | "error" | "info", text: string): void };
   realClock: Clock;
+  log: { warn(obj: object, msg: string): void };
 }
 
 export const techniqueNames = { sqlite: "SQLite", memory: "Memory", cookie: "Cookie", redis: "Redis" } as const;

@@ -15,7 +15,7 @@ import type { Config } from "../config.js";
 import type { Clock } from "../clock.js";
 import { HttpError, badRequest } from "../errors.js";
 import { fingerprint } from "../session/id.js";
-import type { SessionStore, Technique } from "../session/types.js";
+import type { ListedSession, SessionStore, Technique } from "../session/types.js";
 import type { Classroom, LabModeName } from "./classroom.js";
 import { labModeLabels } from "./classroom.js";
 import { renderHistoryChart } from "./chart.js";
@@ -31,6 +31,7 @@ export interface InstructorDeps {
   cleanup: { runOnce(): Promise<{ removed: number } | undefined> } | null;
   technique: Technique;
   realClock: Clock;
+  log: { warn(obj: object, msg: string): void };
   flash: { set(res: Response, kind: "success" | "error" | "info", text: string): void };
 }
 
@@ -94,35 +95,55 @@ export function instructorRoutes(deps: InstructorDeps & { auth: InstructorAuth }
   // Samples for the chart: one whenever the dashboard is drawn (page or server-sent update,
   // every 2 s while it is open), at most one per 2 s. Nothing runs while nobody watches.
   let lastSample = 0;
-  const sample = async () => {
+  const sample = (stats: { live: number; expired: number }) => {
     if (deps.realClock.now() - lastSample < 2_000) return;
     lastSample = deps.realClock.now();
-    classroom.sample(store ? await store.stats(clock.now()) : { live: 0, expired: 0 });
+    classroom.sample(stats);
   };
 
+  const rowsOf = (listed: ListedSession[], now: number) =>
+    listed.map((s) => ({
+      key: s.key,
+      fingerprint: fingerprint(s.key),
+      signedIn: s.userId !== null,
+      cartLines: s.data.cart.length,
+      items: s.data.cart.reduce((n, l) => n + l.quantity, 0),
+      createdAt: s.createdAt,
+      lastSeenAt: s.lastSeenAt,
+      expiresAt: s.expiresAt,
+      expired: s.expiresAt <= now,
+    }));
+
+  /**
+   * What the live part shows. A store outage is part of the picture, not a crash: the dashboard
+   * says "store unavailable" and the next refresh recovers by itself.
+   */
   const liveModel = async () => {
-    await sample();
     const now = clock.now();
-    const listed = store ? await store.listAll(200) : [];
-    const stats = store ? await store.stats(now) : { live: 0, expired: 0 };
+    let stats = { live: 0, expired: 0 };
+    let rows: ReturnType<typeof rowsOf> = [];
+    let storeError = false;
+    if (store) {
+      try {
+        stats = await store.stats(now);
+        rows = rowsOf(await store.listAll(200), now);
+        sample(stats);
+      } catch (error) {
+        storeError = true;
+        deps.log.warn({ err: error instanceof Error ? error.message : String(error) }, "instructor dashboard: session store unavailable");
+      }
+    } else {
+      sample(stats);
+    }
     return {
       now,
       stats,
       technique,
       storeAvailable: store !== null,
+      storeError,
       chart: renderHistoryChart(classroom.history),
       lastSweep: classroom.lastSweep,
-      rows: listed.map((s) => ({
-        key: s.key,
-        fingerprint: fingerprint(s.key),
-        signedIn: s.userId !== null,
-        cartLines: s.data.cart.length,
-        items: s.data.cart.reduce((n, l) => n + l.quantity, 0),
-        createdAt: s.createdAt,
-        lastSeenAt: s.lastSeenAt,
-        expiresAt: s.expiresAt,
-        expired: s.expiresAt <= now,
-      })),
+      rows,
     };
   };
 
@@ -169,12 +190,13 @@ export function instructorRoutes(deps: InstructorDeps & { auth: InstructorAuth }
   router.get("/instructor/events", requireInstructor, (req, res) => {
     res.writeHead(200, { "Content-Type": "text/event-stream", "Cache-Control": "no-store", Connection: "keep-alive" });
     res.flushHeaders();
+    const render = (live: Awaited<ReturnType<typeof liveModel>>) =>
+      new Promise<string>((resolve, reject) =>
+        res.app.render("partials/instructor-live", { ...res.locals, live }, (err, out) => (err ? reject(err) : resolve(out))),
+      );
     const push = async () => {
       try {
-        const html = await new Promise<string>(async (resolve, reject) =>
-          res.app.render("partials/instructor-live", { ...res.locals, live: await liveModel() }, (err, out) => (err ? reject(err) : resolve(out))),
-        );
-        res.write(`event: live\ndata: ${JSON.stringify({ html })}\n\n`);
+        res.write(`event: live\ndata: ${JSON.stringify({ html: await render(await liveModel()) })}\n\n`);
       } catch {
         res.write(`event: error\ndata: {}\n\n`);
       }

@@ -1,7 +1,8 @@
 /**
  * Connecting the Redis technique: one node-redis client, reconnecting with backoff when Redis goes
- * away. While it is away, commands fail at once (no offline queue): a request gets a 503 rather
- * than hanging, and nothing is acknowledged that was not stored. At start-up an unreachable Redis
+ * away. While it is away, commands fail at once (no offline queue); while it is frozen (connected
+ * but silent), every call gives up after REDIS_TIMEOUT_MS (the store's own deadline): either way a
+ * request gets a 503 rather than hanging, and nothing is acknowledged that was not stored. At start-up an unreachable Redis
  * is fatal, with a message that says what to start.
  */
 import { createClient } from "redis";
@@ -11,7 +12,7 @@ import { createRedisStore } from "./stores/redis-store.js";
 export class RedisUnreachableError extends Error {}
 
 export async function connectRedisStore(
-  config: Pick<Config, "redisUrl">,
+  config: Pick<Config, "redisUrl" | "redisTimeoutMs">,
   log?: { warn(obj: object, msg: string): void; info(obj: object, msg: string): void },
 ) {
   let connected = false;
@@ -37,7 +38,7 @@ export async function connectRedisStore(
     );
   }
   connected = true;
-  const store = createRedisStore(client);
+  const store = createRedisStore(client, { timeoutMs: config.redisTimeoutMs });
   return Object.assign(store, {
     async close() {
       connected = false;

@@ -108,6 +108,8 @@ export interface Reply {
 export class Client {
   readonly cookies = new Map<string, string>();
   csrf = "";
+  /** Give up on a request after this long (fault tests: "no request hangs"); a timeout rejects with a TimeoutError. */
+  timeoutMs: number | undefined;
   constructor(readonly baseUrl: string) {}
 
   cookieHeader() {
@@ -122,7 +124,8 @@ export class Client {
       headers["content-type"] = "application/x-www-form-urlencoded";
       body = new URLSearchParams(init.form).toString();
     }
-    const res = await fetch(this.baseUrl + urlPath, { method, headers, body, redirect: "manual" });
+    const signal = this.timeoutMs === undefined ? undefined : AbortSignal.timeout(this.timeoutMs);
+    const res = await fetch(this.baseUrl + urlPath, { method, headers, body, redirect: "manual", signal });
     const text = await res.text();
     const setCookies = res.headers.getSetCookie();
     for (const line of setCookies) {

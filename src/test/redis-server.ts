@@ -45,6 +45,19 @@ export async function startRedisServer({ persistent = false } = {}) {
     port,
     /** Stop Redis (to test an outage); start() brings it back on the same port. */
     stop,
+    /** A real signal to redis-server: SIGSTOP freezes it (connections stay open, nothing answers), SIGCONT thaws it, SIGKILL crashes it. */
+    signal(sig: NodeJS.Signals) {
+      if (!child) throw new Error("redis-server is not running");
+      child.kill(sig);
+    },
+    /** kill -9, waiting until the process is gone; start() restarts it (with AOF, from what was fsynced). */
+    async kill() {
+      const c = child;
+      if (!c || c.exitCode !== null || c.signalCode !== null) return;
+      const gone = new Promise((r) => c.once("exit", r));
+      c.kill("SIGKILL");
+      await gone;
+    },
     start,
     async close() {
       await stop();
