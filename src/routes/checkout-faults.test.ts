@@ -66,7 +66,7 @@ for (const technique of ["redis", "sqlite"] as const) {
       return c;
     }
 
-    it("a lock held for 500 ms: checkout waits for it and places the order", async () => {
+    it("a lock held for 500 ms: checkout waits for it and places the order", async (t) => {
       const c = await readyShopper(1);
       const before = orders();
       const lock = await holdWriteLock(file(), 500);
@@ -74,13 +74,14 @@ for (const technique of ["redis", "sqlite"] as const) {
       const res = await c.post("/checkout", { ...payment, checkoutToken: c.checkoutToken });
       const ms = performance.now() - started;
       await lock.released;
+      t.diagnostic(`${technique}: lock held 500 ms -> ${res.status} after ${ms.toFixed(0)} ms`);
       assert.equal(res.status, 303, `answered ${res.status} after ${ms.toFixed(0)} ms: ${res.text.slice(0, 200)}`);
       assert.match(res.location!, /^\/orders\/\d+$/);
       assert.ok(ms >= 300, `it waited for the lock (answered after ${ms.toFixed(0)} ms)`);
       assert.equal(orders(), before + 1);
     });
 
-    it(`a lock held past the busy timeout (2.5 s): a clear 503 with Retry-After after ~${BUSY_TIMEOUT_MS} ms, no order, cart intact`, async () => {
+    it(`a lock held past the busy timeout (2.5 s): a clear 503 with Retry-After after ~${BUSY_TIMEOUT_MS} ms, no order, cart intact`, async (t) => {
       const c = await readyShopper(2);
       const before = orders();
       const lock = await holdWriteLock(file(), 2500);
@@ -88,6 +89,7 @@ for (const technique of ["redis", "sqlite"] as const) {
       const res = await c.post("/checkout", { ...payment, checkoutToken: c.checkoutToken });
       const ms = performance.now() - started;
       await lock.released;
+      t.diagnostic(`${technique}: lock held 2500 ms -> ${res.status} after ${ms.toFixed(0)} ms`);
       assert.equal(res.status, 503);
       assert.ok(res.headers.get("retry-after"), "Retry-After is set");
       assert.match(res.text, /nothing was saved/);
