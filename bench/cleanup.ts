@@ -43,7 +43,7 @@ const past = Date.now() - 3_600_000;
 for (let done = 0; done < ROWS; done += 100_000) {
   db.transaction(() => {
     for (let i = done; i < Math.min(ROWS, done + 100_000); i++) insert.run(i.toString(16).padStart(64, "0"), past - i, past - i, past - i + 1);
-  })();
+  }).immediate();
 }
 db.pragma("wal_checkpoint(TRUNCATE)");
 const seedSeconds = (performance.now() - seedStart) / 1000;

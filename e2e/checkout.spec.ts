@@ -37,6 +37,38 @@ test.describe("checking out", () => {
     await expect(page.getByText("Your cart is empty.")).toBeVisible();
   });
 
+  test("the same checkout form sent twice (a lost answer, a retry) places one order and shows it again", async ({ page }) => {
+    // Product 29, Wool Beanie: only this test buys it.
+    await register(page, { next: "/products/wool-beanie" });
+    await addFromProductPage(page, "wool-beanie", "Wool Beanie", 1);
+    await page.goto("/checkout");
+    const token = page.locator('form[action="/checkout"] input[type="hidden"][name="checkoutToken"]');
+    await expect(token).toHaveValue(/^[A-Za-z0-9_-]{22}$/);
+    const sent = { checkoutToken: await token.inputValue(), _csrf: await page.locator('form[action="/checkout"] input[name="_csrf"]').inputValue() };
+    const stockBefore = stockOf(29);
+    const orderId = await placeOrder(page);
+    // The same form again, as a browser retrying the submission would send it (same token).
+    const replay = await page.request.post("/checkout", {
+      form: {
+        ...sent,
+        name: "Ada Lovelace",
+        address: "12 Analytical Row\nLondon",
+        card: "4242 4242 4242 4242",
+        expiry: "12/39",
+        cvc: "123",
+      },
+      headers: { origin: new URL(page.url()).origin, "sec-fetch-site": "same-origin" },
+      maxRedirects: 0,
+    });
+    expect(replay.status()).toBe(303);
+    expect(replay.headers().location).toBe(`/orders/${orderId}`);
+    await page.goto(replay.headers().location!);
+    await expect(flash(page)).toContainText("already placed");
+    expect(stockOf(29), "stock dropped once").toBe(stockBefore - 1);
+    await page.getByRole("link", { name: "Orders", exact: true }).click();
+    await expect(page.getByRole("row", { name: /Order #\d+/ })).toHaveCount(1);
+  });
+
   test("a guest who clicks “Sign in to check out” comes back to checkout after signing in", async ({ page, request }) => {
     const account = await createAccount(request);
 

@@ -12,25 +12,33 @@ export function migrate(db: Db, dir: string): number[] {
     .readdirSync(dir)
     .filter((f) => /^\d{3}-[\w-]+\.sql$/.test(f))
     .sort();
-  const current = db.pragma("user_version", { simple: true }) as number;
+  const currentVersion = () => db.pragma("user_version", { simple: true }) as number;
   const applied: number[] = [];
   for (const file of files) {
     const version = Number(file.slice(0, 3));
-    if (version <= current) continue;
+    if (version <= currentVersion()) continue;
     const sql = fs.readFileSync(path.join(dir, file), "utf8");
-    db.transaction(() => {
+    // IMMEDIATE, and the version checked again under the write lock: when two processes start at
+    // once on the same file, the second waits for the first and then finds the migration done.
+    const ran = db.transaction(() => {
+      if (version <= currentVersion()) return false;
       db.exec(sql);
       db.pragma(`user_version = ${version}`);
+      return true;
     }).immediate();
-    applied.push(version);
+    if (ran) applied.push(version);
   }
   return applied;
 }
 
 /** Load the demo catalog once: only when there are no products yet. */
 export function seedCatalog(db: Db, seedFile: string): boolean {
-  const { n } = db.prepare("SELECT count(*) AS n FROM products").get() as { n: number };
-  if (n > 0) return false;
-  db.transaction(() => db.exec(fs.readFileSync(seedFile, "utf8"))).immediate();
-  return true;
+  const empty = () => (db.prepare("SELECT count(*) AS n FROM products").get() as { n: number }).n === 0;
+  if (!empty()) return false;
+  // Checked again under the write lock, as for migrations: two processes never both seed.
+  return db.transaction(() => {
+    if (!empty()) return false;
+    db.exec(fs.readFileSync(seedFile, "utf8"));
+    return true;
+  }).immediate();
 }

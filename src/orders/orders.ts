@@ -2,6 +2,17 @@
  * Orders: placing one is a single transaction that inserts the order and its lines and lowers
  * stock with "UPDATE … WHERE stock >= ?", so two shoppers racing for the last item cannot both
  * get it. If any line is short, the whole transaction rolls back: nothing is charged, no stock moves.
+ *
+ * Idempotent: every order carries the checkout token of the form that placed it, UNIQUE per
+ * shopper (db/migrations/005). Placing again with a token already used returns that order
+ * (`alreadyPlaced`) and touches nothing, so a retry (a lost answer, a double click, a 503 after
+ * the commit) never charges twice.
+ *
+ * The transaction is IMMEDIATE: it takes the write lock before its first read, so waiting for
+ * another process's lock goes through busy_timeout. (A deferred one starts as a reader, and
+ * SQLite refuses a read→write upgrade at once, SQLITE_BUSY without waiting, when another
+ * connection holds the lock.) Inside another transaction (the SQLite session update) it is a
+ * savepoint of that one, which is already IMMEDIATE.
  */
 import type { Db } from "../db/open.js";
 import type { CartLine } from "../session/types.js";
@@ -19,7 +30,17 @@ export interface ShortLine {
   available: number;
 }
 
-export type PlaceOrderResult = { ok: true; orderId: number; totalCents: number } | { ok: false; short: ShortLine[] };
+export type PlaceOrderResult =
+  | {
+      ok: true;
+      orderId: number;
+      totalCents: number;
+      /** true: this checkout token had placed the order before; nothing was done now. */
+      alreadyPlaced: boolean;
+      /** What the order holds, to tell whether a cart is still exactly this order. */
+      lines: CartLine[];
+    }
+  | { ok: false; short: ShortLine[] };
 
 export interface OrderSummary {
   id: number;
@@ -48,8 +69,11 @@ export function createOrders(db: Db) {
     "SELECT id, name, price_cents, stock FROM products WHERE id = ?",
   );
   const takeStock = db.prepare<[number, number, number]>("UPDATE products SET stock = stock - ? WHERE id = ? AND stock >= ?");
-  const insertOrder = db.prepare<[number, string, string, string, number, number]>(
-    "INSERT INTO orders (user_id, ship_name, ship_address, card_last4, total_cents, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+  const insertOrder = db.prepare<[number, string, string, string, number, number, string]>(
+    "INSERT INTO orders (user_id, ship_name, ship_address, card_last4, total_cents, created_at, checkout_token) VALUES (?, ?, ?, ?, ?, ?, ?)",
+  );
+  const byToken = db.prepare<[number, string], { id: number; total_cents: number }>(
+    "SELECT id, total_cents FROM orders WHERE user_id = ? AND checkout_token = ?",
   );
   const insertLine = db.prepare<[number, number, string, number, number]>(
     "INSERT INTO order_lines (order_id, product_id, name, unit_price_cents, quantity) VALUES (?, ?, ?, ?, ?)",
@@ -66,7 +90,18 @@ export function createOrders(db: Db) {
     "SELECT product_id, name, unit_price_cents, quantity FROM order_lines WHERE order_id = ? ORDER BY rowid",
   );
 
-  const placeTx = db.transaction((userId: number, cart: CartLine[], details: ShippingAndPayment, now: number) => {
+  const existing = (userId: number, token: string): PlaceOrderResult | null => {
+    const o = byToken.get(userId, token);
+    if (!o) return null;
+    const lines = linesOf.all(o.id).map((l) => ({ productId: l.product_id, quantity: l.quantity }));
+    return { ok: true, orderId: o.id, totalCents: o.total_cents, alreadyPlaced: true, lines };
+  };
+
+  const placeTx = db.transaction((userId: number, cart: CartLine[], details: ShippingAndPayment, now: number, token: string): PlaceOrderResult => {
+    // Under the write lock: no other connection can place an order with this token meanwhile.
+    const before = existing(userId, token);
+    if (before) return before;
+    if (cart.length === 0) return { ok: false, short: [] };
     const short: ShortLine[] = [];
     let totalCents = 0;
     const priced: { productId: number; name: string; price: number; quantity: number }[] = [];
@@ -85,22 +120,32 @@ export function createOrders(db: Db) {
       totalCents += p.price_cents * line.quantity;
     }
     if (short.length > 0) throw new OutOfStock(short); // rolls back every stock change above
-    const orderId = Number(insertOrder.run(userId, details.name, details.address, details.cardLast4, totalCents, now).lastInsertRowid);
+    const orderId = Number(insertOrder.run(userId, details.name, details.address, details.cardLast4, totalCents, now, token).lastInsertRowid);
     for (const l of priced) insertLine.run(orderId, l.productId, l.name, l.price, l.quantity);
-    return { orderId, totalCents };
+    return { ok: true, orderId, totalCents, alreadyPlaced: false, lines: priced.map((l) => ({ productId: l.productId, quantity: l.quantity })) };
   });
 
   return {
-    /** Runs as a nested transaction (a savepoint) when called inside another one, e.g. the session update. */
-    place(userId: number, cart: CartLine[], details: ShippingAndPayment, now: number): PlaceOrderResult {
-      if (cart.length === 0) return { ok: false, short: [] };
+    /**
+     * Place the order for `cart`, once per checkout token. Runs as a nested transaction (a
+     * savepoint) when called inside another one, e.g. the SQLite session update.
+     */
+    place(userId: number, cart: CartLine[], details: ShippingAndPayment, now: number, token: string): PlaceOrderResult {
       try {
-        return { ok: true, ...placeTx(userId, cart, details, now) };
+        return placeTx.immediate(userId, cart, details, now, token);
       } catch (error) {
         if (error instanceof OutOfStock) return { ok: false, short: error.short };
+        // The UNIQUE index: a connection that did not hold the lock for the check above (it
+        // cannot happen with IMMEDIATE, but the index is the guarantee) placed it first.
+        if ((error as { code?: unknown }).code === "SQLITE_CONSTRAINT_UNIQUE") {
+          const placed = existing(userId, token);
+          if (placed) return placed;
+        }
         throw error;
       }
     },
+    /** The order a checkout token placed, if any (after a failure, to tell the shopper the truth). */
+    findByToken: (userId: number, token: string): PlaceOrderResult | null => existing(userId, token),
     listForUser: (userId: number): OrderSummary[] =>
       listForUser.all(userId).map((r) => ({ id: r.id, totalCents: r.total_cents, createdAt: r.created_at, itemCount: r.item_count })),
     getForUser(userId: number, orderId: number): OrderDetail | undefined {

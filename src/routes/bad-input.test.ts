@@ -51,7 +51,7 @@ const POST_ROUTES: [string, string[]][] = [
   ["/cart/items/abc", ["quantity"]],
   ["/cart/items/-1/delete", []],
   ["/cart/items/99999/delete", []],
-  ["/checkout", ["name", "address", "card", "expiry", "cvc"]],
+  ["/checkout", ["name", "address", "card", "expiry", "cvc", "checkoutToken"]],
   ["/account/sessions/end", ["session"]],
   ["/login", ["email", "password", "next"]],
   ["/register", ["email", "password", "next"]],

@@ -2,14 +2,34 @@
  * Checkout (signed-in shoppers only) and order history. Placing the order runs inside the
  * session's atomic update: with the SQLite store, the order, its lines, the stock decrements
  * and the emptied cart are one transaction, so either all happen or none does.
+ *
+ * With the other techniques the order commits in SQLite before the emptied cart is written (to
+ * Redis, to the cookie in the answer), and the two can come apart: Redis fails between them, the
+ * answer is lost on its way. So checkout is idempotent: the form carries a random checkout token,
+ * the order remembers it (UNIQUE per shopper), and a retry of the same form lands on the order
+ * already placed instead of placing another. And when the session store fails after the order
+ * was committed, the shopper is sent to the order, not to a 503 that says nothing was saved.
  */
+import { randomBytes } from "node:crypto";
+import type { Response } from "express";
 import { Router } from "express";
 import { z } from "zod";
 import { priceCart } from "../cart/pricing.js";
 import { notFound } from "../errors.js";
 import { requireUser } from "../middleware/locals.js";
-import type { PlaceOrderResult } from "../orders/orders.js";
+import type { PlaceOrderResult, ShortLine } from "../orders/orders.js";
+import type { CartLine } from "../session/types.js";
 import type { RouteDeps } from "./deps.js";
+
+/** 16 random bytes, base64url: one per checkout form shown. */
+const newCheckoutToken = () => randomBytes(16).toString("base64url");
+const CHECKOUT_TOKEN = /^[A-Za-z0-9_-]{22}$/;
+
+/** The same products in the same quantities (order of lines and gift notes aside). */
+function sameLines(cart: CartLine[], lines: CartLine[]): boolean {
+  const key = (ls: CartLine[]) => ls.map((l) => `${l.productId}:${l.quantity}`).sort().join(",");
+  return key(cart) === key(lines);
+}
 
 /** Luhn checksum: catches a mistyped card number before the (fake) payment. */
 function luhnValid(digits: string): boolean {
@@ -45,41 +65,114 @@ function checkoutSchema(now: Date) {
   });
 }
 
+const tokenSchema = z.string().regex(CHECKOUT_TOKEN);
+
 export function checkoutRoutes({ catalog, orders, sessions, flash, clock }: RouteDeps): Router {
   const router = Router();
 
   const pricedCartOf = (cart: { productId: number; quantity: number }[]) =>
     priceCart(cart, catalog.productsByIds(cart.map((l) => l.productId)));
 
+  interface CheckoutPage {
+    values?: Record<string, string>;
+    errors?: Record<string, string>;
+    short?: ShortLine[];
+    /** A message about the form as a whole (a missing or stale checkout token). */
+    notice?: string;
+    checkoutToken?: string;
+  }
+  const renderCheckout = (res: Response, cart: CartLine[], page: CheckoutPage = {}) =>
+    res.render("checkout", {
+      title: "Checkout",
+      cart: pricedCartOf(cart),
+      values: page.values ?? {},
+      errors: page.errors ?? {},
+      short: page.short ?? [],
+      notice: page.notice ?? null,
+      // The same token while nothing was placed with it (a form with errors, stock that ran out).
+      checkoutToken: page.checkoutToken ?? newCheckoutToken(),
+    });
+
   router.get("/checkout", requireUser, (req, res) => {
-    const cart = pricedCartOf(req.session.data.cart);
-    if (cart.lines.length === 0) {
+    if (pricedCartOf(req.session.data.cart).lines.length === 0) {
       flash.set(res, "info", "Your cart is empty: add something before checking out.");
       res.redirect(303, "/cart");
       return;
     }
-    res.render("checkout", { title: "Checkout", cart, values: {}, errors: {}, short: [] });
+    renderCheckout(res, req.session.data.cart);
   });
 
   router.post("/checkout", requireUser, async (req, res) => {
     const userId = res.locals.user.id as number;
     const form = (req.body ?? {}) as Record<string, unknown>;
-    const parsed = checkoutSchema(new Date(clock.now())).safeParse(form);
     const values = { name: String(form.name ?? "").slice(0, 100), address: String(form.address ?? "").slice(0, 300) };
+    const tokenParsed = tokenSchema.safeParse(form.checkoutToken);
+    if (!tokenParsed.success) {
+      // Not a form we rendered (an old page from before tokens, a hand-made request): nothing is
+      // placed; the shopper gets the form again, with a token, and presses the button once more.
+      if (req.session.data.cart.length === 0) {
+        flash.set(res, "info", "Your cart is empty: add something before checking out.");
+        res.redirect(303, "/cart");
+        return;
+      }
+      res.status(400);
+      renderCheckout(res, req.session.data.cart, { values, notice: "Please review your order and press Place order again." });
+      return;
+    }
+    const token = tokenParsed.data;
+    const parsed = checkoutSchema(new Date(clock.now())).safeParse(form);
     if (!parsed.success) {
       const errors: Record<string, string> = {};
       for (const issue of parsed.error.issues) errors[String(issue.path[0])] ??= issue.message;
-      res.status(400).render("checkout", { title: "Checkout", cart: pricedCartOf(req.session.data.cart), values, errors, short: [] });
+      res.status(400);
+      renderCheckout(res, req.session.data.cart, { values, errors, checkoutToken: token });
       return;
     }
     const { name, address, card } = parsed.data;
     let result = { ok: false, short: [] } as PlaceOrderResult;
-    await sessions.change(req.session, res, (data) => {
-      result = orders.place(userId, data.cart, { name, address, cardLast4: card.slice(-4) }, clock.now());
-      return result.ok ? { ...data, cart: [] } : data; // the cart empties in the same commit as the order
-    });
+    let cartKept = false;
+    try {
+      await sessions.change(req.session, res, (data) => {
+        result = orders.place(userId, data.cart, { name, address, cardLast4: card.slice(-4) }, clock.now(), token);
+        if (!result.ok) return data;
+        // A retry: empty the cart only if it still holds exactly that order (the first attempt's
+        // cart write was lost). Anything else was put there since, and is not part of the order.
+        if (result.alreadyPlaced && data.cart.length > 0 && !sameLines(data.cart, result.lines)) {
+          cartKept = true;
+          return data;
+        }
+        return { ...data, cart: [] }; // the cart empties in the same commit as the order (SQLite technique)
+      });
+    } catch (error) {
+      // Was the order committed before the failure? (Redis technique: the store failed between the
+      // SQLite commit and the cart write; or the session ended meanwhile.) Then it is placed, and
+      // "nothing was saved" would be a lie that invites a second order. With the SQLite technique the
+      // order rolled back with the session write, and the 503 is the truth.
+      let placed: PlaceOrderResult | null = null;
+      try {
+        placed = orders.findByToken(userId, token);
+      } catch {
+        // The database is failing too: the error page it is (a retry of the form stays safe).
+      }
+      if (!placed?.ok) throw error;
+      flash.set(
+        res,
+        "info",
+        `Order #${placed.orderId} is placed, and you will not be charged twice. ` +
+          "We couldn't empty your cart just now, so it may still show these items: there is no need to order them again.",
+      );
+      res.redirect(303, `/orders/${placed.orderId}`);
+      return;
+    }
     if (result.ok) {
-      flash.set(res, "success", `Thank you! Order #${result.orderId} is placed.`);
+      flash.set(
+        res,
+        "success",
+        !result.alreadyPlaced
+          ? `Thank you! Order #${result.orderId} is placed.`
+          : `This order (#${result.orderId}) was already placed — you were not charged twice.` +
+              (cartKept ? " Your cart still holds what you added since: it is not part of this order." : ""),
+      );
       res.redirect(303, `/orders/${result.orderId}`);
       return;
     }
@@ -88,13 +181,8 @@ export function checkoutRoutes({ catalog, orders, sessions, flash, clock }: Rout
       res.redirect(303, "/cart");
       return;
     }
-    res.status(409).render("checkout", {
-      title: "Checkout",
-      cart: pricedCartOf(req.session.data.cart),
-      values,
-      errors: {},
-      short: result.short,
-    });
+    res.status(409);
+    renderCheckout(res, req.session.data.cart, { values, short: result.short, checkoutToken: token });
   });
 
   router.get("/orders", requireUser, (_req, res) => {

@@ -42,7 +42,7 @@ describe("XSS payloads are escaped everywhere they come back", () => {
       await c.get("/checkout");
       const checkoutError = await c.post("/checkout", { name: payload, address: payload, card: "1", expiry: "x", cvc: "x" });
       assertInert(checkoutError.text, payload, "checkout form with errors");
-      const placed = await c.post("/checkout", { name: payload, address: payload, card: "4242424242424242", expiry: "12/39", cvc: "123" });
+      const placed = await c.post("/checkout", { name: payload, address: payload, card: "4242424242424242", expiry: "12/39", cvc: "123", checkoutToken: c.checkoutToken });
       assert.equal(placed.status, 303);
       assertInert((await c.get(placed.location!)).text, payload, "order confirmation (stored name and address)");
     });

@@ -22,7 +22,7 @@ function seedRows(n: number, expiresAt: number, tag: string) {
   const insert = env.db.prepare("INSERT INTO sessions VALUES (?, '{\"cart\":[]}', NULL, ?, ?, ?, NULL)");
   env.db.transaction(() => {
     for (let i = 0; i < n; i++) insert.run(`${tag}-${i}`, expiresAt - 1000, expiresAt - 1000, expiresAt);
-  })();
+  }).immediate();
 }
 const count = (like = "%") => (env.db.prepare("SELECT count(*) AS n FROM sessions WHERE id_hash LIKE ?").get(like) as { n: number }).n;
 

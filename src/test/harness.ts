@@ -104,12 +104,16 @@ export interface Reply {
   setCookies: string[];
 }
 
-/** Carries cookies like a browser (name → raw value), and the CSRF token of the last page it saw. */
+/**
+ * Carries cookies like a browser (name → raw value), the CSRF token of the last page it saw, and
+ * the checkout token of the last checkout form it saw (post() does not add that one by itself).
+ */
 export class Client {
   readonly cookies = new Map<string, string>();
   csrf = "";
   /** Give up on a request after this long (fault tests: "no request hangs"); a timeout rejects with a TimeoutError. */
   timeoutMs: number | undefined;
+  checkoutToken = "";
   constructor(readonly baseUrl: string) {}
 
   cookieHeader() {
@@ -140,6 +144,8 @@ export class Client {
     }
     const token = /name="_csrf" value="([^"]*)"/.exec(text);
     if (token) this.csrf = token[1]!;
+    const checkout = /name="checkoutToken" value="([^"]*)"/.exec(text);
+    if (checkout) this.checkoutToken = checkout[1]!;
     return { status: res.status, headers: res.headers, text, location: res.headers.get("location"), setCookies };
   }
 
@@ -195,6 +201,12 @@ export async function register(client: Client, email = `shopper-${Math.random().
   return { email, password };
 }
 
+/** Open the checkout form and submit it (with its checkout token), like a shopper pressing "Place order". */
+export async function checkout(client: Client, form: Record<string, string>) {
+  await client.get("/checkout");
+  return client.post("/checkout", { checkoutToken: client.checkoutToken, ...form });
+}
+
 /** The real server as `npm start` runs it, in a child process on an ephemeral port. */
 export function startServerProcess(env: Record<string, string>) {
   const child = spawn(process.execPath, ["--import", "tsx", "src/server.ts"], {
@@ -227,7 +239,7 @@ export function addTestProducts(db: ReturnType<typeof openDatabase>, count: numb
     "INSERT INTO products (id, category_id, slug, name, description, image, price_cents, stock) VALUES (?, 1, ?, ?, 'A test product.', 'ceramic-teapot.svg', 100, 1000)",
   );
   const ids = Array.from({ length: count }, (_, i) => firstId + i);
-  db.transaction(() => ids.forEach((id) => insert.run(id, `test-product-${id}`, `Test Product ${id}`)))();
+  db.transaction(() => ids.forEach((id) => insert.run(id, `test-product-${id}`, `Test Product ${id}`))).immediate();
   return ids;
 }
 

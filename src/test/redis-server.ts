@@ -39,25 +39,30 @@ export async function startRedisServer({ persistent = false } = {}) {
     throw new Error(`redis-server did not answer on port ${port}`);
   };
   const stop = () => stopProcess(child);
+  /**
+   * A crash, not a shutdown: `kill -9` drops every connection at once (no reply, no save). The
+   * signal goes out synchronously, before this returns its promise; the promise waits for the exit
+   * (not for SIGSTOP/SIGCONT, which do not end the process).
+   */
+  const kill = async (signal: NodeJS.Signals = "SIGKILL") => {
+    const c = child as ChildProcess | null;
+    if (!c || c.exitCode !== null || c.signalCode !== null) return;
+    const exited = new Promise((r) => c.once("exit", r));
+    c.kill(signal);
+    if (signal !== "SIGSTOP" && signal !== "SIGCONT") await exited;
+  };
   await start();
   return {
     url: `redis://127.0.0.1:${port}`,
     port,
     /** Stop Redis (to test an outage); start() brings it back on the same port. */
     stop,
-    /** A real signal to redis-server: SIGSTOP freezes it (connections stay open, nothing answers), SIGCONT thaws it, SIGKILL crashes it. */
+    /** A real signal to redis-server: SIGSTOP freezes it (connections stay open, nothing answers), SIGCONT thaws it. */
     signal(sig: NodeJS.Signals) {
       if (!child) throw new Error("redis-server is not running");
       child.kill(sig);
     },
-    /** kill -9, waiting until the process is gone; start() restarts it (with AOF, from what was fsynced). */
-    async kill() {
-      const c = child;
-      if (!c || c.exitCode !== null || c.signalCode !== null) return;
-      const gone = new Promise((r) => c.once("exit", r));
-      c.kill("SIGKILL");
-      await gone;
-    },
+    kill,
     start,
     async close() {
       await stop();
