@@ -38,10 +38,12 @@ async function statusOf(p: Promise<{ status: number }>) {
   }
 }
 
+/** Poll until `check` holds; returns how long that took (a figure for docs/scaling.md). */
 async function until(what: string, check: () => Promise<boolean>, ms = 10_000) {
-  const end = Date.now() + ms;
+  const started = Date.now();
+  const end = started + ms;
   while (Date.now() < end) {
-    if (await check().catch(() => false)) return;
+    if (await check().catch(() => false)) return Date.now() - started;
     await sleep(100);
   }
   throw new Error(`timed out waiting until ${what}`);
@@ -106,7 +108,7 @@ describe("redis technique under faults (real processes and signals)", () => {
     return c;
   }
 
-  it("a frozen Redis (SIGSTOP) gives the 503 page with Retry-After within 3 s, refuses what it could not save, and service resumes when it thaws", { timeout: 60_000 }, async () => {
+  it("a frozen Redis (SIGSTOP) gives the 503 page with Retry-After within 3 s, refuses what it could not save, and service resumes when it thaws", { timeout: 60_000 }, async (t) => {
     const c = await shopper(urlB);
     redis.signal("SIGSTOP");
     let add: Awaited<ReturnType<Client["post"]>>;
@@ -125,18 +127,21 @@ describe("redis technique under faults (real processes and signals)", () => {
     assert.equal(page.status, 503, "a page that needs the session says so instead of hanging");
     assert.ok(took < 3_000, `answered within 3 s (took ${took} ms)`);
     assert.ok(alive(a) && alive(b), "both instances are still running");
-    await until("both instances serve again", async () => (await on(c, urlA).get("/cart")).status === 200 && (await on(c, urlB).get("/cart")).status === 200);
+    const recovered = await until("both instances serve again", async () => (await on(c, urlA).get("/cart")).status === 200 && (await on(c, urlB).get("/cart")).status === 200);
+    t.diagnostic(`frozen Redis: 503 after ${took} ms; both instances served again ${recovered} ms after SIGCONT`);
     assert.deepEqual([...(await cartOf(on(c, urlB)))], [[1, 1]], "the add refused during the freeze did not land when Redis thawed");
   });
 
-  it(`an instance paused (SIGSTOP 5.4 s) in the middle of writes never erases an add acknowledged meanwhile by the other (${TRIALS} trials)`, { timeout: 60_000 + TRIALS * 20_000 }, async () => {
+  it(`an instance paused (SIGSTOP 5.4 s) in the middle of writes never erases an add acknowledged meanwhile by the other (${TRIALS} trials)`, { timeout: 60_000 + TRIALS * 20_000 }, async (t) => {
     let lost = 0;
     let acknowledged = 0;
     const raw = createClient({ url: redis.url });
+    raw.on("error", () => {}); // a later test kills Redis; this client is closed by then
     await raw.connect();
+    t.after(() => raw.close().catch(() => {}));
     for (let trial = 0; trial < TRIALS; trial++) {
       const c = await shopper(urlB);
-      const products = ids.slice(trial * 30, trial * 30 + 30);
+      const products = ids.slice(0, 30); // a new shopper (session) each trial
       const toB = products.slice(1);
       // An add to A; A is frozen while Redis has granted its lock but the reply is still on the
       // (slowed) way back, so A wakes up holding a record read before the pause. The offset
@@ -169,12 +174,12 @@ describe("redis technique under faults (real processes and signals)", () => {
       const refusedButThere = products.filter((id, i) => statuses[i] === 503 && cart.has(id));
       assert.deepEqual(refusedButThere, [], "an add answered 'nothing was saved' is not in the cart");
     }
-    await raw.close();
+    t.diagnostic(`paused instance: ${TRIALS} trials, ${acknowledged} adds acknowledged, ${lost} lost`);
     assert.equal(lost, 0, `acknowledged adds lost: ${lost} of ${acknowledged}`);
     assert.ok(alive(a) && alive(b));
   });
 
-  it("after an instance dies holding a shopper's lock (kill -9 mid-write), the shopper's immediate retry on another instance succeeds", { timeout: 60_000 }, async () => {
+  it("after an instance dies holding a shopper's lock (kill -9 mid-write), the shopper's immediate retry on another instance succeeds", { timeout: 60_000 }, async (t) => {
     const victim = startInstance("shop-doomed", proxy.url);
     const urlV = await victim.listening;
     const c = await shopper(urlB);
@@ -190,11 +195,12 @@ describe("redis technique under faults (real processes and signals)", () => {
     const took = Date.now() - started;
     assert.equal(retry.status, 303, `the retry is saved (got ${retry.status}, after ${took} ms)`);
     assert.ok(took < 3_000, `without a long wait for the dead instance's lock (${took} ms)`);
+    t.diagnostic(`instance killed holding a lock: the retry was saved after ${took} ms`);
     const cart = await cartOf(on(c, urlB));
     assert.ok(cart.has(ids[151]!) && !cart.has(ids[150]!), "the retried add is there; the dead instance's never-answered add is not");
   });
 
-  it("kill -9 of Redis and a restart (AOF): every acknowledged add survives, refused ones are absent, no instance dies", { timeout: 60_000 }, async () => {
+  it("kill -9 of Redis and a restart (AOF): every acknowledged add survives, refused ones are absent, no instance dies", { timeout: 60_000 }, async (t) => {
     const c = await shopper(urlB);
     const products = ids.slice(160, 190);
     const statuses: number[] = [];
@@ -202,7 +208,7 @@ describe("redis technique under faults (real processes and signals)", () => {
       if (i === 10) await redis.kill();
       if (i === 20) {
         await redis.start();
-        await until("both instances reconnect", async () => (await on(c, urlA).get("/cart")).status === 200 && (await on(c, urlB).get("/cart")).status === 200);
+        t.diagnostic(`Redis restarted after kill -9: both instances served again after ${await until("both instances reconnect", async () => (await on(c, urlA).get("/cart")).status === 200 && (await on(c, urlB).get("/cart")).status === 200)} ms`);
       }
       statuses.push(await statusOf(on(c, i % 2 ? urlB : urlA).post("/cart/items", { productId: String(id), quantity: "1" })));
     }
@@ -212,10 +218,11 @@ describe("redis technique under faults (real processes and signals)", () => {
     const acked = products.filter((_, i) => statuses[i] === 303);
     assert.deepEqual(acked.filter((id) => !cart.has(id)), [], "every acknowledged add is in the cart");
     assert.deepEqual(products.filter((id, i) => statuses[i] === 503 && cart.has(id)), [], "no refused add is in the cart");
+    t.diagnostic(`kill -9 of Redis: ${acked.length} adds acknowledged, all present; ${statuses.filter((s) => s === 503).length} refused with 503, none present`);
     assert.ok(alive(a) && alive(b));
   });
 
-  it("an open instructor dashboard survives a Redis crash: the live view says 'store unavailable', then recovers; the process never dies", { timeout: 60_000 }, async () => {
+  it("an open instructor dashboard survives a Redis crash: the live view says 'store unavailable', then recovers; the process never dies", { timeout: 60_000 }, async (t) => {
     const teacher = new Client(urlB);
     await teacher.get("/instructor/login");
     await teacher.post("/instructor/login", { password: PASSWORD, next: "/instructor" });
@@ -236,20 +243,22 @@ describe("redis technique under faults (real processes and signals)", () => {
     })();
     await until("the first live update", async () => seen.includes("event: live"));
     await redis.kill();
+    let shown = 0;
     try {
-      await until("the dashboard says the store is unavailable (or the instance died)", async () => seen.includes("store-unavailable") || !alive(b), 8_000);
+      shown = await until("the dashboard says the store is unavailable (or the instance died)", async () => seen.includes("store-unavailable") || !alive(b), 8_000);
       assert.ok(alive(b), "the instance is still running after the outage");
       const page = await teacher.get("/instructor");
-      assert.ok(page.status === 200 || page.status === 503, `the dashboard page answers (${page.status})`);
-      assert.ok(alive(b), "the instance is still running after the outage");
+      assert.equal(page.status, 200, "the dashboard page itself still answers");
+      assert.match(page.text, /Store unavailable/);
     } finally {
       await redis.start();
     }
     const mark = seen.length;
-    await until("the live view recovers", async () => {
+    const back = await until("the live view recovers", async () => {
       const latest = seen.slice(mark).split("event: live").at(-1) ?? "";
       return seen.length > mark && latest.includes("active") && !latest.includes("store-unavailable");
     }, 15_000);
+    t.diagnostic(`dashboard: 'store unavailable' ${shown} ms after kill -9, live again ${back} ms after the restart`);
     controller.abort();
     await reading;
     assert.ok(alive(a) && alive(b));
