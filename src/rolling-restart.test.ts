@@ -92,7 +92,10 @@ describe("restarting an instance under load behind nginx", () => {
     // sets aside an instance it could not connect to for 10 s, its fail_timeout, so a restarted one
     // gets no traffic for that long, and restarting the last live one leaves no live upstream.)
     const exits: { code: number | null; ms: number }[] = [];
-    await sleep(1_000);
+    // Two seconds of load first: nginx's pools of kept-alive connections have grown to the load, so
+    // it seldom opens a new one (one opened the instant an instance stops listening is reset by the
+    // kernel, src/http-drain.ts).
+    await sleep(2_000);
     for (const i of [1, 2]) {
       const signalled = Date.now();
       servers[i]!.child.kill("SIGTERM");

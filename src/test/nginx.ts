@@ -27,7 +27,21 @@ http {
   uwsgi_temp_path ${dir}/uwsgi;
   scgi_temp_path ${dir}/scgi;
   # Round robin (nginx's default): no stickiness on purpose.
-  upstream shop { ${upstreamPorts.map((p) => `server 127.0.0.1:${p};`).join(" ")} keepalive 16; }
+  # Keep-alive connections to the instances, and who may close them. nginx does not retry a POST
+  # it has sent (the instance may have done the write), so a connection that dies under a request
+  # is a 502 for the shopper:
+  # - keepalive_timeout 4s: an idle connection is closed by nginx, which then never sends on it,
+  #   before the shop's keepAliveTimeout (5 s, src/http-server.ts) would close it under nginx.
+  # - keepalive 64: enough idle connections kept for the busiest moment (the tests use 32 shoppers),
+  #   so nginx seldom opens new ones. A connection nginx opens the instant an instance stops
+  #   listening on SIGTERM is still in the kernel's accept queue, and the kernel resets it with its
+  #   request; nothing the shop does can prevent that. Connections already open are drained without loss
+  #   (src/http-drain.ts).
+  upstream shop {
+    ${upstreamPorts.map((p) => `server 127.0.0.1:${p};`).join(" ")}
+    keepalive 64;
+    keepalive_timeout 4s;
+  }
   server {
     listen 127.0.0.1:${port};
     location / {
