@@ -20,6 +20,7 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { startRedisServer } from "../src/test/redis-server.js";
+import { NGINX_BINARY, startNginx } from "../src/test/nginx.js";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const arg = (name: string, fallback: string) => {
@@ -31,8 +32,7 @@ const port = Number(arg("port", "8080"));
 const instanceCount = Number(arg("instances", "3"));
 if (![1, 2, 3].includes(instanceCount)) throw new Error("--instances must be 1, 2 or 3");
 if (!["redis", "memory", "sqlite"].includes(technique)) throw new Error("--technique must be redis, memory or sqlite");
-const nginxBinary = ["/usr/sbin/nginx", "/usr/bin/nginx"].find((p) => fs.existsSync(p));
-if (!nginxBinary) {
+if (!NGINX_BINARY) {
   console.error("nginx is not installed: apt-get install nginx-light (the demo's load balancer)");
   process.exit(1);
 }
@@ -103,37 +103,7 @@ try {
     await waitFor(`http://127.0.0.1:${instance.port}/`);
   }
 
-  fs.writeFileSync(
-    path.join(dir, "nginx.conf"),
-    `worker_processes 1;
-daemon off;
-pid ${dir}/nginx.pid;
-error_log ${dir}/nginx-error.log warn;
-events { worker_connections 1024; }
-http {
-  access_log off;
-  client_body_temp_path ${dir}/client_body;
-  proxy_temp_path ${dir}/proxy;
-  fastcgi_temp_path ${dir}/fastcgi;
-  uwsgi_temp_path ${dir}/uwsgi;
-  scgi_temp_path ${dir}/scgi;
-  # Round robin (nginx's default): no stickiness on purpose.
-  upstream shop { ${instances.map((i) => `server 127.0.0.1:${i.port};`).join(" ")} keepalive 16; }
-  server {
-    listen 127.0.0.1:${port};
-    location / {
-      proxy_pass http://shop;
-      proxy_http_version 1.1;
-      proxy_set_header Connection "";
-      proxy_set_header Host $http_host;
-      proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
-      proxy_set_header X-Forwarded-Proto $scheme;
-    }
-  }
-}
-`,
-  );
-  const nginx = spawn(nginxBinary, ["-p", dir, "-c", path.join(dir, "nginx.conf")], { stdio: ["ignore", "ignore", "inherit"] });
+  const nginx = (await startNginx(port, instances.map((i) => i.port), { dir })).child;
   children.push(nginx);
   nginx.on("exit", (code) => {
     if (!stopping) {

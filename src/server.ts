@@ -6,6 +6,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { createApp } from "./app.js";
 import { createHttpServer } from "./http-server.js";
+import { createDrainer } from "./http-drain.js";
 import { systemClock } from "./clock.js";
 import { ConfigError, readConfig } from "./config.js";
 import { migrate, seedCatalog } from "./db/migrate.js";
@@ -72,6 +73,7 @@ const cleanup = store && store.kind !== "redis"
 const app = createApp({ config, db, sessions, store, clock, log, root, classroom, cleanup });
 
 const server = createHttpServer(app);
+const drainer = createDrainer(server);
 server.listen(config.port, config.host, () => {
   const address = server.address();
   const port = typeof address === "object" && address ? address.port : config.port;
@@ -93,11 +95,12 @@ async function shutdown(signal: string) {
     process.exit(1);
   }, 10_000);
   force.unref();
-  // Stop accepting, let in-flight requests finish, drop idle keep-alive connections.
-  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-  server.closeIdleConnections();
+  // Stop accepting; answer in-flight and arriving requests with Connection: close; close idle
+  // kept-alive connections only after a grace time, never under a proxy's next request (a POST
+  // that nginx sent on a connection we drop becomes a 502: src/http-drain.ts says why).
+  const drained = drainer.drain();
   classroom.endStreams();
-  await closed;
+  await drained;
   await cleanup?.stop();
   await layer.close();
   db.close();

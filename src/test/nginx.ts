@@ -1,0 +1,92 @@
+/**
+ * nginx as the scale-out load balancer (Debian's nginx-light), in its own temp dir: round robin
+ * over shop instances on loopback, keep-alive connections to them. `npm run scale-demo` and the
+ * tests that put instances behind a balancer use this one configuration. Missing binary = a loud
+ * failure, never a silent skip.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { stopProcess } from "./processes.js";
+
+export const NGINX_BINARY = ["/usr/sbin/nginx", "/usr/bin/nginx"].find((p) => fs.existsSync(p));
+
+/** The whole nginx.conf: `port` is the balancer, `upstreamPorts` the instances; temp files under `dir`. */
+export function nginxConfig(dir: string, port: number, upstreamPorts: number[]): string {
+  return `worker_processes 1;
+daemon off;
+pid ${dir}/nginx.pid;
+error_log ${dir}/nginx-error.log warn;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  client_body_temp_path ${dir}/client_body;
+  proxy_temp_path ${dir}/proxy;
+  fastcgi_temp_path ${dir}/fastcgi;
+  uwsgi_temp_path ${dir}/uwsgi;
+  scgi_temp_path ${dir}/scgi;
+  # Round robin (nginx's default): no stickiness on purpose.
+  # Keep-alive connections to the instances, and who may close them. nginx does not retry a POST
+  # it has sent (the instance may have done the write), so a connection that dies under a request
+  # is a 502 for the shopper:
+  # - keepalive_timeout 4s: an idle connection is closed by nginx, which then never sends on it,
+  #   before the shop's keepAliveTimeout (5 s, src/http-server.ts) would close it under nginx.
+  # - keepalive 64: enough idle connections kept for the busiest moment (the tests use 32 shoppers),
+  #   so nginx seldom opens new ones. A connection nginx opens the instant an instance stops
+  #   listening on SIGTERM is still in the kernel's accept queue, and the kernel resets it with its
+  #   request; nothing the shop does can prevent that. Connections already open are drained without loss
+  #   (src/http-drain.ts).
+  upstream shop {
+    ${upstreamPorts.map((p) => `server 127.0.0.1:${p};`).join(" ")}
+    keepalive 64;
+    keepalive_timeout 4s;
+  }
+  server {
+    listen 127.0.0.1:${port};
+    location / {
+      proxy_pass http://shop;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_set_header Host $http_host;
+      proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+      proxy_set_header X-Forwarded-Proto $scheme;
+    }
+  }
+}
+`;
+}
+
+/** Start nginx on `port` in front of `upstreamPorts`; it answers once `port` accepts connections. */
+export async function startNginx(port: number, upstreamPorts: number[], options: { dir?: string; stdio?: "inherit" | "ignore" } = {}) {
+  if (!NGINX_BINARY) throw new Error("nginx is not installed: apt-get install nginx-light (the scale-out load balancer)");
+  const ownDir = !options.dir;
+  const dir = options.dir ?? fs.mkdtempSync(path.join(os.tmpdir(), "nginx-test-"));
+  fs.writeFileSync(path.join(dir, "nginx.conf"), nginxConfig(dir, port, upstreamPorts));
+  const child: ChildProcess = spawn(NGINX_BINARY, ["-p", dir, "-c", path.join(dir, "nginx.conf")], {
+    stdio: ["ignore", "ignore", options.stdio ?? "inherit"],
+  });
+  for (let i = 0; ; i++) {
+    if (child.exitCode !== null) throw new Error(`nginx exited with ${child.exitCode}; see ${dir}/nginx-error.log`);
+    try {
+      await fetch(`http://127.0.0.1:${port}/`, { redirect: "manual" }).then((r) => r.arrayBuffer());
+      break; // any answer, even a 502 while instances start, means nginx listens
+    } catch {
+      if (i > 100) {
+        child.kill("SIGKILL");
+        throw new Error(`nginx did not listen on ${port}; see ${dir}/nginx-error.log`);
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+  return {
+    child,
+    dir,
+    url: `http://127.0.0.1:${port}`,
+    errorLog: () => fs.readFileSync(path.join(dir, "nginx-error.log"), "utf8"),
+    async close() {
+      await stopProcess(child);
+      if (ownDir) fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
