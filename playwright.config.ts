@@ -61,7 +61,7 @@ export default defineConfig({
     fs.mkdirSync(path.join(process.env.E2E_DB_DIR!, t.name), { recursive: true });
     return {
       // The redis project's server brings its own redis-server (e2e/redis-web-server.ts).
-      command: t.name === "redis" ? "node --import tsx e2e/redis-web-server.ts" : "node --import tsx src/server.ts",
+      command: t.name === "redis" ? "node e2e/redis-web-server.ts" : "node src/server.ts",
       url: `http://127.0.0.1:${t.port}/`,
       reuseExistingServer: false,
       timeout: 60_000,

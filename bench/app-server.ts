@@ -3,19 +3,19 @@
  * as `npm start` runs it) or off: a fixed session that is never stored (the limit: the same pages
  * and the same work minus the session layer).
  *
- *   node --import tsx bench/app-server.ts <app-on|app-off> <dir>   → prints {"port": n}
+ *   node bench/app-server.ts <app-on|app-off> <dir>   → prints {"port": n}
  */
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { createApp } from "../src/app.js";
-import { createClassroom } from "../src/classroom/classroom.js";
-import { systemClock } from "../src/clock.js";
-import { readConfig } from "../src/config.js";
-import { createLogger } from "../src/log.js";
-import { createSessionStorage } from "../src/session/storage.js";
-import { createSqliteStore } from "../src/session/stores/sqlite-store.js";
-import type { Session, SessionStorage } from "../src/session/types.js";
-import { freshDatabase } from "../src/test/harness.js";
+import { createApp } from "../src/app.ts";
+import { createClassroom } from "../src/classroom/classroom.ts";
+import { systemClock } from "../src/clock.ts";
+import { readConfig } from "../src/config.ts";
+import { createLogger } from "../src/log.ts";
+import { createSessionStorage } from "../src/session/storage.ts";
+import { createSqliteStore } from "../src/session/stores/sqlite-store.ts";
+import type { Session, SessionStorage } from "../src/session/types.ts";
+import { freshDatabase } from "../src/test/harness.ts";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const [mode = "app-on", dir = ""] = process.argv.slice(2);

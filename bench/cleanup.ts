@@ -18,15 +18,15 @@ import { monitorEventLoopDelay } from "node:perf_hooks";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
-import { createClassroom } from "../src/classroom/classroom.js";
-import { createApp } from "../src/app.js";
-import { systemClock } from "../src/clock.js";
-import { readConfig } from "../src/config.js";
-import { createLogger } from "../src/log.js";
-import { sweepExpired } from "../src/session/cleanup.js";
-import { createSessionStorage } from "../src/session/storage.js";
-import { createSqliteStore } from "../src/session/stores/sqlite-store.js";
-import { freshDatabase } from "../src/test/harness.js";
+import { createClassroom } from "../src/classroom/classroom.ts";
+import { createApp } from "../src/app.ts";
+import { systemClock } from "../src/clock.ts";
+import { readConfig } from "../src/config.ts";
+import { createLogger } from "../src/log.ts";
+import { sweepExpired } from "../src/session/cleanup.ts";
+import { createSessionStorage } from "../src/session/storage.ts";
+import { createSqliteStore } from "../src/session/stores/sqlite-store.ts";
+import { freshDatabase } from "../src/test/harness.ts";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const ROWS = Number(process.env.BENCH_CLEANUP_ROWS ?? 1_000_000);
@@ -38,7 +38,7 @@ const config = readConfig({ DATABASE_PATH: file, SESSION_SECRETS: "bench-secret-
 
 console.log(`seeding ${ROWS.toLocaleString("en-US")} expired sessions…`);
 const seedStart = performance.now();
-const insert = db.prepare("INSERT INTO sessions VALUES (?, '{\"cart\":[{\"productId\":1,\"quantity\":1}]}', NULL, ?, ?, ?, NULL)");
+const insert = db.prepare('INSERT INTO sessions VALUES (?, \'{"cart":[{"productId":1,"quantity":1}]}\', NULL, ?, ?, ?, NULL)');
 const past = Date.now() - 3_600_000;
 for (let done = 0; done < ROWS; done += 100_000) {
   db.transaction(() => {
@@ -58,8 +58,18 @@ await once(server, "listening");
 const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
 const load = (seconds: number) =>
-  promisify(execFile)(process.execPath, ["--import", "tsx", path.join(root, "bench/lib/load.ts"), url, String(seconds), String(CONNECTIONS)], { cwd: root }).then(
-    ({ stdout }) => JSON.parse(stdout.trim().split("\n").pop()!) as { started: number; total: number; failures: number; rps: number; p50: number; p99: number; max: number; buckets: number[] },
+  promisify(execFile)(process.execPath, [path.join(root, "bench/lib/load.ts"), url, String(seconds), String(CONNECTIONS)], { cwd: root }).then(
+    ({ stdout }) =>
+      JSON.parse(stdout.trim().split("\n").pop()!) as {
+        started: number;
+        total: number;
+        failures: number;
+        rps: number;
+        p50: number;
+        p99: number;
+        max: number;
+        buckets: number[];
+      },
   );
 
 const ms = (ns: number) => Math.round((ns / 1e6) * 10) / 10;
@@ -96,12 +106,23 @@ const figures = {
   rows: ROWS,
   seedSeconds: Math.round(seedSeconds * 10) / 10,
   fileMbBefore: Math.round(fileMb),
-  sweep: { removed: result.removed, batches: result.batches, seconds: Math.round(result.ms / 100) / 10, rowsPerSecond: Math.round(result.removed / (result.ms / 1000)), leftExpired: left },
+  sweep: {
+    removed: result.removed,
+    batches: result.batches,
+    seconds: Math.round(result.ms / 100) / 10,
+    rowsPerSecond: Math.round(result.removed / (result.ms / 1000)),
+    leftExpired: left,
+  },
   eventLoopDelayMs: {
     baseline: { max: ms(h0.max), p99: ms(h0.percentile(99)), mean: ms(h0.mean) },
     duringCleanup: { max: ms(h1.max), p99: ms(h1.percentile(99)), mean: ms(h1.mean) },
   },
-  throughput: { baselineRps: baseline.rps, duringCleanupRps: rpsDuring, afterCleanupRps: rpsAfter, ratioDuringToBaseline: Math.round((rpsDuring / baseline.rps) * 100) / 100 },
+  throughput: {
+    baselineRps: baseline.rps,
+    duringCleanupRps: rpsDuring,
+    afterCleanupRps: rpsAfter,
+    ratioDuringToBaseline: Math.round((rpsDuring / baseline.rps) * 100) / 100,
+  },
   latencyMs: { baseline: { p50: baseline.p50, p99: baseline.p99 }, withCleanupRun: { p50: loaded.p50, p99: loaded.p99, max: loaded.max } },
   failedRequests: baseline.failures + loaded.failures,
 };
@@ -111,7 +132,7 @@ server.close();
 db.close();
 fs.rmSync(dir, { recursive: true, force: true });
 fs.mkdirSync(path.join(root, "bench/results"), { recursive: true });
-fs.writeFileSync(path.join(root, "bench/results/cleanup.json"), JSON.stringify(figures, null, 2) + "\n");
+fs.writeFileSync(path.join(root, "bench/results/cleanup.json"), `${JSON.stringify(figures, null, 2)}\n`);
 
 console.table({
   "rows removed": figures.sweep.removed,
@@ -130,5 +151,9 @@ console.table({
 const correct = left === 0 && figures.failedRequests === 0;
 const fast = figures.eventLoopDelayMs.duringCleanup.max < 50 && figures.throughput.ratioDuringToBaseline >= 0.8;
 console.log(correct ? "cleanup bench: every expired row removed, no request failed" : "cleanup bench: FAILED (rows left or requests failed)");
-console.log(fast ? "timing targets met: event-loop delay max < 50 ms, throughput during cleanup >= 0.8 of without" : "timing targets missed on this run (see the table; rerun on a quiet machine)");
+console.log(
+  fast
+    ? "timing targets met: event-loop delay max < 50 ms, throughput during cleanup >= 0.8 of without"
+    : "timing targets missed on this run (see the table; rerun on a quiet machine)",
+);
 process.exit(correct ? 0 : 1);

@@ -4,17 +4,23 @@
  * Run with --expose-gc; prints one JSON line.
  */
 import fs from "node:fs";
-import { hashSessionId, newSessionId } from "../src/session/id.js";
-import { createMemoryStore } from "../src/session/stores/memory-store.js";
-import { createSqliteStore } from "../src/session/stores/sqlite-store.js";
-import type { StoredSession } from "../src/session/types.js";
-import { freshDatabase } from "../src/test/harness.js";
+import { hashSessionId, newSessionId } from "../src/session/id.ts";
+import { createMemoryStore } from "../src/session/stores/memory-store.ts";
+import { createSqliteStore } from "../src/session/stores/sqlite-store.ts";
+import type { StoredSession } from "../src/session/types.ts";
+import { freshDatabase } from "../src/test/harness.ts";
 
 const N = Number(process.argv[2] ?? 100_000);
 const gc = (globalThis as { gc?: () => void }).gc ?? (() => {});
 const now = Date.now();
 const record = (): StoredSession => ({
-  data: { cart: [{ productId: 1, quantity: 2 }, { productId: 7, quantity: 1 }, { productId: 12, quantity: 3 }] },
+  data: {
+    cart: [
+      { productId: 1, quantity: 2 },
+      { productId: 7, quantity: 1 },
+      { productId: 12, quantity: 3 },
+    ],
+  },
   userId: null,
   createdAt: now,
   lastSeenAt: now,
@@ -42,4 +48,11 @@ const sizeAfter = fs.statSync(file).size;
 db.close();
 fs.rmSync(dir, { recursive: true, force: true });
 
-console.log(JSON.stringify({ sessions: N, memoryTechniqueRssMb: Math.round(((rssAfter - rssBefore) / 1e6) * 10) / 10, sqliteFileMb: Math.round(((sizeAfter - sizeBefore) / 1e6) * 10) / 10, memorySize: memory.size }));
+console.log(
+  JSON.stringify({
+    sessions: N,
+    memoryTechniqueRssMb: Math.round(((rssAfter - rssBefore) / 1e6) * 10) / 10,
+    sqliteFileMb: Math.round(((sizeAfter - sizeBefore) / 1e6) * 10) / 10,
+    memorySize: memory.size,
+  }),
+);

@@ -24,9 +24,9 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import type autocannon from "autocannon";
-import { startBenchServer, type BenchServer } from "./lib/servers.js";
-import { loadWithSessions, type Measure } from "./lib/autocannon.js";
-import { startRedisServer } from "../src/test/redis-server.js";
+import { startBenchServer, type BenchServer } from "./lib/servers.ts";
+import { loadWithSessions, type Measure } from "./lib/autocannon.ts";
+import { startRedisServer } from "../src/test/redis-server.ts";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const args = new Set(process.argv.slice(2));
@@ -78,7 +78,9 @@ const routes: Record<string, autocannon.Request[]> = {
   add: [{ method: "POST", path: "/add", headers: form, body: "productId=5" }],
 };
 
-console.log(`npm run bench${quick ? " --quick" : ""}: ${os.availableParallelism()} cores, Node ${process.version}, ${CONNECTIONS} connections, ${ROUNDS} rounds × ${SECONDS} s per stack and route`);
+console.log(
+  `npm run bench${quick ? " --quick" : ""}: ${os.availableParallelism()} cores, Node ${process.version}, ${CONNECTIONS} connections, ${ROUNDS} rounds × ${SECONDS} s per stack and route`,
+);
 
 // ---- 1. Tiny routes on every stack, interleaved ----
 const redis = await startRedisServer();
@@ -147,7 +149,11 @@ const stacks = STACKS.map(([name, label]) => {
   return {
     name,
     label,
-    browse: { ...browse, ratio: Math.round((browse.rps / limit.browse.rps) * 100) / 100, p99VsLimit: Math.round((browse.p99 / Math.max(1, limit.browse.p99)) * 100) / 100 },
+    browse: {
+      ...browse,
+      ratio: Math.round((browse.rps / limit.browse.rps) * 100) / 100,
+      p99VsLimit: Math.round((browse.p99 / Math.max(1, limit.browse.p99)) * 100) / 100,
+    },
     add: { ...add, ratio: Math.round((add.rps / limit.add.rps) * 100) / 100, p99VsLimit: Math.round((add.p99 / Math.max(1, limit.add.p99)) * 100) / 100 },
   };
 });
@@ -215,12 +221,20 @@ const fullApp = Object.keys(pages).map((pageName) => {
 console.log("\nThe full shop, SQLite sessions vs sessions switched off:");
 console.table(
   Object.fromEntries(
-    fullApp.map((p) => [p.page, { "req/s with sessions": p.withSessions.rps, "req/s without": p.sessionsOff.rps, ratio: p.ratio, "p99 ms with/without": `${p.withSessions.p99}/${p.sessionsOff.p99}` }]),
+    fullApp.map((p) => [
+      p.page,
+      {
+        "req/s with sessions": p.withSessions.rps,
+        "req/s without": p.sessionsOff.rps,
+        ratio: p.ratio,
+        "p99 ms with/without": `${p.withSessions.p99}/${p.sessionsOff.p99}`,
+      },
+    ]),
   ),
 );
 
 // ---- 3. Memory and disk per 100,000 sessions ----
-const { stdout: memOut } = await run(process.execPath, ["--expose-gc", "--import", "tsx", path.join(root, "bench/memory.ts"), "100000"], { cwd: root });
+const { stdout: memOut } = await run(process.execPath, ["--expose-gc", path.join(root, "bench/memory.ts"), "100000"], { cwd: root });
 const memory = JSON.parse(memOut.trim().split("\n").pop()!) as { sessions: number; memoryTechniqueRssMb: number; sqliteFileMb: number };
 console.log(`\n100,000 sessions: memory technique ≈ ${memory.memoryTechniqueRssMb} MB resident; SQLite file +${memory.sqliteFileMb} MB`);
 
@@ -229,7 +243,7 @@ let cleanup: unknown = null;
 if (!args.has("--skip-cleanup")) {
   console.log("\nCleanup of 1,000,000 expired rows under load (bench/cleanup.ts):");
   const env = quick ? { ...process.env, BENCH_CLEANUP_ROWS: "100000" } : process.env;
-  const { stdout } = await run(process.execPath, ["--import", "tsx", path.join(root, "bench/cleanup.ts")], { cwd: root, env, maxBuffer: 10e6 });
+  const { stdout } = await run(process.execPath, [path.join(root, "bench/cleanup.ts")], { cwd: root, env, maxBuffer: 10e6 });
   process.stdout.write(stdout);
   cleanup = JSON.parse(fs.readFileSync(path.join(root, "bench/results/cleanup.json"), "utf8"));
 }
@@ -261,7 +275,7 @@ const results = {
 };
 fs.mkdirSync(path.join(root, "bench/results"), { recursive: true });
 const name = quick ? "bench-quick" : "bench";
-fs.writeFileSync(path.join(root, `bench/results/${name}.json`), JSON.stringify(results, null, 2) + "\n");
+fs.writeFileSync(path.join(root, `bench/results/${name}.json`), `${JSON.stringify(results, null, 2)}\n`);
 fs.writeFileSync(path.join(root, `bench/results/${name}.svg`), chart(stacks));
 console.log(`\nwrote bench/results/${name}.json and bench/results/${name}.svg`);
 

@@ -11,7 +11,7 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import type autocannon from "autocannon";
-import { loadWithSessions } from "./lib/autocannon.js";
+import { loadWithSessions } from "./lib/autocannon.ts";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const quick = process.argv.includes("--quick");
@@ -21,10 +21,14 @@ const form = { "content-type": "application/x-www-form-urlencoded" };
 
 async function withDemo<T>(technique: string, instances: number, work: (url: string) => Promise<T>): Promise<T> {
   const port = 18_000 + Math.floor(Math.random() * 20_000);
-  const child = spawn(process.execPath, ["--import", "tsx", path.join(root, "scripts/scale-demo.ts"), "--technique", technique, "--instances", String(instances), "--port", String(port)], {
-    cwd: root,
-    stdio: ["ignore", "pipe", "pipe"],
-  });
+  const child = spawn(
+    process.execPath,
+    [path.join(root, "scripts/scale-demo.ts"), "--technique", technique, "--instances", String(instances), "--port", String(port)],
+    {
+      cwd: root,
+      stdio: ["ignore", "pipe", "pipe"],
+    },
+  );
   let out = "";
   child.stdout.on("data", (d: Buffer) => (out += d));
   child.stderr.on("data", (d: Buffer) => (out += d));
@@ -46,7 +50,11 @@ async function measure(url: string) {
   const clients: Record<string, string>[] = [];
   for (let i = 0; i < CONNECTIONS; i++) {
     const add = await fetch(`${url}/cart/items`, { method: "POST", redirect: "manual", headers: form, body: "productId=2&quantity=1&returnTo=%2Fcart" });
-    const cookie = add.headers.getSetCookie().filter((c) => c.startsWith("shop_sid=")).map((c) => c.split(";")[0]).join("; ");
+    const cookie = add.headers
+      .getSetCookie()
+      .filter((c) => c.startsWith("shop_sid="))
+      .map((c) => c.split(";")[0])
+      .join("; ");
     const page = await (await fetch(`${url}/cart`, { headers: { cookie } })).text();
     const token = /name="_csrf" value="([^"]+)"/.exec(page)?.[1];
     if (!token || !/Cart, 1 item/.test(page)) throw new Error("a session made through the balancer was not seen by the next instance");
@@ -75,7 +83,20 @@ for (const technique of ["redis", "sqlite"]) {
     console.log(`  ${technique} × ${instances}: cart page ${m.read.rps} req/s (p99 ${m.read.p99} ms), add+remove ${m.write.rps} req/s (p99 ${m.write.p99} ms)`);
   }
 }
-const results = { date: new Date().toISOString(), machine: { cores: os.availableParallelism(), node: process.version }, connections: CONNECTIONS, seconds: SECONDS, rows };
+const results = {
+  date: new Date().toISOString(),
+  machine: { cores: os.availableParallelism(), node: process.version },
+  connections: CONNECTIONS,
+  seconds: SECONDS,
+  rows,
+};
 fs.mkdirSync(path.join(root, "bench/results"), { recursive: true });
-fs.writeFileSync(path.join(root, `bench/results/scale${quick ? "-quick" : ""}.json`), JSON.stringify(results, null, 2) + "\n");
-console.table(Object.fromEntries(rows.map((r) => [`${r.technique} × ${r.instances}`, { "cart page req/s": r.read.rps, "p99 ms": r.read.p99, "add+remove req/s": r.write.rps, "p99 ms ": r.write.p99 }])));
+fs.writeFileSync(path.join(root, `bench/results/scale${quick ? "-quick" : ""}.json`), `${JSON.stringify(results, null, 2)}\n`);
+console.table(
+  Object.fromEntries(
+    rows.map((r) => [
+      `${r.technique} × ${r.instances}`,
+      { "cart page req/s": r.read.rps, "p99 ms": r.read.p99, "add+remove req/s": r.write.rps, "p99 ms ": r.write.p99 },
+    ]),
+  ),
+);

@@ -4,7 +4,7 @@
  *   GET  /browse  render an EJS page of 24 products with the cart count   (a session read)
  *   POST /add     add one product to the cart                               (a session write)
  *
- *   node --import tsx bench/stack-server.ts <stack> <dir>     → prints {"port": n} when listening
+ *   node bench/stack-server.ts <stack> <dir>     → prints {"port": n} when listening
  *
  * Stacks: none (no session: the limit), ours-sqlite, ours-memory, ours-cookie, ours-redis (REDIS_URL), es-memory
  * (express-session + MemoryStore), es-bs3 (express-session + better-sqlite3-session-store, WAL),
@@ -20,17 +20,17 @@ import cookieSession from "cookie-session";
 import ejs from "ejs";
 import express, { type Request, type RequestHandler, type Response } from "express";
 import session from "express-session";
-import { formatCents } from "../src/cart/money.js";
-import { createCatalog } from "../src/catalog/catalog.js";
-import { systemClock } from "../src/clock.js";
-import { readConfig } from "../src/config.js";
-import { createCookieSessionStorage } from "../src/session/cookie-storage.js";
-import { createSessionStorage } from "../src/session/storage.js";
-import { createMemoryStore } from "../src/session/stores/memory-store.js";
-import { createSqliteStore } from "../src/session/stores/sqlite-store.js";
-import { connectRedisStore } from "../src/session/redis.js";
-import type { CartLine, SessionStorage } from "../src/session/types.js";
-import { freshDatabase } from "../src/test/harness.js";
+import { formatCents } from "../src/cart/money.ts";
+import { createCatalog } from "../src/catalog/catalog.ts";
+import { systemClock } from "../src/clock.ts";
+import { readConfig } from "../src/config.ts";
+import { createCookieSessionStorage } from "../src/session/cookie-storage.ts";
+import { createSessionStorage } from "../src/session/storage.ts";
+import { createMemoryStore } from "../src/session/stores/memory-store.ts";
+import { createSqliteStore } from "../src/session/stores/sqlite-store.ts";
+import { connectRedisStore } from "../src/session/redis.ts";
+import type { CartLine, SessionStorage } from "../src/session/types.ts";
+import { freshDatabase } from "../src/test/harness.ts";
 
 const require = createRequire(import.meta.url);
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
@@ -102,7 +102,12 @@ switch (stack) {
     ours(createSessionStorage({ ...settings, store: createMemoryStore() }));
     break;
   case "ours-redis":
-    ours(createSessionStorage({ ...settings, store: await connectRedisStore({ redisUrl: process.env.REDIS_URL ?? "redis://127.0.0.1:6379", redisTimeoutMs: 1500 }) }));
+    ours(
+      createSessionStorage({
+        ...settings,
+        store: await connectRedisStore({ redisUrl: process.env.REDIS_URL ?? "redis://127.0.0.1:6379", redisTimeoutMs: 1500 }),
+      }),
+    );
     break;
   case "ours-cookie":
     ours(createCookieSessionStorage(settings));

@@ -4,8 +4,8 @@
  */
 import { AxeBuilder } from "@axe-core/playwright";
 import { expect, test, type Page } from "@playwright/test";
-import { addFromProductPage, cartLabel, cartLink, placeOrder, register } from "./helpers.js";
-import { instructorSignIn, showXray } from "./classroom.js";
+import { addFromProductPage, cartLabel, cartLink, placeOrder, register } from "./helpers.ts";
+import { instructorSignIn, showXray } from "./classroom.ts";
 
 async function expectNoSeriousViolations(page: Page, what: string, { soft = false } = {}) {
   // Legacy mode runs axe in the page itself; the default opens an extra blank page per analysis
@@ -13,7 +13,10 @@ async function expectNoSeriousViolations(page: Page, what: string, { soft = fals
   const results = await new AxeBuilder({ page }).setLegacyMode(true).analyze();
   const serious = results.violations.filter((v) => v.impact === "serious" || v.impact === "critical");
   const report = serious
-    .map((v) => `- [${v.impact}] ${v.id}: ${v.help} (${v.helpUrl})\n${v.nodes.map((n) => `    ${n.target.join(" ")}: ${n.failureSummary?.replace(/\n/g, " ")}`).join("\n")}`)
+    .map(
+      (v) =>
+        `- [${v.impact}] ${v.id}: ${v.help} (${v.helpUrl})\n${v.nodes.map((n) => `    ${n.target.join(" ")}: ${n.failureSummary?.replace(/\n/g, " ")}`).join("\n")}`,
+    )
     .join("\n");
   (soft ? expect.soft : expect)(serious, `${what} (${page.url()}) has serious/critical axe violations:\n${report}`).toEqual([]);
 }

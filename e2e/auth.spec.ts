@@ -19,7 +19,7 @@ import {
   signIn,
   signOut,
   uniqueEmail,
-} from "./helpers.js";
+} from "./helpers.ts";
 
 const GENERIC_LOGIN_ERROR = "That email and password don't match an account.";
 
@@ -78,18 +78,18 @@ test.describe("accounts and session IDs", () => {
         await expect(other.getByText("This shop is running the cookie technique")).toBeVisible();
       } else {
         for (const [what, value] of [
-        ["the pre-login cookie", preLoginValue],
-        ["the pre-logout cookie", registeredValue!],
-        ["the pre-registration cookie", guestValue],
-      ] as const) {
-        await thief.clearCookies();
-        await replaySessionCookie(thief, value, baseURL!);
-        await other.goto("/cart");
-        await expect(cartLink(other), `${what} replayed gets an empty cart`).toHaveAccessibleName(cartLabel(0));
-        await expect(other.getByText("Your cart is empty.")).toBeVisible();
-        await expect(other.getByRole("button", { name: "Sign out" }), `${what} replayed is not signed in`).toHaveCount(0);
-        await expect(other.getByRole("navigation", { name: "Account" }).getByRole("link", { name: "Sign in" })).toBeVisible();
-        expect(await sessionCookie(thief), `the server clears ${what} when it sees it`).toBeUndefined();
+          ["the pre-login cookie", preLoginValue],
+          ["the pre-logout cookie", registeredValue!],
+          ["the pre-registration cookie", guestValue],
+        ] as const) {
+          await thief.clearCookies();
+          await replaySessionCookie(thief, value, baseURL!);
+          await other.goto("/cart");
+          await expect(cartLink(other), `${what} replayed gets an empty cart`).toHaveAccessibleName(cartLabel(0));
+          await expect(other.getByText("Your cart is empty.")).toBeVisible();
+          await expect(other.getByRole("button", { name: "Sign out" }), `${what} replayed is not signed in`).toHaveCount(0);
+          await expect(other.getByRole("navigation", { name: "Account" }).getByRole("link", { name: "Sign in" })).toBeVisible();
+          expect(await sessionCookie(thief), `the server clears ${what} when it sees it`).toBeUndefined();
         }
       }
 

@@ -3,7 +3,7 @@
  * the same transaction. Each test buys its own product, so parallel tests never share stock.
  */
 import { expect, test } from "@playwright/test";
-import { addFromProductPage, createAccount, cartLabel, cartLink, flash, placeOrder, register, signIn, stockOf } from "./helpers.js";
+import { addFromProductPage, createAccount, cartLabel, cartLink, flash, placeOrder, register, signIn, stockOf } from "./helpers.ts";
 
 test.describe("checking out", () => {
   test("a signed-in shopper places an order: confirmation, order history, empty cart, lower stock", async ({ page }) => {

@@ -8,7 +8,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { expect, type Page } from "@playwright/test";
-import { freePort, stopProcess } from "../src/test/processes.js";
+import { freePort, stopProcess } from "../src/test/processes.ts";
 
 export const INSTRUCTOR_PASSWORD = "e2e-instructor-password";
 
@@ -50,7 +50,7 @@ export async function startShop(env: Record<string, string> = {}): Promise<ShopP
 
   const start = async () => {
     log = "";
-    child = spawn(process.execPath, ["--import", "tsx", "src/server.ts"], {
+    child = spawn(process.execPath, ["src/server.ts"], {
       env: {
         ...process.env,
         PORT: String(port),

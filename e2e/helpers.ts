@@ -79,8 +79,7 @@ export async function signOut(page: Page): Promise<void> {
 export const flash = (page: Page): Locator => page.getByRole("status");
 
 /** The cart link in the header; its accessible name carries the count ("Cart, 2 items"). */
-export const cartLink = (page: Page): Locator =>
-  page.getByRole("navigation", { name: "Account" }).getByRole("link", { name: /^Cart, \d+ items?$/ });
+export const cartLink = (page: Page): Locator => page.getByRole("navigation", { name: "Account" }).getByRole("link", { name: /^Cart, \d+ items?$/ });
 
 export const cartLabel = (n: number) => `Cart, ${n} ${n === 1 ? "item" : "items"}`;
 
@@ -165,7 +164,11 @@ export function sessionRowExists(cookieValue: string): boolean {
  */
 export function expectStored(cookieValue: string, stored: boolean, message: string): void {
   if (technique() === "sqlite") expect(sessionRowExists(cookieValue), message).toBe(stored);
-  else expect(withDb((db) => (db.prepare("SELECT count(*) AS n FROM sessions").get() as { n: number }).n), `${technique()}: nothing in the sessions table`).toBe(0);
+  else
+    expect(
+      withDb((db) => (db.prepare("SELECT count(*) AS n FROM sessions").get() as { n: number }).n),
+      `${technique()}: nothing in the sessions table`,
+    ).toBe(0);
 }
 
 export function stockOf(productId: number): number {

@@ -3,7 +3,7 @@
  * whole journey works with JavaScript switched off.
  */
 import { expect, test } from "@playwright/test";
-import { PASSWORD, cartLabel, cartLink, flash, placeOrder, stockOf, uniqueEmail } from "./helpers.js";
+import { PASSWORD, cartLabel, cartLink, flash, placeOrder, stockOf, uniqueEmail } from "./helpers.ts";
 
 test.use({ javaScriptEnabled: false });
 

@@ -4,10 +4,10 @@
  * process (SIGTERM/SIGINT).
  */
 import { spawn } from "node:child_process";
-import { startRedisServer } from "../src/test/redis-server.js";
+import { startRedisServer } from "../src/test/redis-server.ts";
 
 const redis = await startRedisServer();
-const shop = spawn(process.execPath, ["--import", "tsx", "src/server.ts"], { stdio: "inherit", env: { ...process.env, SESSION_STORE: "redis", REDIS_URL: redis.url } });
+const shop = spawn(process.execPath, ["src/server.ts"], { stdio: "inherit", env: { ...process.env, SESSION_STORE: "redis", REDIS_URL: redis.url } });
 const stop = async () => {
   shop.kill("SIGTERM");
   await new Promise((r) => shop.once("exit", r));

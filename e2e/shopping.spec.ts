@@ -3,7 +3,7 @@
  * The session is lazy: looking around stores nothing, the first add creates the cookie.
  */
 import { expect, test } from "@playwright/test";
-import { addFromProductPage, cartLabel, cartLink, flash, sessionCookie, expectStored, technique } from "./helpers.js";
+import { addFromProductPage, cartLabel, cartLink, flash, sessionCookie, expectStored, technique } from "./helpers.ts";
 
 test.describe("a guest shopping without an account", () => {
   test("browses, searches, fills a cart, changes it, reloads and empties it; the first add creates the session cookie", async ({ page, context }) => {
@@ -14,10 +14,7 @@ test.describe("a guest shopping without an account", () => {
     await page.getByRole("navigation", { name: "Categories" }).getByRole("link", { name: "Kitchen" }).click();
     await expect(page).toHaveURL(/\/categories\/kitchen$/);
     await expect(page.getByRole("heading", { level: 1, name: "Kitchen" })).toBeVisible();
-    await expect(page.getByRole("navigation", { name: "Categories" }).getByRole("link", { name: "Kitchen" })).toHaveAttribute(
-      "aria-current",
-      "page",
-    );
+    await expect(page.getByRole("navigation", { name: "Categories" }).getByRole("link", { name: "Kitchen" })).toHaveAttribute("aria-current", "page");
     await expect(page.getByRole("link", { name: "Cast Iron Skillet" })).toBeVisible();
 
     await page.getByLabel("Search products").fill("teapot");

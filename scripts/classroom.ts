@@ -55,7 +55,7 @@ async function waitFor(url: string, child: ChildProcess) {
 }
 
 async function start(shop: (typeof shops)[number]) {
-  const child = spawn(process.execPath, ["--import", "tsx", path.join(root, "src/server.ts")], {
+  const child = spawn(process.execPath, [path.join(root, "src/server.ts")], {
     cwd: root,
     stdio: ["ignore", "ignore", "inherit"],
     env: {

@@ -10,7 +10,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import Database from "better-sqlite3";
-import { addTestProducts, cartOf, Client, freshDatabase, SECRET_A, startServerProcess } from "../src/test/harness.js";
+import { addTestProducts, cartOf, Client, freshDatabase, SECRET_A, startServerProcess } from "../src/test/harness.ts";
 
 const cycles = Number(process.argv[process.argv.indexOf("--cycles") + 1]) || 30;
 const SHOPPERS = 8;

@@ -19,8 +19,8 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { startRedisServer } from "../src/test/redis-server.js";
-import { NGINX_BINARY, startNginx } from "../src/test/nginx.js";
+import { startRedisServer } from "../src/test/redis-server.ts";
+import { NGINX_BINARY, startNginx } from "../src/test/nginx.ts";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const arg = (name: string, fallback: string) => {
@@ -81,7 +81,7 @@ try {
   const database = path.join(dir, "shop.sqlite");
   const instances = ["a", "b", "c"].slice(0, instanceCount).map((name, i) => ({ name, port: port + 1 + i }));
   for (const instance of instances) {
-    const child = spawn(process.execPath, ["--import", "tsx", path.join(root, "src/server.ts")], {
+    const child = spawn(process.execPath, [path.join(root, "src/server.ts")], {
       cwd: root,
       stdio: ["ignore", "ignore", "inherit"],
       env: {
@@ -103,7 +103,13 @@ try {
     await waitFor(`http://127.0.0.1:${instance.port}/`);
   }
 
-  const nginx = (await startNginx(port, instances.map((i) => i.port), { dir })).child;
+  const nginx = (
+    await startNginx(
+      port,
+      instances.map((i) => i.port),
+      { dir },
+    )
+  ).child;
   children.push(nginx);
   nginx.on("exit", (code) => {
     if (!stopping) {

@@ -4,30 +4,31 @@
  */
 import path from "node:path";
 import cookieParser from "cookie-parser";
+import compression from "compression";
 import express from "express";
-import type { Config } from "./config.js";
-import type { Clock } from "./clock.js";
-import type { Db } from "./db/open.js";
-import type { Logger } from "./log.js";
-import { createCatalog } from "./catalog/catalog.js";
-import { createUsers } from "./auth/users.js";
-import { createOrders } from "./orders/orders.js";
-import { formatCents } from "./cart/money.js";
-import { createCsrf } from "./middleware/csrf.js";
-import { createFlash } from "./middleware/flash.js";
-import { errorHandler, notFoundHandler } from "./middleware/errors.js";
-import { locals } from "./middleware/locals.js";
-import { requestLog } from "./middleware/request-log.js";
-import { noStore, securityHeaders } from "./middleware/security.js";
-import { loadSession } from "./session/middleware.js";
-import type { Classroom } from "./classroom/classroom.js";
-import type { SessionStorage, SessionStore } from "./session/types.js";
-import { catalogRoutes } from "./routes/catalog-routes.js";
-import { cartRoutes } from "./routes/cart-routes.js";
-import { authRoutes } from "./routes/auth-routes.js";
-import { checkoutRoutes } from "./routes/checkout-routes.js";
-import { accountRoutes } from "./routes/account-routes.js";
-import { createClassroomLayer } from "./classroom/classroom-routes.js";
+import type { Config } from "./config.ts";
+import type { Clock } from "./clock.ts";
+import type { Db } from "./db/open.ts";
+import type { Logger } from "./log.ts";
+import { createCatalog } from "./catalog/catalog.ts";
+import { createUsers } from "./auth/users.ts";
+import { createOrders } from "./orders/orders.ts";
+import { formatCents } from "./cart/money.ts";
+import { createCsrf } from "./middleware/csrf.ts";
+import { createFlash } from "./middleware/flash.ts";
+import { errorHandler, notFoundHandler } from "./middleware/errors.ts";
+import { locals } from "./middleware/locals.ts";
+import { requestLog } from "./middleware/request-log.ts";
+import { noStore, securityHeaders } from "./middleware/security.ts";
+import { loadSession } from "./session/middleware.ts";
+import type { Classroom } from "./classroom/classroom.ts";
+import type { SessionStorage, SessionStore } from "./session/types.ts";
+import { catalogRoutes } from "./routes/catalog-routes.ts";
+import { cartRoutes } from "./routes/cart-routes.ts";
+import { authRoutes } from "./routes/auth-routes.ts";
+import { checkoutRoutes } from "./routes/checkout-routes.ts";
+import { accountRoutes } from "./routes/account-routes.ts";
+import { createClassroomLayer } from "./classroom/classroom-routes.ts";
 
 export interface AppDeps {
   config: Config;
@@ -63,9 +64,22 @@ export function createApp({ config, db, sessions, store, clock, log, root, class
   app.set("views", path.join(root, "views"));
   app.set("view cache", true);
   app.disable("x-powered-by");
-  Object.assign(app.locals, { formatCents, categories: catalog.categories, user: null, cartCount: 0, flash: null, csrfToken: "", q: "", path: "/", here: "/",
+  Object.assign(app.locals, {
+    formatCents,
+    categories: catalog.categories,
+    user: null,
+    cartCount: 0,
+    flash: null,
+    csrfToken: "",
+    q: "",
+    // Pages with their own <meta name="description"> set this; the rest share the head's default.
+    description: "",
+    path: "/",
+    here: "/",
     // Pages rendered before the classroom middleware ran (early errors) show no classroom parts.
-    classroom: { enabled: false, technique: sessions.technique, vulnerable: [], offsetMs: 0, xrayOn: false }, xray: null });
+    classroom: { enabled: false, technique: sessions.technique, vulnerable: [], offsetMs: 0, xrayOn: false },
+    xray: null,
+  });
 
   app.use(requestLog(log));
   // Which process answered: with several instances behind a balancer, the class sees requests hop.
@@ -74,6 +88,10 @@ export function createApp({ config, db, sessions, store, clock, log, root, class
     next();
   });
   app.use(securityHeaders({ https: config.cookieSecure }));
+  // gzip or brotli for HTML, CSS and SVG (a catalog page: 27 KB → 3 KB). Not the dashboard's event
+  // stream: it must reach the browser event by event, not when a compression block fills.
+  // (Compressed pages that reflect input are why CSRF tokens are masked per page: see csrf.ts.)
+  app.use(compression({ filter: (req, res) => !String(res.getHeader("content-type") ?? "").startsWith("text/event-stream") && compression.filter(req, res) }));
   // Static files first: images and CSS never load a session.
   app.use(express.static(path.join(root, "public"), { maxAge: config.production ? "1d" : 0 }));
   app.use(noStore);

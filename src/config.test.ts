@@ -1,6 +1,9 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { ConfigError, readConfig } from "./config.js";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { ConfigError, readConfig } from "./config.ts";
 
 const secret = "s".repeat(32);
 
@@ -21,11 +24,33 @@ describe("readConfig", () => {
   });
 
   it("refuses to start in production without SESSION_SECRETS", () => {
-    assert.throws(() => readConfig({ NODE_ENV: "production" }, "/app"), (e: Error) => e instanceof ConfigError && /SESSION_SECRETS is required in production/.test(e.message));
+    assert.throws(
+      () => readConfig({ NODE_ENV: "production" }, "/app"),
+      (e: Error) => e instanceof ConfigError && /SESSION_SECRETS is required in production/.test(e.message),
+    );
   });
 
-  it("never reuses a generated secret between runs", () => {
+  it("without keepDevSecret, a generated secret lasts one run only (tests, scripts)", () => {
     assert.notEqual(readConfig({}, "/app").sessionSecrets[0], readConfig({}, "/app").sessionSecrets[0]);
+    assert.equal(readConfig({}, "/app").sessionSecretFile, undefined);
+  });
+
+  it("with keepDevSecret, keeps one secret in a 0600 file beside the database and replaces a damaged one", () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "config-"));
+    try {
+      const env = { DATABASE_PATH: path.join(dir, "data", "shop.sqlite") };
+      const first = readConfig(env, "/app", { keepDevSecret: true });
+      assert.equal(first.sessionSecretFile, path.join(dir, "data", ".session-secret"));
+      assert.equal(fs.statSync(first.sessionSecretFile!).mode & 0o777, 0o600);
+      assert.equal(readConfig(env, "/app", { keepDevSecret: true }).sessionSecrets[0], first.sessionSecrets[0]);
+      fs.writeFileSync(first.sessionSecretFile!, "short\n");
+      const replaced = readConfig(env, "/app", { keepDevSecret: true }).sessionSecrets[0]!;
+      assert.ok(replaced.length >= 32 && replaced !== "short", "a too-short kept secret is never used");
+      assert.deepEqual(fs.readdirSync(path.join(dir, "data")), [".session-secret"], "no temporary files are left behind");
+      assert.deepEqual(readConfig({ ...env, SESSION_SECRETS: secret }, "/app", { keepDevSecret: true }).sessionSecrets, [secret], "SESSION_SECRETS wins");
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("reads a comma-separated secret list, first signs, and refuses short secrets", () => {

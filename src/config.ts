@@ -4,6 +4,7 @@
  * A bad value throws a ConfigError whose message names the variable and what it expects.
  */
 import { randomBytes } from "node:crypto";
+import fs from "node:fs";
 import path from "node:path";
 import { z } from "zod";
 
@@ -16,8 +17,10 @@ export interface Config {
   readonly sqliteBusyTimeoutMs: number;
   /** First signs, all verify: add a new secret in front to rotate without logging anyone out. */
   readonly sessionSecrets: readonly string[];
-  /** True when no SESSION_SECRETS were given and a random one was made for this run (development only). */
+  /** True when no SESSION_SECRETS were given and a random one was made (development only). */
   readonly sessionSecretsGenerated: boolean;
+  /** Where that generated secret is kept between runs (development, `keepDevSecret`), or undefined: this run only. */
+  readonly sessionSecretFile: string | undefined;
   readonly idleTimeoutMs: number;
   readonly absoluteTimeoutMs: number;
   readonly cleanupIntervalMs: number;
@@ -81,8 +84,16 @@ const schema = z.object({
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "silent"]).default("info"),
   SESSION_STORE: z.enum(["sqlite", "memory", "cookie", "redis"], "SESSION_STORE must be one of sqlite, memory, cookie, redis").default("sqlite"),
   REDIS_TIMEOUT_MS: integer("REDIS_TIMEOUT_MS", 50, 10_000).default(1500),
-  REDIS_URL: z.string().trim().regex(/^rediss?:\/\//, "REDIS_URL must start with redis:// or rediss://").default("redis://127.0.0.1:6379"),
-  INSTANCE_NAME: z.string().trim().regex(/^[\w.:-]{1,40}$/, "INSTANCE_NAME: letters, digits, . : _ - (at most 40)").optional(),
+  REDIS_URL: z
+    .string()
+    .trim()
+    .regex(/^rediss?:\/\//, "REDIS_URL must start with redis:// or rediss://")
+    .default("redis://127.0.0.1:6379"),
+  INSTANCE_NAME: z
+    .string()
+    .trim()
+    .regex(/^[\w.:-]{1,40}$/, "INSTANCE_NAME: letters, digits, . : _ - (at most 40)")
+    .optional(),
   CLASSROOM: bool("CLASSROOM").optional(),
   INSTRUCTOR_PASSWORD: z.string().min(12, "INSTRUCTOR_PASSWORD must have at least 12 characters").optional(),
   CLASSROOM_VULNERABLE_LABS: bool("CLASSROOM_VULNERABLE_LABS").default(false),
@@ -98,11 +109,20 @@ function parseTrustProxy(value: string | undefined): false | number | string {
   return /^\d+$/.test(value) ? Number(value) : value;
 }
 
+export interface ReadConfigOptions {
+  /**
+   * Development without SESSION_SECRETS: keep the generated secret in a git-ignored file beside the
+   * database, so a restart (every `npm run dev` reload) does not sign everybody out. Only the real
+   * server asks for this; tests and one-off scripts get a secret for the run only.
+   */
+  keepDevSecret?: boolean;
+}
+
 /**
  * @param env usually process.env
  * @param root the project folder, so relative paths do not depend on the working directory
  */
-export function readConfig(env: Record<string, string | undefined>, root: string): Config {
+export function readConfig(env: Record<string, string | undefined>, root: string, options: ReadConfigOptions = {}): Config {
   // Treat empty variables as unset, the way most shells and .env files mean them.
   const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ""));
   const parsed = schema.safeParse(cleaned);
@@ -118,6 +138,7 @@ export function readConfig(env: Record<string, string | undefined>, root: string
     .map((s) => s.trim())
     .filter(Boolean);
   const sessionSecretsGenerated = sessionSecrets.length === 0;
+  let sessionSecretFile: string | undefined;
   if (sessionSecretsGenerated) {
     if (production) {
       throw new ConfigError(
@@ -125,8 +146,9 @@ export function readConfig(env: Record<string, string | undefined>, root: string
           "(make one with: node -e \"console.log(require('crypto').randomBytes(32).toString('base64url'))\")",
       );
     }
-    // Development only: a fresh random secret per run. Never a sample secret from the repo.
-    sessionSecrets = [randomBytes(32).toString("base64url")];
+    // Development only: a random secret, never a sample secret from the repo.
+    sessionSecretFile = options.keepDevSecret ? path.join(path.dirname(path.resolve(root, e.DATABASE_PATH)), ".session-secret") : undefined;
+    sessionSecrets = [sessionSecretFile ? developmentSecret(sessionSecretFile) : randomSecret()];
   }
   const short = sessionSecrets.findIndex((s) => s.length < MIN_SECRET_LENGTH);
   if (short !== -1) {
@@ -150,6 +172,7 @@ export function readConfig(env: Record<string, string | undefined>, root: string
     sqliteBusyTimeoutMs: e.SQLITE_BUSY_TIMEOUT_MS,
     sessionSecrets: Object.freeze(sessionSecrets),
     sessionSecretsGenerated,
+    sessionSecretFile,
     idleTimeoutMs,
     absoluteTimeoutMs: e.SESSION_ABSOLUTE_SECONDS * 1000,
     cleanupIntervalMs: e.SESSION_CLEANUP_SECONDS * 1000,
@@ -170,4 +193,38 @@ export function readConfig(env: Record<string, string | undefined>, root: string
     vulnerableLabs: e.CLASSROOM_VULNERABLE_LABS,
     shopLabel: e.SHOP_LABEL ?? null,
   });
+}
+
+const randomSecret = () => randomBytes(32).toString("base64url");
+
+/**
+ * The development secret kept in `file` (made on first use), readable by its owner only (0600).
+ * It is written to a temporary file and then hard-linked into place: the link either appears
+ * whole or fails with EEXIST, so two shops starting at once (npm run classroom) never read half
+ * a secret and both end up with the same one. A file that is too short is replaced, never trusted.
+ */
+export function developmentSecret(file: string): string {
+  for (let attempt = 0; attempt < 3; attempt++) {
+    try {
+      const kept = fs.readFileSync(file, "utf8").trim();
+      if (kept.length >= MIN_SECRET_LENGTH) return kept;
+      fs.rmSync(file, { force: true });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw new ConfigError(`Cannot read the development secret ${file}: ${String(error)}`);
+    }
+    const secret = randomSecret();
+    const temp = `${file}.${process.pid}.${randomBytes(4).toString("hex")}`;
+    try {
+      fs.mkdirSync(path.dirname(file), { recursive: true });
+      fs.writeFileSync(temp, `${secret}\n`, { mode: 0o600 });
+      fs.linkSync(temp, file);
+      return secret;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw new ConfigError(`Cannot write the development secret ${file}: ${String(error)}`);
+      // Another process won the race: read its secret on the next turn.
+    } finally {
+      fs.rmSync(temp, { force: true });
+    }
+  }
+  throw new ConfigError(`Cannot settle on a development secret in ${file}`);
 }

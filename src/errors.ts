@@ -1,11 +1,11 @@
 /** The one error class routes throw: a status and a message that is safe to show the visitor. */
 export class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-    readonly title?: string,
-  ) {
+  readonly status: number;
+  readonly title: string | undefined;
+  constructor(status: number, message: string, title?: string) {
     super(message);
+    this.status = status;
+    this.title = title;
   }
 }
 

@@ -4,7 +4,7 @@ import { once } from "node:events";
 import http from "node:http";
 import net from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
-import { createDrainer, type DrainOptions } from "./http-drain.js";
+import { createDrainer, type DrainOptions } from "./http-drain.ts";
 
 /** A server whose handler waits `?ms=` before answering (default at once), with a drainer. */
 async function serve(options: DrainOptions) {

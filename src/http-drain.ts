@@ -94,7 +94,7 @@ export function createDrainer(server: http.Server, options: DrainOptions = {}) {
     },
     /** Stop accepting, answer what comes with Connection: close, close connections as they go quiet. */
     drain(): Promise<void> {
-      if (drained) return drained;
+      if (drained !== null) return drained;
       drainStarted = Date.now();
       for (const res of pending) closeAfter(res);
       pending.clear();

@@ -3,8 +3,8 @@ import assert from "node:assert/strict";
 import { once } from "node:events";
 import net from "node:net";
 import type { AddressInfo } from "node:net";
-import { createHttpServer } from "./http-server.js";
-import { startTestApp } from "./test/harness.js";
+import { createHttpServer } from "./http-server.ts";
+import { startTestApp } from "./test/harness.ts";
 
 let app: Awaited<ReturnType<typeof startTestApp>>;
 let server: ReturnType<typeof createHttpServer>;

@@ -12,10 +12,10 @@ import fs from "node:fs";
 import http from "node:http";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { addTestProducts, cartOf, Client, freshDatabase, SECRET_A, startServerProcess, tempDir } from "./test/harness.js";
-import { startNginx } from "./test/nginx.js";
-import { freePort } from "./test/processes.js";
-import { startRedisServer } from "./test/redis-server.js";
+import { addTestProducts, cartOf, Client, freshDatabase, SECRET_A, startServerProcess, tempDir } from "./test/harness.ts";
+import { startNginx } from "./test/nginx.ts";
+import { freePort } from "./test/processes.ts";
+import { startRedisServer } from "./test/redis-server.ts";
 
 const SHOPPERS = 32;
 const PRODUCTS = 50; // a cart holds at most 60 lines, at most 10 of each
@@ -111,11 +111,26 @@ describe("restarting an instance under load behind nginx", () => {
     const summary = `statuses ${JSON.stringify(Object.fromEntries(statuses))}, exits ${exits.map((e) => `${e.code} after ${e.ms} ms`).join(", ")}`;
     console.log(`rolling restart: ${summary}`);
     const failures = [...statuses].filter(([k]) => k !== "303");
-    const nginxSaid = nginx.errorLog().split("\n").filter((l) => /\[error\]/.test(l)).slice(0, 5).join("\n");
+    const nginxSaid = nginx
+      .errorLog()
+      .split("\n")
+      .filter((l) => /\[error\]/.test(l))
+      .slice(0, 5)
+      .join("\n");
     assert.deepEqual(failures, [], `every add answered 303: no 5xx, no failed request while an instance restarts (${summary})\nnginx:\n${nginxSaid}`);
-    assert.deepEqual(exits.map((e) => e.code), [0, 0], "each stopped instance exits 0");
-    assert.ok(exits.every((e) => e.ms < 6_000), `each exits well inside the 10 s a supervisor allows (${summary})`);
-    assert.ok(shoppers.every((s) => s.adds > 10), "every shopper kept adding through the restarts");
+    assert.deepEqual(
+      exits.map((e) => e.code),
+      [0, 0],
+      "each stopped instance exits 0",
+    );
+    assert.ok(
+      exits.every((e) => e.ms < 6_000),
+      `each exits well inside the 10 s a supervisor allows (${summary})`,
+    );
+    assert.ok(
+      shoppers.every((s) => s.adds > 10),
+      "every shopper kept adding through the restarts",
+    );
     for (const s of shoppers) {
       const cart = await cartOf(s.c);
       const missing = [...s.acked].filter(([id, n]) => (cart.get(id) ?? 0) < n);

@@ -6,12 +6,12 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import path from "node:path";
-import { Client, root } from "./test/harness.js";
-import { consecutiveFreePorts } from "./test/processes.js";
+import { Client, root } from "./test/harness.ts";
+import { consecutiveFreePorts } from "./test/processes.ts";
 
 async function demo(technique: string, check: (url: string) => Promise<void>) {
   const port = await consecutiveFreePorts(4);
-  const child = spawn(process.execPath, ["--import", "tsx", path.join(root, "scripts/scale-demo.ts"), "--technique", technique, "--port", String(port)], {
+  const child = spawn(process.execPath, [path.join(root, "scripts/scale-demo.ts"), "--technique", technique, "--port", String(port)], {
     cwd: root,
     stdio: ["ignore", "pipe", "pipe"],
   });

@@ -3,9 +3,10 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import http from "node:http";
+import { spawn } from "node:child_process";
 import { setTimeout as sleep } from "node:timers/promises";
 import path from "node:path";
-import { addToCart, Client, register, SECRET_A, startServerProcess, tempDir } from "./test/harness.js";
+import { addToCart, cartOf, Client, register, root, SECRET_A, startServerProcess, tempDir } from "./test/harness.ts";
 
 const startServer = startServerProcess;
 
@@ -55,16 +56,76 @@ describe("the server process", () => {
     }
   });
 
-  it("warns loudly in development when SESSION_SECRETS is missing", async () => {
+  it("in development without SESSION_SECRETS, keeps a generated secret beside the database so a restart keeps the cart", async () => {
     const dir = tempDir();
-    const server = startServer({ DATABASE_PATH: path.join(dir, "shop.sqlite"), SESSION_SECRETS: "" });
+    const env = { DATABASE_PATH: path.join(dir, "shop.sqlite"), SESSION_SECRETS: "" };
+    const secretFile = path.join(dir, ".session-secret");
+    let server = startServer(env);
     try {
-      await server.listening;
-      assert.match(server.output(), /SESSION_SECRETS is not set: using a random secret for this run only/);
+      const shopper = new Client(await server.listening);
+      await addToCart(shopper, 1, 2);
+      assert.match(server.output(), /SESSION_SECRETS is not set: using a development secret generated on this machine/);
+      assert.ok(server.output().includes(secretFile), "the warning says where the secret is kept");
+      const secret = fs.readFileSync(secretFile, "utf8").trim();
+      assert.ok(secret.length >= 32);
+      assert.equal(fs.statSync(secretFile).mode & 0o777, 0o600, "only the owner may read the secret");
+      server.child.kill("SIGTERM");
+      assert.equal(await server.exited, 0);
+      assert.ok(!server.output().includes(secret), "the secret itself is never logged");
+
+      server = startServer(env);
+      const again = new Client(await server.listening);
+      for (const [name, value] of shopper.cookies) again.cookies.set(name, value);
+      assert.deepEqual([...(await cartOf(again))], [[1, 2]], "the same cookie still opens the same cart after a restart");
+      assert.equal(fs.readFileSync(secretFile, "utf8").trim(), secret, "the kept secret is reused, not replaced");
       server.child.kill("SIGTERM");
       assert.equal(await server.exited, 0);
     } finally {
       server.child.kill("SIGKILL");
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("npm run dev restarts on a changed view or stylesheet, and the shopper stays signed in across the reload", async () => {
+    const dir = tempDir();
+    // The script exactly as package.json has it, run by this Node.
+    const script = JSON.parse(fs.readFileSync(path.join(root, "package.json"), "utf8")).scripts.dev as string;
+    const [node, ...args] = script.split(" ");
+    assert.equal(node, "node");
+    const child = spawn(process.execPath, args, {
+      cwd: root,
+      env: { ...process.env, PORT: "0", HOST: "127.0.0.1", LOG_LEVEL: "info", DATABASE_PATH: path.join(dir, "shop.sqlite"), SESSION_SECRETS: "" },
+      stdio: ["ignore", "pipe", "pipe"],
+      // Its own process group: --watch runs the server as a child, and both must go at the end.
+      detached: true,
+    });
+    let output = "";
+    child.stdout.on("data", (d) => (output += d));
+    child.stderr.on("data", (d) => (output += d));
+    const starts = () => [...output.matchAll(/"port":(\d+)/g)].map((m) => `http://127.0.0.1:${m[1]}`);
+    const started = async (n: number) => {
+      for (let waited = 0; starts().length < n; waited += 50) {
+        if (waited > 20_000) throw new Error(`no start number ${n}:\n${output}`);
+        await sleep(50);
+      }
+      return starts()[n - 1]!;
+    };
+    try {
+      const shopper = new Client(await started(1));
+      await register(shopper);
+      await addToCart(shopper, 1, 2);
+      // Touching (not changing) shared files: other tests read them at the same time.
+      const now = new Date();
+      fs.utimesSync(path.join(root, "views/partials/foot.ejs"), now, now);
+      const again = new Client(await started(2));
+      for (const [name, value] of shopper.cookies) again.cookies.set(name, value);
+      const cart = await again.get("/cart");
+      assert.match(cart.text, /Sign out/, "still signed in after the reload");
+      assert.deepEqual([...(await cartOf(again))], [[1, 2]]);
+      fs.utimesSync(path.join(root, "public/style.css"), now, now);
+      await started(3);
+    } finally {
+      process.kill(-child.pid!, "SIGKILL");
       fs.rmSync(dir, { recursive: true, force: true });
     }
   });

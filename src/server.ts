@@ -4,24 +4,24 @@
  */
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { createApp } from "./app.js";
-import { createHttpServer } from "./http-server.js";
-import { createDrainer } from "./http-drain.js";
-import { systemClock } from "./clock.js";
-import { ConfigError, readConfig } from "./config.js";
-import { migrate, seedCatalog } from "./db/migrate.js";
-import { openDatabase } from "./db/open.js";
-import { createLogger } from "./log.js";
-import { createClassroom } from "./classroom/classroom.js";
-import { startSessionCleanup } from "./session/cleanup.js";
-import { createSessionLayer, type SessionLayer } from "./session/technique.js";
-import { connectRedisStore, RedisUnreachableError } from "./session/redis.js";
+import { createApp } from "./app.ts";
+import { createHttpServer } from "./http-server.ts";
+import { createDrainer } from "./http-drain.ts";
+import { systemClock } from "./clock.ts";
+import { type Config, ConfigError, readConfig } from "./config.ts";
+import { migrate, seedCatalog } from "./db/migrate.ts";
+import { openDatabase } from "./db/open.ts";
+import { createLogger } from "./log.ts";
+import { createClassroom } from "./classroom/classroom.ts";
+import { startSessionCleanup } from "./session/cleanup.ts";
+import { createSessionLayer, type SessionLayer } from "./session/technique.ts";
+import { connectRedisStore, RedisUnreachableError } from "./session/redis.ts";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 
-let config;
+let config: Config;
 try {
-  config = readConfig(process.env, root);
+  config = readConfig(process.env, root, { keepDevSecret: true });
 } catch (error) {
   if (error instanceof ConfigError) {
     console.error(`Stateful Shop cannot start.\n${error.message}`);
@@ -30,11 +30,14 @@ try {
   throw error;
 }
 
-const log = createLogger(config.logLevel);
+// People read a terminal; machines read everything else (a pipe, a file, a log collector).
+const log = createLogger(config.logLevel, { pretty: !config.production && process.stdout.isTTY === true });
 if (config.sessionSecretsGenerated) {
+  // Said at every start: a secret in a file is fine on a laptop and wrong anywhere shared.
   log.warn(
-    "SESSION_SECRETS is not set: using a random secret for this run only (development). " +
-      "Every restart signs cookies differently, so existing sessions stop working. Set SESSION_SECRETS to keep them.",
+    { secretFile: config.sessionSecretFile },
+    "SESSION_SECRETS is not set: using a development secret generated on this machine and kept in the file shown " +
+      "(git-ignored, readable by you only), so restarts keep everyone signed in. Production refuses to start without SESSION_SECRETS.",
   );
 }
 
@@ -57,18 +60,19 @@ try {
 const { storage: sessions, store } = layer;
 
 // The cookie technique keeps nothing on the server, and Redis expires keys itself: nothing to clean.
-const cleanup = store && store.kind !== "redis"
-  ? startSessionCleanup({
-      store,
-      clock,
-      intervalMs: config.cleanupIntervalMs,
-      onSweep: ({ removed, batches, ms }) => {
-        classroom.recordSweep(removed);
-        log.info({ removed, batches, ms: Math.round(ms) }, `session cleanup removed ${removed} expired sessions`);
-      },
-      onError: (err) => log.warn({ err }, "session cleanup failed; will retry"),
-    })
-  : null;
+const cleanup =
+  store && store.kind !== "redis"
+    ? startSessionCleanup({
+        store,
+        clock,
+        intervalMs: config.cleanupIntervalMs,
+        onSweep: ({ removed, batches, ms }) => {
+          classroom.recordSweep(removed);
+          log.info({ removed, batches, ms: Math.round(ms) }, `session cleanup removed ${removed} expired sessions`);
+        },
+        onError: (err) => log.warn({ err }, "session cleanup failed; will retry"),
+      })
+    : null;
 
 const app = createApp({ config, db, sessions, store, clock, log, root, classroom, cleanup });
 
@@ -82,8 +86,6 @@ server.listen(config.port, config.host, () => {
     `Stateful Shop is open at http://localhost:${port}`,
   );
 });
-
-
 
 let stopping = false;
 async function shutdown(signal: string) {

@@ -9,7 +9,13 @@ export interface Measure {
   bad: number;
 }
 
-export async function loadWithSessions(url: string, requests: autocannon.Request[], perClient: Record<string, string>[], seconds: number, connections: number): Promise<Measure> {
+export async function loadWithSessions(
+  url: string,
+  requests: autocannon.Request[],
+  perClient: Record<string, string>[],
+  seconds: number,
+  connections: number,
+): Promise<Measure> {
   let next = 0;
   const result = await autocannon({
     url,

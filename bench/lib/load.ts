@@ -3,7 +3,7 @@
  * Each connection is one shopper with its own session (created before measuring): it alternates
  * a page view of the cart (a session read) and a quantity change (a session write).
  *
- *   node --import tsx bench/lib/load.ts <baseUrl> <seconds> <connections>
+ *   node bench/lib/load.ts <baseUrl> <seconds> <connections>
  *
  * Prints one JSON line: totals, failures, latency percentiles and per-100 ms request counts.
  */
@@ -35,7 +35,10 @@ function request(method: string, path: string, cookie: string, body?: string): P
 async function shopper(index: number) {
   const productId = (index % 25) + 1 === 6 || (index % 25) + 1 === 11 || (index % 25) + 1 === 14 ? 1 : (index % 25) + 1;
   const created = await request("POST", "/cart/items", "", `productId=${productId}&quantity=1`);
-  const cookie = created.setCookie.map((c) => c.split(";")[0] ?? "").filter((c) => c.startsWith("shop_sid=") || c.startsWith("__Host-shop_sid=")).join("; ");
+  const cookie = created.setCookie
+    .map((c) => c.split(";")[0] ?? "")
+    .filter((c) => c.startsWith("shop_sid=") || c.startsWith("__Host-shop_sid="))
+    .join("; ");
   const page = await request("GET", "/cart", cookie);
   const token = /name="_csrf" value="([^"]*)"/.exec(page.text)?.[1] ?? "";
   return { cookie, token, productId };
@@ -74,5 +77,14 @@ agent.destroy();
 latencies.sort((a, b) => a - b);
 const pct = (p: number) => Math.round((latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))] ?? 0) * 100) / 100;
 console.log(
-  JSON.stringify({ started, total, failures, rps: Math.round(total / seconds), p50: pct(50), p99: pct(99), max: pct(100), buckets: Array.from(buckets, (b) => b ?? 0) }),
+  JSON.stringify({
+    started,
+    total,
+    failures,
+    rps: Math.round(total / seconds),
+    p50: pct(50),
+    p99: pct(99),
+    max: pct(100),
+    buckets: Array.from(buckets, (b) => b ?? 0),
+  }),
 );

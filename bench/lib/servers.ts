@@ -12,9 +12,19 @@ export interface BenchServer {
   stop(): Promise<void>;
 }
 
-export async function startBenchServer(root: string, script: string, name: string, nodeArgs: string[] = [], env: Record<string, string> = {}): Promise<BenchServer> {
+export async function startBenchServer(
+  root: string,
+  script: string,
+  name: string,
+  nodeArgs: string[] = [],
+  env: Record<string, string> = {},
+): Promise<BenchServer> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `bench-${name}-`));
-  const child = spawn(process.execPath, [...nodeArgs, "--import", "tsx", path.join(root, script), name, dir], { cwd: root, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...env } });
+  const child = spawn(process.execPath, [...nodeArgs, path.join(root, script), name, dir], {
+    cwd: root,
+    stdio: ["ignore", "pipe", "pipe"],
+    env: { ...process.env, ...env },
+  });
   let err = "";
   child.stderr!.on("data", (d: Buffer) => (err += d.toString()));
   const port = await new Promise<number>((resolve, reject) => {

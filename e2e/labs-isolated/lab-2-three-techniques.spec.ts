@@ -3,8 +3,8 @@
  * technique, and a restart that wipes memory sessions while SQLite and cookie sessions survive.
  */
 import { expect, test } from "@playwright/test";
-import { cartLabel, cartLink, flash } from "../helpers.js";
-import { lessonShot, showXray, startShop, xray, type ShopProcess } from "../classroom.js";
+import { cartLabel, cartLink, flash } from "../helpers.ts";
+import { lessonShot, showXray, startShop, xray, type ShopProcess } from "../classroom.ts";
 
 const shops: Record<string, ShopProcess> = {};
 test.beforeAll(async () => {

@@ -1,7 +1,7 @@
 /** Lab 5, performed: with the fixation mode on, an attacker rides the victim's login; with it off, login rotates the ID and keeps the cart. */
 import { expect, test, type Browser } from "@playwright/test";
-import { addFromProductPage, cartLabel, cartLink, register, sessionCookie } from "../helpers.js";
-import { instructorSignIn, lessonShot, showXray, startShop, xray, type ShopProcess } from "../classroom.js";
+import { addFromProductPage, cartLabel, cartLink, register, sessionCookie } from "../helpers.ts";
+import { instructorSignIn, lessonShot, showXray, startShop, xray, type ShopProcess } from "../classroom.ts";
 
 let shop: ShopProcess;
 test.beforeAll(async () => {
@@ -46,7 +46,7 @@ test("lab 5: the vulnerable shop lets a planted ID ride the victim's login; the 
   // The fix.
   await setFixation(browser, false);
   const victim2 = await (await browser.newContext({ baseURL: shop.url })).newPage();
-  await victim2.goto(trap!.replace(/sid=.*/, "sid=" + "A".repeat(43)));
+  await victim2.goto(trap!.replace(/sid=.*/, `sid=${"A".repeat(43)}`));
   expect(await sessionCookie(victim2.context()), "the fixed shop ignores ?sid=").toBeUndefined();
   await showXray(victim2);
   await addFromProductPage(victim2, "dotted-notebook", "A5 Dotted Notebook", 1);

@@ -1,7 +1,7 @@
 /** Lab 6, performed: replay the cookie from before logout — dead when the session is destroyed, alive with "clear the cookie only", alive in cookie mode. */
 import { expect, test, type Browser } from "@playwright/test";
-import { addFromProductPage, register, replaySessionCookie, sessionCookie, signOut } from "../helpers.js";
-import { instructorSignIn, lessonShot, startShop, type ShopProcess } from "../classroom.js";
+import { addFromProductPage, register, replaySessionCookie, sessionCookie, signOut } from "../helpers.ts";
+import { instructorSignIn, lessonShot, startShop, type ShopProcess } from "../classroom.ts";
 
 let sqlite: ShopProcess;
 let cookie: ShopProcess;

@@ -1,7 +1,7 @@
 /** Lab 7, performed with the demo clock: idle and absolute expiry, and the cleanup job removing rows the class can see. */
 import { expect, test } from "@playwright/test";
-import { addFromProductPage, cartLabel, cartLink } from "../helpers.js";
-import { instructorSignIn, lessonShot, showXray, startShop, xray, type ShopProcess } from "../classroom.js";
+import { addFromProductPage, cartLabel, cartLink } from "../helpers.ts";
+import { instructorSignIn, lessonShot, showXray, startShop, xray, type ShopProcess } from "../classroom.ts";
 
 let shop: ShopProcess;
 test.beforeAll(async () => {
@@ -10,7 +10,9 @@ test.beforeAll(async () => {
 });
 test.afterAll(async () => shop.stop());
 
-test("lab 7: fast-forwarding past the idle timeout expires a session, Sweep now removes its row, and activity cannot beat the absolute timeout", async ({ browser }) => {
+test("lab 7: fast-forwarding past the idle timeout expires a session, Sweep now removes its row, and activity cannot beat the absolute timeout", async ({
+  browser,
+}) => {
   test.setTimeout(90_000);
   const dashboard = await (await browser.newContext({ baseURL: shop.url })).newPage();
   await instructorSignIn(dashboard);

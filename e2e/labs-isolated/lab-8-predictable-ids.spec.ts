@@ -1,7 +1,7 @@
 /** Lab 8, performed: with sequential IDs in an unsigned cookie, one student guesses the neighbour's number and wears their cart. */
 import { expect, test } from "@playwright/test";
-import { addFromProductPage, cartLabel, cartLink, SESSION_COOKIE, sessionCookie } from "../helpers.js";
-import { instructorSignIn, lessonShot, showXray, startShop, xray, type ShopProcess } from "../classroom.js";
+import { addFromProductPage, cartLabel, cartLink, SESSION_COOKIE, sessionCookie } from "../helpers.ts";
+import { instructorSignIn, lessonShot, showXray, startShop, xray, type ShopProcess } from "../classroom.ts";
 
 let shop: ShopProcess;
 test.beforeAll(async () => {

@@ -1,7 +1,7 @@
 /** Lab 1, performed: no cookie on the first visit, the first add creates it, then it travels with every request. */
 import { expect, test } from "@playwright/test";
-import { addFromProductPage, sessionCookie, technique } from "../helpers.js";
-import { lessonShot, showXray, xray } from "../classroom.js";
+import { addFromProductPage, sessionCookie, technique } from "../helpers.ts";
+import { lessonShot, showXray, xray } from "../classroom.ts";
 
 test("lab 1: the first visit has no session, the first add sets the cookie, later requests carry it back", async ({ page, context }) => {
   await page.goto("/labs/1");
@@ -14,7 +14,9 @@ test("lab 1: the first visit has no session, the first add sets the cookie, late
 
   await addFromProductPage(page, "ceramic-teapot", "Ceramic Teapot", 1);
   const previous = xray(page).getByRole("region", { name: /The request before: POST \/cart\/items/ });
-  await expect(previous).toContainText(technique() === "cookie" ? "Created: the first thing to keep, sealed" : "Created: the first thing to keep → a new random ID");
+  await expect(previous).toContainText(
+    technique() === "cookie" ? "Created: the first thing to keep, sealed" : "Created: the first thing to keep → a new random ID",
+  );
   await expect(previous).toContainText(technique() === "cookie" ? "Set-Cookie: shop_sid=‹sealed blob" : "Set-Cookie: shop_sid=s%3A‹ID ");
   await expect(previous).toContainText("HttpOnly");
   await expect(previous).toContainText("SameSite=Lax");

@@ -1,6 +1,6 @@
 /** Lab 4, performed: the cookie is the session — a copy in another browser is the same shopper. HttpOnly hides it from scripts. */
 import { expect, test } from "@playwright/test";
-import { addFromProductPage, cartLabel, cartLink, register, replaySessionCookie, SESSION_COOKIE, sessionCookie } from "../helpers.js";
+import { addFromProductPage, cartLabel, cartLink, register, replaySessionCookie, SESSION_COOKIE, sessionCookie } from "../helpers.ts";
 
 test("lab 4: a copied cookie opens the same cart and account in a second browser; page scripts cannot read it", async ({ page, context, browser, baseURL }) => {
   const account = await register(page);

@@ -1,7 +1,7 @@
 /** Brute-force protection on sign-in: failures are limited per account and per client. */
 import { afterEach, beforeEach, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { register, startTestApp } from "../test/harness.js";
+import { register, startTestApp } from "../test/harness.ts";
 
 let app: Awaited<ReturnType<typeof startTestApp>>;
 beforeEach(async () => {
@@ -16,7 +16,10 @@ describe("sign-in rate limits", () => {
     const attacker = app.client();
     await attacker.get("/login");
     const failures = await Promise.all(Array.from({ length: 10 }, () => attacker.post("/login", { email, password: "wrong guess 123" })));
-    assert.ok(failures.every((r) => r.status === 401), failures.map((r) => r.status).join());
+    assert.ok(
+      failures.every((r) => r.status === 401),
+      failures.map((r) => r.status).join(),
+    );
     const blocked = await attacker.post("/login", { email, password });
     assert.equal(blocked.status, 429);
     assert.match(blocked.text, /Too many failed sign-in attempts for this account/);

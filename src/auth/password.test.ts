@@ -1,6 +1,6 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { hashPassword, OWASP_SCRYPT, passwordProblem, verifyPassword } from "./password.js";
+import { hashPassword, OWASP_SCRYPT, passwordProblem, verifyPassword } from "./password.ts";
 
 describe("password hashing", () => {
   it("hashes with scrypt at the OWASP cost, salted, and verifies", async () => {

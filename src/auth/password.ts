@@ -12,9 +12,7 @@ export const OWASP_SCRYPT = { N: 2 ** 17, r: 8, p: 1 } as const;
 
 function scryptAsync(password: string, salt: Buffer, params: { N: number; r: number; p: number }): Promise<Buffer> {
   const options: ScryptOptions = { ...params, maxmem: 256 * params.N * params.r + 1024 * 1024 };
-  return new Promise((resolve, reject) =>
-    scrypt(password.normalize("NFC"), salt, KEY_LENGTH, options, (err, key) => (err ? reject(err) : resolve(key))),
-  );
+  return new Promise((resolve, reject) => scrypt(password.normalize("NFC"), salt, KEY_LENGTH, options, (err, key) => (err ? reject(err) : resolve(key))));
 }
 
 export async function hashPassword(password: string, params = OWASP_SCRYPT): Promise<string> {
@@ -39,9 +37,26 @@ export async function verifyPassword(password: string, stored: string): Promise<
 export const MIN_PASSWORD_LENGTH = 10;
 export const MAX_PASSWORD_LENGTH = 128;
 const COMMON = new Set([
-  "password", "password1", "password12", "password123", "1234567890", "123456789", "12345678",
-  "qwertyuiop", "iloveyou", "letmein123", "welcome123", "abc1234567", "qwerty1234", "1q2w3e4r5t",
-  "passw0rd12", "administrator", "sunshine12", "football12", "0987654321", "1111111111",
+  "password",
+  "password1",
+  "password12",
+  "password123",
+  "1234567890",
+  "123456789",
+  "12345678",
+  "qwertyuiop",
+  "iloveyou",
+  "letmein123",
+  "welcome123",
+  "abc1234567",
+  "qwerty1234",
+  "1q2w3e4r5t",
+  "passw0rd12",
+  "administrator",
+  "sunshine12",
+  "football12",
+  "0987654321",
+  "1111111111",
 ]);
 
 export function passwordProblem(password: string, email: string): string | null {

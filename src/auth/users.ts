@@ -1,5 +1,5 @@
 /** Accounts: look-up by email or id, and creation. Passwords arrive here already hashed. */
-import type { Db } from "../db/open.js";
+import type { Db } from "../db/open.ts";
 
 export interface User {
   id: number;
@@ -17,9 +17,7 @@ export type Users = ReturnType<typeof createUsers>;
 export function createUsers(db: Db) {
   const byEmail = db.prepare<[string], UserRow>("SELECT id, email, password_hash FROM users WHERE email = ?");
   const byId = db.prepare<[number], User>("SELECT id, email FROM users WHERE id = ?");
-  const insert = db.prepare<[string, string, number]>(
-    "INSERT INTO users (email, password_hash, created_at) VALUES (?, ?, ?) ON CONFLICT (email) DO NOTHING",
-  );
+  const insert = db.prepare<[string, string, number]>("INSERT INTO users (email, password_hash, created_at) VALUES (?, ?, ?) ON CONFLICT (email) DO NOTHING");
 
   return {
     findByEmail(email: string): (User & { passwordHash: string }) | undefined {

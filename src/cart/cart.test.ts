@@ -1,8 +1,8 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { addItem, countItems, MAX_LINES, parseQuantity, removeItem, setQuantity } from "./cart.js";
-import { formatCents } from "./money.js";
-import { priceCart } from "./pricing.js";
+import { addItem, countItems, MAX_LINES, parseQuantity, removeItem, setQuantity } from "./cart.ts";
+import { formatCents } from "./money.ts";
+import { priceCart } from "./pricing.ts";
 
 const teapot = { id: 1, name: "Teapot", stock: 24 };
 const grinder = { id: 6, name: "Grinder", stock: 3 };

@@ -5,7 +5,7 @@
  * Rules the server enforces (the browser's min/max attributes are only a convenience):
  * 1..10 of a product per line, never more than the stock, at most MAX_LINES lines.
  */
-import type { CartLine } from "../session/types.js";
+import type { CartLine } from "../session/types.ts";
 
 export const MAX_PER_LINE = 10;
 /** Bounds what one visitor can make the server store (a full cart is about 2 KB of JSON). */
@@ -55,9 +55,7 @@ export function addItem(cart: CartLine[], product: Stocked, quantity: number): C
   }
   return {
     ok: true,
-    cart: existing
-      ? cart.map((l) => (l.productId === product.id ? { ...l, quantity: total } : l))
-      : [...cart, { productId: product.id, quantity }],
+    cart: existing ? cart.map((l) => (l.productId === product.id ? { ...l, quantity: total } : l)) : [...cart, { productId: product.id, quantity }],
   };
 }
 
@@ -86,7 +84,6 @@ export function setNote(cart: CartLine[], productId: number, input: unknown): Ca
   if (typeof input !== "string") return { ok: false, message: "A gift note must be text." };
   const note = input.trim();
   if (note.length > MAX_NOTE_LENGTH) return { ok: false, message: `A gift note can have at most ${MAX_NOTE_LENGTH} characters.` };
-  // eslint-disable-next-line no-control-regex
   if (/[\u0000-\u001f\u007f]/.test(note)) return { ok: false, message: "A gift note must fit on one line, without control characters." };
   if (!cart.some((l) => l.productId === productId)) return { ok: false, message: "That product is not in your cart." };
   return {

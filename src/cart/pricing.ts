@@ -2,8 +2,8 @@
  * priceCart: turns the session's lines (IDs and quantities) into what the cart page shows,
  * with names and prices read from the catalog now. Totals are computed, never stored.
  */
-import type { CartLine } from "../session/types.js";
-import type { Product } from "../catalog/catalog.js";
+import type { CartLine } from "../session/types.ts";
+import type { Product } from "../catalog/catalog.ts";
 
 export interface PricedLine {
   product: Product;

@@ -2,7 +2,7 @@
  * Catalog data access: categories and products, read-only for the shop (checkout lowers
  * stock in orders.ts). Statements are prepared once when the catalog is created.
  */
-import type { Db } from "../db/open.js";
+import type { Db } from "../db/open.ts";
 
 export interface Category {
   id: number;

@@ -3,7 +3,7 @@
  * by the cleanup job (bars) over the last samples. No chart library and no script needed, so it
  * also updates on the no-JavaScript refresh. Only numbers go into the markup (it is included raw).
  */
-import type { HistoryPoint } from "./classroom.js";
+import type { HistoryPoint } from "./classroom.ts";
 
 const W = 640;
 const H = 180;
@@ -17,7 +17,11 @@ export function renderHistoryChart(history: readonly HistoryPoint[]): string {
   const n = (v: number) => v.toFixed(1);
   const barWidth = Math.max(2, (W - 2 * PAD) / Math.max(points.length, 1) - 2);
   const bars = points
-    .map((p, i) => (p.removed > 0 ? `<rect class="chart-removed" x="${n(x(i) - barWidth / 2)}" y="${n(y(p.removed))}" width="${n(barWidth)}" height="${n(H - PAD - y(p.removed))}"/>` : ""))
+    .map((p, i) =>
+      p.removed > 0
+        ? `<rect class="chart-removed" x="${n(x(i) - barWidth / 2)}" y="${n(y(p.removed))}" width="${n(barWidth)}" height="${n(H - PAD - y(p.removed))}"/>`
+        : "",
+    )
     .join("");
   const live = points.map((p, i) => `${n(x(i))},${n(y(p.live))}`).join(" ");
   const stored = points.map((p, i) => `${n(x(i))},${n(y(p.live + p.expired))}`).join(" ");

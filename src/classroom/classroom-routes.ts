@@ -4,20 +4,20 @@
  * Everything here is off when CLASSROOM is false (the default in production).
  */
 import { Router, type RequestHandler } from "express";
-import type { Catalog } from "../catalog/catalog.js";
-import type { Clock } from "../clock.js";
-import type { Config } from "../config.js";
-import { addItem, setNote } from "../cart/cart.js";
-import { badRequest, notFound } from "../errors.js";
-import { safeLocalPath } from "../middleware/locals.js";
-import { CookieTooLargeError } from "../session/cookie-storage.js";
-import { newSessionId } from "../session/id.js";
-import type { SessionStorage, SessionStore } from "../session/types.js";
-import type { Classroom } from "./classroom.js";
-import { labModeLabels } from "./classroom.js";
-import { createInstructorAuth, instructorRoutes } from "./instructor.js";
-import { labs } from "./labs.js";
-import { createXray } from "./xray.js";
+import type { Catalog } from "../catalog/catalog.ts";
+import type { Clock } from "../clock.ts";
+import type { Config } from "../config.ts";
+import { addItem, setNote } from "../cart/cart.ts";
+import { badRequest, notFound } from "../errors.ts";
+import { safeLocalPath } from "../middleware/locals.ts";
+import { CookieTooLargeError } from "../session/cookie-storage.ts";
+import { newSessionId } from "../session/id.ts";
+import type { SessionStorage, SessionStore } from "../session/types.ts";
+import type { Classroom } from "./classroom.ts";
+import { labModeLabels } from "./classroom.ts";
+import { createInstructorAuth, instructorRoutes } from "./instructor.ts";
+import { labs } from "./labs.ts";
+import { createXray } from "./xray.ts";
 
 export interface ClassroomDeps {
   config: Config;
@@ -53,7 +53,9 @@ export function createClassroomLayer(deps: ClassroomDeps) {
       instanceName: config.instanceName,
       offsetMs: classroom.offsetMs,
       shiftedNow: classroom.clock.now(),
-      vulnerable: Object.entries(labModeLabels).filter(([name]) => classroom.labModes[name as keyof typeof labModeLabels]).map(([, label]) => label),
+      vulnerable: Object.entries(labModeLabels)
+        .filter(([name]) => classroom.labModes[name as keyof typeof labModeLabels])
+        .map(([, label]) => label),
       xrayOn: xray.isOn(req),
       instructor: config.instructorPassword !== null && auth.isInstructor(req),
     };
@@ -114,7 +116,11 @@ export function createClassroomLayer(deps: ClassroomDeps) {
         return { ...data, cart };
       });
       const bytes = Buffer.byteLength(JSON.stringify(req.session.data));
-      flash.set(res, "success", `Added ${products.length} products, each with a gift note: the cart is now ${bytes.toLocaleString("en-US")} bytes of JSON, and it fits (${techniqueNames[technique]} technique).`);
+      flash.set(
+        res,
+        "success",
+        `Added ${products.length} products, each with a gift note: the cart is now ${bytes.toLocaleString("en-US")} bytes of JSON, and it fits (${techniqueNames[technique]} technique).`,
+      );
     } catch (error) {
       if (!(error instanceof CookieTooLargeError)) throw error;
       flash.set(res, "error", error.message);
@@ -123,7 +129,7 @@ export function createClassroomLayer(deps: ClassroomDeps) {
   });
 
   // Lab 5: the attacker's side. A fresh ID of the attacker's choosing, and the link that plants it.
-  router.post("/labs/5/trap", (req, res) => {
+  router.post("/labs/5/trap", (_req, res) => {
     if (!classroom.labModes.fixation) {
       flash.set(res, "info", "The fixed shop ignores ?sid= in links: switch on the fixation mode on this page first (instructor only).");
       return void res.redirect(303, "/labs/5");

@@ -7,14 +7,14 @@ import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
-import { root, tempDir } from "../test/harness.js";
-import { consecutiveFreePorts } from "../test/processes.js";
+import { root, tempDir } from "../test/harness.ts";
+import { consecutiveFreePorts } from "../test/processes.ts";
 
 describe("npm run classroom", () => {
   it("serves the SQLite, memory and cookie shops side by side, each labelled, and stops on SIGTERM", async () => {
     const dir = tempDir();
     const port = await consecutiveFreePorts(3);
-    const child = spawn(process.execPath, ["--import", "tsx", path.join(root, "scripts/classroom.ts"), "--port", String(port)], {
+    const child = spawn(process.execPath, [path.join(root, "scripts/classroom.ts"), "--port", String(port)], {
       cwd: root,
       env: { ...process.env, DATABASE_PATH: path.join(dir, "classroom.sqlite"), INSTRUCTOR_PASSWORD: "classroom-test-password", LOG_LEVEL: "warn" },
       stdio: ["ignore", "pipe", "pipe"],
@@ -25,7 +25,11 @@ describe("npm run classroom", () => {
     try {
       for (let i = 0; i < 600 && !out.includes("Keys: m = restart"); i++) await new Promise((r) => setTimeout(r, 100));
       assert.match(out, /Keys: m = restart/, `the classroom printed its addresses:\n${out}`);
-      for (const [offset, name] of [[0, "SQLite"], [1, "Memory"], [2, "Cookie"]] as const) {
+      for (const [offset, name] of [
+        [0, "SQLite"],
+        [1, "Memory"],
+        [2, "Cookie"],
+      ] as const) {
         const res = await fetch(`http://127.0.0.1:${port + offset}/labs`);
         assert.equal(res.status, 200);
         const html = await res.text();
@@ -44,7 +48,10 @@ describe("npm run classroom", () => {
         body: "password=classroom-test-password&next=%2Finstructor",
       });
       assert.equal(login.status, 303);
-      const pass = login.headers.getSetCookie().find((c) => c.startsWith("shop_instructor="))!.split(";")[0]!;
+      const pass = login.headers
+        .getSetCookie()
+        .find((c) => c.startsWith("shop_instructor="))!
+        .split(";")[0]!;
       const stream = await fetch(`${base}/instructor/events`, { headers: { cookie: pass } });
       assert.equal(stream.headers.get("content-type"), "text/event-stream");
       const first = await stream.body!.getReader().read();

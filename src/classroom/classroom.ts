@@ -6,8 +6,8 @@
  * safe modes. The vulnerable modes can only be switched on when the config allows it
  * (CLASSROOM_VULNERABLE_LABS, refused in production).
  */
-import type { Clock } from "../clock.js";
-import type { LabModes } from "../session/types.js";
+import type { Clock } from "../clock.ts";
+import type { LabModes } from "../session/types.ts";
 
 export type LabModeName = keyof LabModes;
 

@@ -4,8 +4,8 @@
  */
 import { after, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { ConfigError, readConfig } from "../config.js";
-import { addToCart, register, root, startTestApp, type Client } from "../test/harness.js";
+import { ConfigError, readConfig } from "../config.ts";
+import { addToCart, register, root, startTestApp, type Client } from "../test/harness.ts";
 
 const PASSWORD = "a long classroom password";
 const apps: Awaited<ReturnType<typeof startTestApp>>[] = [];

@@ -11,15 +11,15 @@
 import { createHash, createHmac, timingSafeEqual } from "node:crypto";
 import { rateLimit } from "express-rate-limit";
 import { Router, type Request, type RequestHandler, type Response } from "express";
-import type { Config } from "../config.js";
-import type { Clock } from "../clock.js";
-import { HttpError, badRequest } from "../errors.js";
-import { fingerprint } from "../session/id.js";
-import type { ListedSession, SessionStore, Technique } from "../session/types.js";
-import type { Classroom, LabModeName } from "./classroom.js";
-import { labModeLabels } from "./classroom.js";
-import { renderHistoryChart } from "./chart.js";
-import { safeLocalPath } from "../middleware/locals.js";
+import type { Config } from "../config.ts";
+import type { Clock } from "../clock.ts";
+import { HttpError, badRequest } from "../errors.ts";
+import { fingerprint } from "../session/id.ts";
+import type { ListedSession, SessionStore, Technique } from "../session/types.ts";
+import type { Classroom, LabModeName } from "./classroom.ts";
+import { labModeLabels } from "./classroom.ts";
+import { renderHistoryChart } from "./chart.ts";
+import { safeLocalPath } from "../middleware/locals.ts";
 
 const PASS_MS = 8 * 3600_000;
 const KEY = /^[0-9a-f]{64}$/;
@@ -217,7 +217,13 @@ export function instructorRoutes(deps: InstructorDeps & { auth: InstructorAuth }
 
   router.post("/instructor/sweep", requireInstructor, async (req, res) => {
     if (!cleanup) {
-      flash.set(res, "info", technique === "cookie" ? "Nothing to sweep: the cookie technique stores nothing on the server." : "Nothing to sweep: Redis deletes expired keys itself.");
+      flash.set(
+        res,
+        "info",
+        technique === "cookie"
+          ? "Nothing to sweep: the cookie technique stores nothing on the server."
+          : "Nothing to sweep: Redis deletes expired keys itself.",
+      );
     } else {
       const result = await cleanup.runOnce();
       if (result === undefined) flash.set(res, "error", "The sweep failed (the database was busy); the job retries at its next tick.");
@@ -240,7 +246,11 @@ export function instructorRoutes(deps: InstructorDeps & { auth: InstructorAuth }
     const now = clock.now();
     // Expired but still stored: the next sweep (or "Sweep now") deletes it, which is the point of the demo.
     const done = store ? await store.update(key, now, (s) => ({ ...s, expiresAt: now })) : null;
-    flash.set(res, done ? "success" : "error", done ? `Session ${fingerprint(key)} expired now; its record waits for the cleanup job.` : "That session had already ended.");
+    flash.set(
+      res,
+      done ? "success" : "error",
+      done ? `Session ${fingerprint(key)} expired now; its record waits for the cleanup job.` : "That session had already ended.",
+    );
     res.redirect(303, "/instructor");
   });
 
@@ -272,7 +282,11 @@ export function instructorRoutes(deps: InstructorDeps & { auth: InstructorAuth }
     if (typeof name !== "string" || !Object.hasOwn(labModeLabels, name)) throw badRequest("That is not a lab mode.");
     const on = form.on === "1";
     if (on && !classroom.vulnerableLabsAllowed) {
-      throw new HttpError(403, "Vulnerable lab modes are off on this server. Restart it with CLASSROOM_VULNERABLE_LABS=1 (never in production).", "Not enabled");
+      throw new HttpError(
+        403,
+        "Vulnerable lab modes are off on this server. Restart it with CLASSROOM_VULNERABLE_LABS=1 (never in production).",
+        "Not enabled",
+      );
     }
     classroom.setLabMode(name as LabModeName, on);
     flash.set(res, on ? "error" : "success", `${labModeLabels[name as LabModeName]}: ${on ? "ON — this shop is now deliberately vulnerable" : "off"}.`);

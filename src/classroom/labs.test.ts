@@ -4,8 +4,8 @@
  */
 import { after, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { addToCart, cartOf, Client, register, startTestApp } from "../test/harness.js";
-import { hashSessionId, newSessionId } from "../session/id.js";
+import { addToCart, cartOf, Client, register, startTestApp } from "../test/harness.ts";
+import { hashSessionId, newSessionId } from "../session/id.ts";
 
 const PASSWORD = "a long classroom password";
 type App = Awaited<ReturnType<typeof startTestApp>>;
@@ -161,7 +161,14 @@ describe("lab 8: predictable IDs", () => {
 
     const guesser = new Client(app.url);
     guesser.cookies.set("shop_sid", String(Number(b) - 1));
-    assert.deepEqual([...(await cartOf(guesser))], [[1, 2], [4, 1]], "the guesser sees the first visitor's cart");
+    assert.deepEqual(
+      [...(await cartOf(guesser))],
+      [
+        [1, 2],
+        [4, 1],
+      ],
+      "the guesser sees the first visitor's cart",
+    );
   });
 
   it("fixed: IDs are 43 random characters, signed; a guessed number gets an empty cart", async () => {

@@ -51,7 +51,8 @@ export const labs: readonly Lab[] = [
   {
     number: 6,
     title: "Logout done right and wrong",
-    summary: "Replay the cookie from before logout: dead with a server-side session destroyed, alive when logout only clears the cookie, alive in cookie mode until it expires.",
+    summary:
+      "Replay the cookie from before logout: dead with a server-side session destroyed, alive when logout only clears the cookie, alive in cookie mode until it expires.",
     sources: ["“Sessions” — Database Cookies", "“Session” — How Sessions Work (session ends)"],
     lesson: "lab-6-logout.md",
   },

@@ -6,7 +6,7 @@
 import { after, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { addToCart, register, startTestApp, type Client } from "../test/harness.js";
+import { addToCart, register, startTestApp, type Client } from "../test/harness.ts";
 
 const IDLE_SECONDS = 600;
 const apps: Awaited<ReturnType<typeof startTestApp>>[] = [];

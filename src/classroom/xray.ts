@@ -13,8 +13,8 @@
  * shows it as "the request before".
  */
 import type { Request, RequestHandler, Response } from "express";
-import { fingerprint, hashSessionId } from "../session/id.js";
-import type { Session, SessionEvent, Technique } from "../session/types.js";
+import { fingerprint, hashSessionId } from "../session/id.ts";
+import type { Session, SessionEvent, Technique } from "../session/types.ts";
 
 export const XRAY_COOKIE = "shop_xray";
 const LAST_COOKIE = "shop_xray_last";
@@ -124,7 +124,12 @@ function describeValue(rawValue: string, s: XraySettings): CookieParts {
   if (/^\d{1,12}$/.test(value)) {
     return {
       short: value,
-      parts: [{ label: "Sequential ID (LAB, unsigned)", value: `${value} — printed because it is no secret: the neighbours are ${Number(value) - 1} and ${Number(value) + 1}` }],
+      parts: [
+        {
+          label: "Sequential ID (LAB, unsigned)",
+          value: `${value} — printed because it is no secret: the neighbours are ${Number(value) - 1} and ${Number(value) + 1}`,
+        },
+      ],
     };
   }
   const dot = value.lastIndexOf(".");
@@ -221,7 +226,12 @@ export function createXray(settings: XraySettings & { enabled: boolean; secure: 
         session.createdAt === null
           ? null
           : {
-              keyLabel: settings.technique === "cookie" ? "No key: nothing is stored on the server" : settings.technique === "memory" ? "Map key = sha256(ID)" : "Primary key id_hash = sha256(ID)",
+              keyLabel:
+                settings.technique === "cookie"
+                  ? "No key: nothing is stored on the server"
+                  : settings.technique === "memory"
+                    ? "Map key = sha256(ID)"
+                    : "Primary key id_hash = sha256(ID)",
               key: settings.technique === "cookie" ? null : session.key,
               userId: session.userId,
               createdAt: session.createdAt,

@@ -5,7 +5,7 @@
  */
 import fs from "node:fs";
 import path from "node:path";
-import type { Db } from "./open.js";
+import type { Db } from "./open.ts";
 
 export function migrate(db: Db, dir: string): number[] {
   const files = fs
@@ -20,12 +20,14 @@ export function migrate(db: Db, dir: string): number[] {
     const sql = fs.readFileSync(path.join(dir, file), "utf8");
     // IMMEDIATE, and the version checked again under the write lock: when two processes start at
     // once on the same file, the second waits for the first and then finds the migration done.
-    const ran = db.transaction(() => {
-      if (version <= currentVersion()) return false;
-      db.exec(sql);
-      db.pragma(`user_version = ${version}`);
-      return true;
-    }).immediate();
+    const ran = db
+      .transaction(() => {
+        if (version <= currentVersion()) return false;
+        db.exec(sql);
+        db.pragma(`user_version = ${version}`);
+        return true;
+      })
+      .immediate();
     if (ran) applied.push(version);
   }
   return applied;
@@ -36,9 +38,11 @@ export function seedCatalog(db: Db, seedFile: string): boolean {
   const empty = () => (db.prepare("SELECT count(*) AS n FROM products").get() as { n: number }).n === 0;
   if (!empty()) return false;
   // Checked again under the write lock, as for migrations: two processes never both seed.
-  return db.transaction(() => {
-    if (!empty()) return false;
-    db.exec(fs.readFileSync(seedFile, "utf8"));
-    return true;
-  }).immediate();
+  return db
+    .transaction(() => {
+      if (!empty()) return false;
+      db.exec(fs.readFileSync(seedFile, "utf8"));
+      return true;
+    })
+    .immediate();
 }

@@ -7,7 +7,7 @@ import { afterEach, beforeEach, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import path from "node:path";
 import Database from "better-sqlite3";
-import { addToCart, cartOf, startTestApp } from "../test/harness.js";
+import { addToCart, cartOf, startTestApp } from "../test/harness.ts";
 
 let app: Awaited<ReturnType<typeof startTestApp>>;
 beforeEach(async () => {
@@ -41,7 +41,13 @@ describe("storage failures", () => {
     }
     assert.deepEqual([...(await cartOf(c))], [[1, 1]], "the refused add was not stored");
     assert.equal((await c.post("/cart/items", { productId: "2", quantity: "1" })).status, 303, "recovered by itself");
-    assert.deepEqual([...(await cartOf(c))], [[1, 1], [2, 1]]);
+    assert.deepEqual(
+      [...(await cartOf(c))],
+      [
+        [1, 1],
+        [2, 1],
+      ],
+    );
   });
 
   it("a full disk: 503, nothing half-written, and recovery when space returns", async () => {

@@ -9,33 +9,42 @@
  *    seen before login is useless after it).
  *
  * A visitor without a session has nothing to steal yet; layer 1 still applies (it stops login CSRF).
+ *
+ * Pages are compressed (gzip/brotli), and some reflect what the visitor typed (the search box).
+ * A secret that is the same on every page, next to attacker-chosen text, leaks through the
+ * compressed length (BREACH). So each page carries the token masked with fresh random bytes:
+ * pad ‖ (pad XOR token). Every page shows different bytes; the server unmasks and compares.
  */
-import { createHmac, timingSafeEqual } from "node:crypto";
+import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
 import type { RequestHandler } from "express";
-import { HttpError } from "../errors.js";
+import { HttpError } from "../errors.ts";
 
 const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
 
 const forbidden = () =>
-  new HttpError(
-    403,
-    "This form was out of date or was sent from another site, so we ignored it. Go back, reload the page and try again.",
-    "Request refused",
-  );
+  new HttpError(403, "This form was out of date or was sent from another site, so we ignored it. Go back, reload the page and try again.", "Request refused");
 
 export function createCsrf(secrets: readonly string[]) {
-  const sign = (secret: string, sessionId: string) => createHmac("sha256", secret).update(`csrf:${sessionId}`).digest("base64url");
+  const sign = (secret: string, sessionId: string) => createHmac("sha256", secret).update(`csrf:${sessionId}`).digest();
 
-  const tokenFor = (sessionId: string) => sign(secrets[0]!, sessionId);
+  /** A fresh masking of the session's token: different on every page, valid for the whole session. */
+  const tokenFor = (sessionId: string) => {
+    const token = sign(secrets[0]!, sessionId);
+    const pad = randomBytes(token.length);
+    const masked = Buffer.alloc(token.length);
+    for (let i = 0; i < token.length; i++) masked[i] = token[i]! ^ pad[i]!;
+    return Buffer.concat([pad, masked]).toString("base64url");
+  };
 
   const isValid = (sessionId: string, token: unknown) => {
     if (typeof token !== "string" || token.length === 0) return false;
-    const given = Buffer.from(token);
+    const raw = Buffer.from(token, "base64url");
+    const half = raw.length / 2;
+    if (half !== 32) return false;
+    const given = Buffer.alloc(half);
+    for (let i = 0; i < half; i++) given[i] = raw[i]! ^ raw[half + i]!;
     // Every secret verifies, so rotating secrets does not break forms already on screen.
-    return secrets.some((secret) => {
-      const expected = Buffer.from(sign(secret, sessionId));
-      return expected.length === given.length && timingSafeEqual(expected, given);
-    });
+    return secrets.some((secret) => timingSafeEqual(sign(secret, sessionId), given));
   };
 
   const protect: RequestHandler = (req, res, next) => {

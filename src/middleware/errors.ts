@@ -9,9 +9,9 @@
  * - Anything else is a bug: logged with its stack, shown as a plain 500.
  */
 import type { ErrorRequestHandler, RequestHandler } from "express";
-import type { Logger } from "../log.js";
-import { HttpError, notFound } from "../errors.js";
-import { SessionEndedError } from "../session/storage.js";
+import type { Logger } from "../log.ts";
+import { HttpError, notFound } from "../errors.ts";
+import { SessionEndedError } from "../session/storage.ts";
 
 // SQLite under pressure, or the Redis session store unreachable (StoreUnavailableError).
 const STORAGE_UNAVAILABLE = /^(SQLITE_(BUSY|LOCKED|FULL|READONLY|IOERR|CANTOPEN|PROTOCOL)|STORE_UNAVAILABLE$)/;

@@ -1,7 +1,7 @@
 /** What every view needs: the signed-in user, the cart count for the badge, the search box value. */
 import type { RequestHandler } from "express";
-import type { Users } from "../auth/users.js";
-import { countItems } from "../cart/cart.js";
+import type { Users } from "../auth/users.ts";
+import { countItems } from "../cart/cart.ts";
 
 export function locals(users: Users): RequestHandler {
   return (req, res, next) => {

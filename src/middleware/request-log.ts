@@ -1,6 +1,6 @@
 /** One line per request: method, path, status, duration. No headers, so no cookies. */
 import type { RequestHandler } from "express";
-import type { Logger } from "../log.js";
+import type { Logger } from "../log.ts";
 
 export function requestLog(log: Logger): RequestHandler {
   return (req, res, next) => {

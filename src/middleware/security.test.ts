@@ -1,7 +1,7 @@
 /** CSRF, security headers and caching rules, through real HTTP. */
 import { afterEach, beforeEach, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { addToCart, cartOf, Client, register, startTestApp } from "../test/harness.js";
+import { addToCart, cartOf, Client, register, startTestApp } from "../test/harness.ts";
 
 let app: Awaited<ReturnType<typeof startTestApp>>;
 beforeEach(async () => {
@@ -14,7 +14,12 @@ describe("CSRF protection", () => {
     const c = app.client();
     await addToCart(c, 1, 1);
     await c.get("/cart");
-    const hostile: Record<string, string>[] = [{ "sec-fetch-site": "cross-site" }, { origin: "https://evil.example" }, { origin: "null" }, { "sec-fetch-site": "same-site" }];
+    const hostile: Record<string, string>[] = [
+      { "sec-fetch-site": "cross-site" },
+      { origin: "https://evil.example" },
+      { origin: "null" },
+      { "sec-fetch-site": "same-site" },
+    ];
     for (const headers of hostile) {
       const res = await c.post("/cart/empty", {}, headers);
       assert.equal(res.status, 403, JSON.stringify(headers));
@@ -43,6 +48,23 @@ describe("CSRF protection", () => {
     assert.deepEqual([...(await cartOf(c))], [[1, 2]]);
   });
 
+  it("every page masks the token afresh (no constant secret beside reflected input under compression), and each masking works", async () => {
+    const c = app.client();
+    await addToCart(c, 1, 2);
+    const seen = new Set<string>();
+    for (let i = 0; i < 3; i++) {
+      const res = await c.get("/?q=csrf", { "accept-encoding": "br" });
+      assert.equal(res.headers.get("content-encoding"), "br", "HTML is compressed, which is why the mask matters");
+      seen.add(c.csrf);
+    }
+    assert.equal(seen.size, 3, "three pages, three different token bytes");
+    for (const token of seen) {
+      c.csrf = token;
+      assert.equal((await c.post("/cart/items/1", { quantity: "3" })).status, 303, "an older page's form still works");
+    }
+    assert.deepEqual([...(await cartOf(c))], [[1, 3]]);
+  });
+
   it("the token is tied to the session: another visitor's token does not work, and login replaces it", async () => {
     const a = app.client();
     const b = app.client();
@@ -67,7 +89,11 @@ describe("CSRF protection", () => {
       const c = proxied.client();
       const headers = { "x-forwarded-host": "shop.example", "x-forwarded-proto": "https" };
       await c.get("/", headers);
-      const ok = await c.post("/cart/items", { productId: "1", quantity: "1" }, { ...headers, origin: "https://shop.example", "sec-fetch-site": "same-origin" });
+      const ok = await c.post(
+        "/cart/items",
+        { productId: "1", quantity: "1" },
+        { ...headers, origin: "https://shop.example", "sec-fetch-site": "same-origin" },
+      );
       assert.equal(ok.status, 303);
       await c.get("/", headers);
       const evil = await c.post("/cart/empty", {}, { ...headers, origin: "https://evil.example" });
@@ -81,7 +107,10 @@ describe("CSRF protection", () => {
     const victim = app.client();
     const attacker = app.client();
     const { email, password } = await register(attacker);
-    const res = await victim.request("POST", "/login", { form: { email, password }, headers: { origin: "https://evil.example", "sec-fetch-site": "cross-site" } });
+    const res = await victim.request("POST", "/login", {
+      form: { email, password },
+      headers: { origin: "https://evil.example", "sec-fetch-site": "cross-site" },
+    });
     assert.equal(res.status, 403);
     assert.equal(victim.cookies.has("shop_sid"), false);
   });

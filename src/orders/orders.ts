@@ -14,8 +14,8 @@
  * connection holds the lock.) Inside another transaction (the SQLite session update) it is a
  * savepoint of that one, which is already IMMEDIATE.
  */
-import type { Db } from "../db/open.js";
-import type { CartLine } from "../session/types.js";
+import type { Db } from "../db/open.ts";
+import type { CartLine } from "../session/types.ts";
 
 export interface ShippingAndPayment {
   name: string;
@@ -57,8 +57,10 @@ export interface OrderDetail extends OrderSummary {
 }
 
 class OutOfStock extends Error {
-  constructor(readonly short: ShortLine[]) {
+  readonly short: ShortLine[];
+  constructor(short: ShortLine[]) {
     super("out of stock");
+    this.short = short;
   }
 }
 
@@ -83,9 +85,10 @@ export function createOrders(db: Db) {
        FROM orders o JOIN order_lines l ON l.order_id = o.id
       WHERE o.user_id = ? GROUP BY o.id ORDER BY o.created_at DESC, o.id DESC`,
   );
-  const oneForUser = db.prepare<[number, number], { id: number; total_cents: number; created_at: number; ship_name: string; ship_address: string; card_last4: string }>(
-    "SELECT id, total_cents, created_at, ship_name, ship_address, card_last4 FROM orders WHERE id = ? AND user_id = ?",
-  );
+  const oneForUser = db.prepare<
+    [number, number],
+    { id: number; total_cents: number; created_at: number; ship_name: string; ship_address: string; card_last4: string }
+  >("SELECT id, total_cents, created_at, ship_name, ship_address, card_last4 FROM orders WHERE id = ? AND user_id = ?");
   const linesOf = db.prepare<[number], { product_id: number; name: string; unit_price_cents: number; quantity: number }>(
     "SELECT product_id, name, unit_price_cents, quantity FROM order_lines WHERE order_id = ? ORDER BY rowid",
   );

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { addToCart, Client, register, startTestApp } from "../test/harness.js";
+import { addToCart, Client, register, startTestApp } from "../test/harness.ts";
 
 let app: Awaited<ReturnType<typeof startTestApp>>;
 beforeEach(async () => {

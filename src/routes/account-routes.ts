@@ -7,12 +7,12 @@
  * browser signed in must not be able to lock the real owner out of their other devices.
  */
 import { Router, type Request, type Response } from "express";
-import { verifyPassword } from "../auth/password.js";
-import { describeUserAgent } from "../auth/devices.js";
+import { verifyPassword } from "../auth/password.ts";
+import { describeUserAgent } from "../auth/devices.ts";
 import { rateLimit } from "express-rate-limit";
-import { badRequest, HttpError } from "../errors.js";
-import { requireUser } from "../middleware/locals.js";
-import type { RouteDeps } from "./deps.js";
+import { badRequest, HttpError } from "../errors.ts";
+import { requireUser } from "../middleware/locals.ts";
+import type { RouteDeps } from "./deps.ts";
 
 const KEY = /^[0-9a-f]{64}$/;
 

@@ -7,14 +7,17 @@
 import { Router, type Request } from "express";
 import { rateLimit } from "express-rate-limit";
 import { z } from "zod";
-import { hashPassword, MAX_PASSWORD_LENGTH, passwordProblem, verifyPassword } from "../auth/password.js";
-import { HttpError } from "../errors.js";
-import { safeLocalPath } from "../middleware/locals.js";
-import type { RouteDeps } from "./deps.js";
+import { hashPassword, MAX_PASSWORD_LENGTH, passwordProblem, verifyPassword } from "../auth/password.ts";
+import { HttpError } from "../errors.ts";
+import { safeLocalPath } from "../middleware/locals.ts";
+import type { RouteDeps } from "./deps.ts";
 
 const credentials = z.object({
   email: z.string().trim().toLowerCase().max(254).pipe(z.email()),
-  password: z.string().min(1).max(MAX_PASSWORD_LENGTH * 4),
+  password: z
+    .string()
+    .min(1)
+    .max(MAX_PASSWORD_LENGTH * 4),
 });
 
 const GENERIC_LOGIN_ERROR = "That email and password don't match an account.";
@@ -27,8 +30,7 @@ export function authRoutes({ users, sessions, flash, clock }: RouteDeps): Router
   let dummyHash: Promise<string> | undefined;
   const dummy = () => (dummyHash ??= hashPassword("not-a-real-password-for-timing"));
 
-  const tooMany = (message: string) => (_req: Request, _res: unknown, next: (e: unknown) => void) =>
-    next(new HttpError(429, message, "Slow down"));
+  const tooMany = (message: string) => (_req: Request, _res: unknown, next: (e: unknown) => void) => next(new HttpError(429, message, "Slow down"));
   // Failed attempts only (a successful login redirects with 303), per client and per account.
   const perClient = rateLimit({
     windowMs: 15 * 60_000,
@@ -44,7 +46,10 @@ export function authRoutes({ users, sessions, flash, clock }: RouteDeps): Router
     skipSuccessfulRequests: true,
     standardHeaders: "draft-8",
     legacyHeaders: false,
-    keyGenerator: (req) => `account:${String((req.body as Record<string, unknown> | undefined)?.email ?? "").trim().toLowerCase()}`,
+    keyGenerator: (req) =>
+      `account:${String((req.body as Record<string, unknown> | undefined)?.email ?? "")
+        .trim()
+        .toLowerCase()}`,
     handler: tooMany("Too many failed sign-in attempts for this account. Please wait 15 minutes and try again."),
   });
 

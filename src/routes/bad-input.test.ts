@@ -5,7 +5,7 @@
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { addToCart, Client, register, startTestApp } from "../test/harness.js";
+import { addToCart, type Client, register, startTestApp } from "../test/harness.ts";
 
 let app: Awaited<ReturnType<typeof startTestApp>>;
 let shopper: Client;
@@ -62,7 +62,7 @@ const GET_ROUTES = [
   "/?q[]=x",
   "/?q=🛒",
   "/categories/%00",
-  "/categories/" + "x".repeat(3000),
+  `/categories/${"x".repeat(3000)}`,
   "/products/🛒",
   "/products/..%2f..%2fetc%2fpasswd",
   "/orders/99999",
@@ -99,7 +99,16 @@ describe("bad input everywhere", () => {
     for (const [route, fields] of POST_ROUTES) {
       await shopper.get("/cart");
       const before = snapshot();
-      const repeated = new URLSearchParams([["_csrf", shopper.csrf], ...fields.flatMap((f) => [[f, "1"], [f, "2"]] as [string, string][])]);
+      const repeated = new URLSearchParams([
+        ["_csrf", shopper.csrf],
+        ...fields.flatMap(
+          (f) =>
+            [
+              [f, "1"],
+              [f, "2"],
+            ] as [string, string][],
+        ),
+      ]);
       const inits: { headers: Record<string, string>; body: string }[] = [
         { headers: { "content-type": "application/x-www-form-urlencoded", cookie: shopper.cookieHeader() }, body: repeated.toString() },
         { headers: { "content-type": "application/x-www-form-urlencoded", cookie: shopper.cookieHeader() }, body: `_csrf=${shopper.csrf}` },
@@ -125,7 +134,12 @@ describe("bad input everywhere", () => {
   });
 
   it("unknown methods and routes are 404 pages", async () => {
-    for (const [method, route] of [["PUT", "/cart"], ["DELETE", "/cart/items/1"], ["PATCH", "/"], ["POST", "/nope"]] as const) {
+    for (const [method, route] of [
+      ["PUT", "/cart"],
+      ["DELETE", "/cart/items/1"],
+      ["PATCH", "/"],
+      ["POST", "/nope"],
+    ] as const) {
       const res = await shopper.request(method, route, { form: { _csrf: shopper.csrf } });
       assert.equal(res.status, 404, `${method} ${route}`);
       assertFriendly(res, `${method} ${route}`);

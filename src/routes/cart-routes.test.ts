@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { addToCart, cartOf, Client, startTestApp } from "../test/harness.js";
+import { addToCart, cartOf, Client, startTestApp } from "../test/harness.ts";
 
 let app: Awaited<ReturnType<typeof startTestApp>>;
 beforeEach(async () => {
@@ -20,7 +20,13 @@ describe("the cart", () => {
     assert.equal(await flashOf(c), undefined, "once");
     await addToCart(c, 1, 1);
     await addToCart(c, 7, 1);
-    assert.deepEqual([...(await cartOf(c))], [[1, 3], [7, 1]]);
+    assert.deepEqual(
+      [...(await cartOf(c))],
+      [
+        [1, 3],
+        [7, 1],
+      ],
+    );
     await c.post("/cart/items/1", { quantity: "5" });
     assert.equal((await cartOf(c)).get(1), 5);
     await c.post("/cart/items/7/delete");
@@ -81,7 +87,13 @@ describe("the cart", () => {
     await addToCart(c, 14, 1); // sold out
     assert.equal((await flashOf(c))?.[0], "error");
     await c.post("/cart/items/11", { quantity: "3" });
-    assert.deepEqual([...(await cartOf(c))], [[1, 8], [11, 2]]);
+    assert.deepEqual(
+      [...(await cartOf(c))],
+      [
+        [1, 8],
+        [11, 2],
+      ],
+    );
   });
 
   it("a refused first add creates no session", async () => {

@@ -9,13 +9,13 @@
  * cart is left exactly as it was.
  */
 import { Router, type Request, type Response } from "express";
-import { addItem, parseQuantity, removeItem, setNote, setQuantity, type CartResult } from "../cart/cart.js";
-import { priceCart } from "../cart/pricing.js";
-import { badRequest, notFound } from "../errors.js";
-import { safeLocalPath } from "../middleware/locals.js";
-import { CookieTooLargeError } from "../session/cookie-storage.js";
-import type { CartLine } from "../session/types.js";
-import type { RouteDeps } from "./deps.js";
+import { addItem, parseQuantity, removeItem, setNote, setQuantity, type CartResult } from "../cart/cart.ts";
+import { priceCart } from "../cart/pricing.ts";
+import { badRequest, notFound } from "../errors.ts";
+import { safeLocalPath } from "../middleware/locals.ts";
+import { CookieTooLargeError } from "../session/cookie-storage.ts";
+import type { CartLine } from "../session/types.ts";
+import type { RouteDeps } from "./deps.ts";
 
 const REFUSED = Symbol("refused");
 

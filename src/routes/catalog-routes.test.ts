@@ -1,6 +1,6 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { startTestApp } from "../test/harness.js";
+import { startTestApp } from "../test/harness.ts";
 
 let app: Awaited<ReturnType<typeof startTestApp>>;
 before(async () => {
@@ -53,7 +53,7 @@ describe("catalog pages", () => {
   it("search treats % and _ literally and escapes what it echoes", async () => {
     assert.match((await app.client().get("/?q=%25")).text, /No products match/);
     assert.match((await app.client().get("/?q=_")).text, /No products match/);
-    const res = await app.client().get(`/?q=${encodeURIComponent('<script>alert(1)</script>')}`);
+    const res = await app.client().get(`/?q=${encodeURIComponent("<script>alert(1)</script>")}`);
     assert.equal(res.status, 200);
     assert.ok(!res.text.includes("<script>alert(1)</script>"));
     assert.ok(res.text.includes("&lt;script&gt;alert(1)&lt;/script&gt;"));
@@ -86,5 +86,30 @@ describe("catalog pages", () => {
     const css = await app.client().get("/style.css");
     assert.equal(css.status, 200);
     assert.equal(css.headers.get("cache-control")?.includes("no-store"), false);
+  });
+
+  it("every page has a meta description, specific to the product or category it shows (search engines, link previews)", async () => {
+    const description = (html: string) => /<meta name="description" content="([^"]*)">/.exec(html)?.[1];
+    const shopper = app.client();
+    const home = description((await shopper.get("/")).text);
+    const category = description((await shopper.get("/categories/kitchen")).text);
+    const product = description((await shopper.get("/products/ceramic-teapot")).text);
+    const cart = description((await shopper.get("/cart")).text);
+    for (const d of [home, category, product, cart]) assert.ok(d && d.length >= 50 && d.length <= 160, `a useful length: ${d}`);
+    assert.match(category!, /^Kitchen at Stateful Shop/);
+    assert.match(product!, /teapot/i);
+    assert.equal(new Set([home, category, product]).size, 3, "home, category and product each say something of their own");
+  });
+
+  it("compresses pages and the stylesheet for clients that accept it", async () => {
+    for (const [path, encoding] of [
+      ["/", "br"],
+      ["/style.css", "gzip"],
+    ] as const) {
+      const res = await fetch(`${app.url}${path}`, { headers: { "accept-encoding": encoding } });
+      assert.equal(res.headers.get("content-encoding"), encoding, path);
+      assert.equal(res.headers.get("vary")?.toLowerCase().includes("accept-encoding"), true, `${path}: caches keep one copy per encoding`);
+      assert.ok((await res.text()).length > 1000, "and still decodes to the full page");
+    }
   });
 });

@@ -1,7 +1,7 @@
 import { Router } from "express";
-import { MAX_QUERY_LENGTH } from "../catalog/catalog.js";
-import { badRequest, notFound } from "../errors.js";
-import type { RouteDeps } from "./deps.js";
+import { MAX_QUERY_LENGTH } from "../catalog/catalog.ts";
+import { badRequest, notFound } from "../errors.ts";
+import type { RouteDeps } from "./deps.ts";
 
 export function catalogRoutes({ catalog }: RouteDeps): Router {
   const router = Router();
@@ -15,19 +15,33 @@ export function catalogRoutes({ catalog }: RouteDeps): Router {
       res.render("search", { title: `Search: ${q}`, q, products: catalog.search(q) });
       return;
     }
-    res.render("home", { title: "Stateful Shop", products: catalog.listProducts() });
+    res.render("home", {
+      title: "Stateful Shop",
+      description: "Teapots, mugs, linens and more: browse the Stateful Shop catalog, fill a cart and see how the session behind it works.",
+      products: catalog.listProducts(),
+    });
   });
 
   router.get("/categories/:slug", (req, res) => {
     const category = catalog.categoryBySlug(req.params.slug);
     if (!category) throw notFound("category");
-    res.render("category", { title: category.name, category, products: catalog.listByCategory(category.id) });
+    res.render("category", {
+      title: category.name,
+      description: `${category.name} at Stateful Shop: every product in the category, with prices and stock.`,
+      category,
+      products: catalog.listByCategory(category.id),
+    });
   });
 
   router.get("/products/:slug", (req, res) => {
     const product = catalog.productBySlug(req.params.slug);
     if (!product) throw notFound("product");
-    res.render("product", { title: product.name, product, category: catalog.categoryById(product.categoryId) });
+    res.render("product", {
+      title: product.name,
+      description: product.description.length > 155 ? `${product.description.slice(0, 152)}…` : product.description,
+      product,
+      category: catalog.categoryById(product.categoryId),
+    });
   });
 
   return router;

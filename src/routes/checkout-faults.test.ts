@@ -14,8 +14,20 @@ import fs from "node:fs";
 import { spawn } from "node:child_process";
 import { setImmediate as nextTurn, setTimeout as sleep } from "node:timers/promises";
 import { createClient } from "redis";
-import { addTestProducts, addToCart, cartOf, Client, freshDatabase, register, root, SECRET_A, startServerProcess, startTestApp, tempDir } from "../test/harness.js";
-import { startRedisServer } from "../test/redis-server.js";
+import {
+  addTestProducts,
+  addToCart,
+  cartOf,
+  Client,
+  freshDatabase,
+  register,
+  root,
+  SECRET_A,
+  startServerProcess,
+  startTestApp,
+  tempDir,
+} from "../test/harness.ts";
+import { startRedisServer } from "../test/redis-server.ts";
 
 const payment = { name: "Ada Lovelace", address: "12 Analytical Row\nLondon", card: "4242 4242 4242 4242", expiry: "12/39", cvc: "123" };
 
@@ -28,7 +40,11 @@ setTimeout(() => { db.exec("COMMIT"); db.close(); }, Number(process.env.HOLD_MS)
 `;
 
 async function holdWriteLock(file: string, ms: number) {
-  const child = spawn(process.execPath, ["-e", HOLDER], { cwd: root, env: { ...process.env, DB_FILE: file, HOLD_MS: String(ms) }, stdio: ["ignore", "pipe", "inherit"] });
+  const child = spawn(process.execPath, ["-e", HOLDER], {
+    cwd: root,
+    env: { ...process.env, DB_FILE: file, HOLD_MS: String(ms) },
+    stdio: ["ignore", "pipe", "inherit"],
+  });
   const released = new Promise<void>((resolve) => child.once("exit", () => resolve()));
   await new Promise((resolve, reject) => {
     child.stdout.once("data", resolve);

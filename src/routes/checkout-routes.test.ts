@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import type { Client } from "../test/harness.js";
-import { addToCart, cartOf, checkout, register, startTestApp } from "../test/harness.js";
+import type { Client } from "../test/harness.ts";
+import { addToCart, cartOf, checkout, register, startTestApp } from "../test/harness.ts";
 
 let app: Awaited<ReturnType<typeof startTestApp>>;
 beforeEach(async () => {
@@ -62,7 +62,14 @@ describe("checkout", () => {
     assert.equal(count("orders"), 0);
     assert.equal(count("order_lines"), 0);
     assert.equal(stock(1), before, "no stock moved for the line that was available either");
-    assert.deepEqual([...(await cartOf(c))], [[1, 1], [6, 3]], "the cart is as it was");
+    assert.deepEqual(
+      [...(await cartOf(c))],
+      [
+        [1, 1],
+        [6, 3],
+      ],
+      "the cart is as it was",
+    );
   });
 
   it("two shoppers racing for the last items: exactly one gets them", async () => {
@@ -159,7 +166,10 @@ describe("checkout is idempotent: one checkout form, one order", () => {
     const before = stock(2);
     await c.get("/checkout");
     const replies = await Promise.all([place(c), place(c)]);
-    assert.deepEqual(replies.map((r) => r.status), [303, 303]);
+    assert.deepEqual(
+      replies.map((r) => r.status),
+      [303, 303],
+    );
     assert.equal(replies[0]!.location, replies[1]!.location, "both answers show the same order");
     assert.match(replies[0]!.location!, /^\/orders\/\d+$/);
     assert.equal(count("orders"), 1);

@@ -14,12 +14,12 @@ import { randomBytes } from "node:crypto";
 import type { Response } from "express";
 import { Router } from "express";
 import { z } from "zod";
-import { priceCart } from "../cart/pricing.js";
-import { notFound } from "../errors.js";
-import { requireUser } from "../middleware/locals.js";
-import type { PlaceOrderResult, ShortLine } from "../orders/orders.js";
-import type { CartLine } from "../session/types.js";
-import type { RouteDeps } from "./deps.js";
+import { priceCart } from "../cart/pricing.ts";
+import { notFound } from "../errors.ts";
+import { requireUser } from "../middleware/locals.ts";
+import type { PlaceOrderResult, ShortLine } from "../orders/orders.ts";
+import type { CartLine } from "../session/types.ts";
+import type { RouteDeps } from "./deps.ts";
 
 /** 16 random bytes, base64url: one per checkout form shown. */
 const newCheckoutToken = () => randomBytes(16).toString("base64url");
@@ -27,7 +27,11 @@ const CHECKOUT_TOKEN = /^[A-Za-z0-9_-]{22}$/;
 
 /** The same products in the same quantities (order of lines and gift notes aside). */
 function sameLines(cart: CartLine[], lines: CartLine[]): boolean {
-  const key = (ls: CartLine[]) => ls.map((l) => `${l.productId}:${l.quantity}`).sort().join(",");
+  const key = (ls: CartLine[]) =>
+    ls
+      .map((l) => `${l.productId}:${l.quantity}`)
+      .sort()
+      .join(",");
   return key(cart) === key(lines);
 }
 
@@ -43,7 +47,11 @@ function luhnValid(digits: string): boolean {
 }
 
 const text = (field: string, max: number) =>
-  z.string({ error: `Enter your ${field}.` }).trim().min(1, `Enter your ${field}.`).max(max, `Your ${field} can be at most ${max} characters.`);
+  z
+    .string({ error: `Enter your ${field}.` })
+    .trim()
+    .min(1, `Enter your ${field}.`)
+    .max(max, `Your ${field} can be at most ${max} characters.`);
 
 function checkoutSchema(now: Date) {
   return z.object({
@@ -61,7 +69,10 @@ function checkoutSchema(now: Date) {
         const [mm, yy] = s.split("/").map(Number) as [number, number];
         return 2000 + yy > now.getUTCFullYear() || (2000 + yy === now.getUTCFullYear() && mm >= now.getUTCMonth() + 1);
       }, "That card has expired."),
-    cvc: z.string({ error: "Enter the 3 or 4 digit security code." }).trim().regex(/^\d{3,4}$/, "Enter the 3 or 4 digit security code."),
+    cvc: z
+      .string({ error: "Enter the 3 or 4 digit security code." })
+      .trim()
+      .regex(/^\d{3,4}$/, "Enter the 3 or 4 digit security code."),
   });
 }
 
@@ -70,8 +81,7 @@ const tokenSchema = z.string().regex(CHECKOUT_TOKEN);
 export function checkoutRoutes({ catalog, orders, sessions, flash, clock }: RouteDeps): Router {
   const router = Router();
 
-  const pricedCartOf = (cart: { productId: number; quantity: number }[]) =>
-    priceCart(cart, catalog.productsByIds(cart.map((l) => l.productId)));
+  const pricedCartOf = (cart: { productId: number; quantity: number }[]) => priceCart(cart, catalog.productsByIds(cart.map((l) => l.productId)));
 
   interface CheckoutPage {
     values?: Record<string, string>;

@@ -1,10 +1,10 @@
 /** What the route files need, built once in createApp. */
-import type { Users } from "../auth/users.js";
-import type { Catalog } from "../catalog/catalog.js";
-import type { Clock } from "../clock.js";
-import type { Orders } from "../orders/orders.js";
-import type { SessionStorage, SessionStore } from "../session/types.js";
-import type { createFlash } from "../middleware/flash.js";
+import type { Users } from "../auth/users.ts";
+import type { Catalog } from "../catalog/catalog.ts";
+import type { Clock } from "../clock.ts";
+import type { Orders } from "../orders/orders.ts";
+import type { SessionStorage, SessionStore } from "../session/types.ts";
+import type { createFlash } from "../middleware/flash.ts";
 
 export interface RouteDeps {
   catalog: Catalog;

@@ -1,7 +1,7 @@
 /** Classic XSS and SQL injection payloads through every input: escaped on output, inert in SQL. */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { addToCart, register, startTestApp } from "../test/harness.js";
+import { addToCart, register, startTestApp } from "../test/harness.ts";
 
 let app: Awaited<ReturnType<typeof startTestApp>>;
 before(async () => {
@@ -42,7 +42,14 @@ describe("XSS payloads are escaped everywhere they come back", () => {
       await c.get("/checkout");
       const checkoutError = await c.post("/checkout", { name: payload, address: payload, card: "1", expiry: "x", cvc: "x" });
       assertInert(checkoutError.text, payload, "checkout form with errors");
-      const placed = await c.post("/checkout", { name: payload, address: payload, card: "4242424242424242", expiry: "12/39", cvc: "123", checkoutToken: c.checkoutToken });
+      const placed = await c.post("/checkout", {
+        name: payload,
+        address: payload,
+        card: "4242424242424242",
+        expiry: "12/39",
+        cvc: "123",
+        checkoutToken: c.checkoutToken,
+      });
       assert.equal(placed.status, 303);
       assertInert((await c.get(placed.location!)).text, payload, "order confirmation (stored name and address)");
     });

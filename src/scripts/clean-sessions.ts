@@ -4,12 +4,12 @@
  */
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { systemClock } from "../clock.js";
-import { ConfigError, readConfig } from "../config.js";
-import { migrate } from "../db/migrate.js";
-import { openDatabase } from "../db/open.js";
-import { sweepExpired } from "../session/cleanup.js";
-import { createSqliteStore } from "../session/stores/sqlite-store.js";
+import { systemClock } from "../clock.ts";
+import { ConfigError, readConfig } from "../config.ts";
+import { migrate } from "../db/migrate.ts";
+import { openDatabase } from "../db/open.ts";
+import { sweepExpired } from "../session/cleanup.ts";
+import { createSqliteStore } from "../session/stores/sqlite-store.ts";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 try {

@@ -3,10 +3,10 @@ import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import fs from "node:fs";
-import { createManualClock } from "../clock.js";
-import { freshDatabase, root } from "../test/harness.js";
-import { startSessionCleanup, sweepExpired } from "./cleanup.js";
-import { createSqliteStore } from "./stores/sqlite-store.js";
+import { createManualClock } from "../clock.ts";
+import { freshDatabase, root } from "../test/harness.ts";
+import { startSessionCleanup, sweepExpired } from "./cleanup.ts";
+import { createSqliteStore } from "./stores/sqlite-store.ts";
 
 let env: ReturnType<typeof freshDatabase>;
 beforeEach(() => {
@@ -20,9 +20,11 @@ afterEach(() => {
 /** Insert n rows expiring at `expiresAt`, with keys tagged by `tag` for later checks. */
 function seedRows(n: number, expiresAt: number, tag: string) {
   const insert = env.db.prepare("INSERT INTO sessions VALUES (?, '{\"cart\":[]}', NULL, ?, ?, ?, NULL)");
-  env.db.transaction(() => {
-    for (let i = 0; i < n; i++) insert.run(`${tag}-${i}`, expiresAt - 1000, expiresAt - 1000, expiresAt);
-  }).immediate();
+  env.db
+    .transaction(() => {
+      for (let i = 0; i < n; i++) insert.run(`${tag}-${i}`, expiresAt - 1000, expiresAt - 1000, expiresAt);
+    })
+    .immediate();
 }
 const count = (like = "%") => (env.db.prepare("SELECT count(*) AS n FROM sessions WHERE id_hash LIKE ?").get(like) as { n: number }).n;
 
@@ -64,7 +66,7 @@ describe("session cleanup", () => {
       startSessionCleanup({ store: createMemoryStore(), clock: { now: Date.now }, intervalMs: 60_000 });
       console.log("started");`;
     const started = Date.now();
-    const { stdout } = await promisify(execFile)(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script], { cwd: root, timeout: 20_000 });
+    const { stdout } = await promisify(execFile)(process.execPath, ["--input-type=module", "-e", script], { cwd: root, timeout: 20_000 });
     assert.equal(stdout.trim(), "started");
     assert.ok(Date.now() - started < 15_000, "exited without waiting a minute for the timer");
   });
@@ -83,7 +85,7 @@ describe("session cleanup", () => {
     seedRows(42, Date.now() - 60_000, "stale");
     seedRows(3, Date.now() + 3_600_000, "fresh");
     env.db.close();
-    const { stdout } = await promisify(execFile)(process.execPath, ["--import", "tsx", "src/scripts/clean-sessions.ts"], {
+    const { stdout } = await promisify(execFile)(process.execPath, ["src/scripts/clean-sessions.ts"], {
       cwd: root,
       env: { ...process.env, DATABASE_PATH: env.file },
       timeout: 20_000,

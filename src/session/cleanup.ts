@@ -9,8 +9,8 @@
  * on purpose) while requests keep flowing. Run by hand (npm run sessions:clean), it goes flat out.
  */
 import { setImmediate as yieldToEventLoop, setTimeout as sleep } from "node:timers/promises";
-import type { Clock } from "../clock.js";
-import type { SessionStore } from "./types.js";
+import type { Clock } from "../clock.ts";
+import type { SessionStore } from "./types.ts";
 
 export interface CleanupOptions {
   store: SessionStore;

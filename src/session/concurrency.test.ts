@@ -6,8 +6,8 @@
 import { afterEach, beforeEach, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import type { Request, Response } from "express";
-import { addToCart, cartOf, Client, register, startTestApp } from "../test/harness.js";
-import { createSessionStorage, SessionEndedError } from "./storage.js";
+import { addToCart, cartOf, Client, register, startTestApp } from "../test/harness.ts";
+import { createSessionStorage, SessionEndedError } from "./storage.ts";
 
 type App = Awaited<ReturnType<typeof startTestApp>>;
 let app: App;
@@ -52,12 +52,15 @@ describe("concurrent cart changes of one visitor", () => {
       addToCart(c, 5, 2),
       c.post("/cart/items/3", { quantity: "7" }),
     ]);
-    assert.deepEqual([...(await cartOf(c))].sort((a, b) => a[0] - b[0]), [
-      [1, 4],
-      [3, 7],
-      [4, 3],
-      [5, 2],
-    ]);
+    assert.deepEqual(
+      [...(await cartOf(c))].sort((a, b) => a[0] - b[0]),
+      [
+        [1, 4],
+        [3, 7],
+        [4, 3],
+        [5, 2],
+      ],
+    );
   });
 });
 
@@ -84,7 +87,10 @@ describe("logout racing other requests", () => {
       fire({}, "/logout"),
       ...roomy.slice(10, 20).map((id) => fire({ productId: String(id), quantity: "1" }, "/cart/items")),
     ]);
-    assert.ok(replies.every((r) => r.status < 500), replies.map((r) => r.status).join(","));
+    assert.ok(
+      replies.every((r) => r.status < 500),
+      replies.map((r) => r.status).join(","),
+    );
     const rowsWithOldKey = app.db.prepare("SELECT count(*) AS n FROM sessions WHERE id_hash = ?").get(oldKey) as { n: number };
     assert.equal(rowsWithOldKey.n, 0);
     const replay = new Client(app.url);

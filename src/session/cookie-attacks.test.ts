@@ -3,7 +3,7 @@ import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import net from "node:net";
 import { sign, unsign } from "cookie-signature";
-import { addToCart, Client, restartShop, SECRET_A, SECRET_B, startTestApp } from "../test/harness.js";
+import { addToCart, Client, restartShop, SECRET_A, SECRET_B, startTestApp } from "../test/harness.ts";
 
 let app: Awaited<ReturnType<typeof startTestApp>>;
 let victim: Client;
@@ -36,10 +36,13 @@ describe("hostile cookies", () => {
   const cases: [string, () => string][] = [
     ["control characters", () => "shop_sid=abc\u0001\u0002def"],
     ["percent garbage", () => "shop_sid=%%%%%ZZ%E0%A4"],
-    ["a JSON-looking value", () => 'shop_sid=j%3A%7B%22cart%22%3A%5B%5D%7D'],
-    ["a JSON-looking signed-prefix value", () => 's%3Aj%3A%7B%7D'],
+    ["a JSON-looking value", () => "shop_sid=j%3A%7B%22cart%22%3A%5B%5D%7D"],
+    ["a JSON-looking signed-prefix value", () => "s%3Aj%3A%7B%7D"],
     ["an empty value", () => "shop_sid="],
-    ["a duplicate name: attacker's value first", () => `shop_sid=${encodeURIComponent(`s:${sign("A".repeat(43), "wrong-secret-wrong-secret-wrong-secret")}`)}; shop_sid=${victimCookie()}`],
+    [
+      "a duplicate name: attacker's value first",
+      () => `shop_sid=${encodeURIComponent(`s:${sign("A".repeat(43), "wrong-secret-wrong-secret-wrong-secret")}`)}; shop_sid=${victimCookie()}`,
+    ],
     ["a prototype-pollution name", () => `__proto__=x; constructor=y; shop_sid=zzz`],
     ["a 4 KB value", () => `shop_sid=${"A".repeat(4096)}`],
     ["many cookies", () => Array.from({ length: 300 }, (_, i) => `c${i}=${i}`).join("; ")],

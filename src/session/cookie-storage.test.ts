@@ -5,9 +5,9 @@
  */
 import { after, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { addToCart, cartOf, register, SECRET_A, SECRET_B, startTestApp } from "../test/harness.js";
-import { createCookieSealer, MAX_COOKIE_BYTES } from "./cookie-storage.js";
-import { newSessionId } from "./id.js";
+import { addToCart, cartOf, register, SECRET_A, SECRET_B, startTestApp } from "../test/harness.ts";
+import { createCookieSealer, MAX_COOKIE_BYTES } from "./cookie-storage.ts";
+import { newSessionId } from "./id.ts";
 
 const apps: Awaited<ReturnType<typeof startTestApp>>[] = [];
 after(async () => {
@@ -29,7 +29,13 @@ describe("cookie technique", () => {
     const value = c.cookies.get("shop_sid")!;
     assert.match(value, /^[A-Za-z0-9_-]{80,}$/, "one opaque base64url blob");
     assert.doesNotMatch(Buffer.from(value, "base64url").toString("latin1"), /productId/, "the cart is encrypted, not just encoded");
-    assert.deepEqual([...(await cartOf(c))], [[1, 2], [2, 1]]);
+    assert.deepEqual(
+      [...(await cartOf(c))],
+      [
+        [1, 2],
+        [2, 1],
+      ],
+    );
     assert.equal(app.sessionRows().length, 0);
   });
 
@@ -61,7 +67,14 @@ describe("cookie technique", () => {
   });
 
   it("a sealed value cannot be moved to another cookie name", () => {
-    const sealed = createCookieSealer([SECRET_A], "shop_sid").seal({ id: newSessionId(), data: { cart: [] }, userId: 1, createdAt: 0, lastSeenAt: 0, expiresAt: 1 });
+    const sealed = createCookieSealer([SECRET_A], "shop_sid").seal({
+      id: newSessionId(),
+      data: { cart: [] },
+      userId: 1,
+      createdAt: 0,
+      lastSeenAt: 0,
+      expiresAt: 1,
+    });
     assert.equal(createCookieSealer([SECRET_A], "other_cookie").open(sealed), null);
   });
 

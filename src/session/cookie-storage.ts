@@ -22,9 +22,9 @@
  */
 import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from "node:crypto";
 import type { CookieOptions, Request, Response } from "express";
-import type { Clock } from "../clock.js";
-import { hashSessionId, isWellFormedSessionId, newSessionId } from "./id.js";
-import type { Session, SessionData, SessionStorage } from "./types.js";
+import type { Clock } from "../clock.ts";
+import { hashSessionId, isWellFormedSessionId, newSessionId } from "./id.ts";
+import type { Session, SessionData, SessionStorage } from "./types.ts";
 
 /** What browsers promise to keep for one cookie (RFC 6265 §6.1: at least 4096 bytes of name, value and attributes). */
 export const MAX_COOKIE_BYTES = 4096;
@@ -32,12 +32,14 @@ const IV_BYTES = 12;
 const TAG_BYTES = 16;
 
 export class CookieTooLargeError extends Error {
-  constructor(readonly bytes: number) {
+  readonly bytes: number;
+  constructor(bytes: number) {
     super(
       `Your cart no longer fits in a cookie: it would need ${bytes.toLocaleString("en-US")} bytes and browsers keep at most ` +
         `${MAX_COOKIE_BYTES.toLocaleString("en-US")}. Nothing was changed. (This shop is running the cookie technique; ` +
         `the server-side techniques have no such limit.)`,
     );
+    this.bytes = bytes;
   }
 }
 

@@ -1,6 +1,6 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { hashSessionId, isWellFormedSessionId, newSessionId } from "./id.js";
+import { hashSessionId, isWellFormedSessionId, newSessionId } from "./id.ts";
 
 describe("session IDs", () => {
   it("are 32 random bytes in base64url: 43 URL-safe characters", () => {

@@ -6,7 +6,7 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import fs from "node:fs";
-import { addTestProducts, cartOf, Client, freshDatabase, SECRET_A, startServerProcess, startTestApp } from "../test/harness.js";
+import { addTestProducts, cartOf, Client, freshDatabase, SECRET_A, startServerProcess, startTestApp } from "../test/harness.ts";
 
 const K = 50;
 const ROUNDS = 20;
@@ -83,7 +83,11 @@ describe("lost updates across two processes sharing one SQLite file", () => {
         const view = new Client(url);
         for (const [k, v] of c.cookies) view.cookies.set(k, v);
         const cart = await cartOf(view);
-        assert.deepEqual(acked.filter((id) => cart.get(id) !== 1), [], `round ${round + 1}, seen from ${url}`);
+        assert.deepEqual(
+          acked.filter((id) => cart.get(id) !== 1),
+          [],
+          `round ${round + 1}, seen from ${url}`,
+        );
       }
     }
     for (const s of servers) assert.doesNotMatch(s.output(), /"level":50/, "no errors logged");

@@ -3,10 +3,9 @@
  * reaches it (static files are served before it and never touch the store).
  */
 import type { RequestHandler } from "express";
-import type { Session, SessionStorage } from "./types.js";
+import type { Session, SessionStorage } from "./types.ts";
 
 declare global {
-  // eslint-disable-next-line @typescript-eslint/no-namespace
   namespace Express {
     interface Request {
       session: Session;

@@ -12,9 +12,9 @@ import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import { createClient } from "redis";
-import { addTestProducts, cartOf, Client, freshDatabase, SECRET_A, startServerProcess, tempDir } from "../test/harness.js";
-import { startRedisServer } from "../test/redis-server.js";
-import { startTcpProxy } from "../test/tcp-proxy.js";
+import { addTestProducts, cartOf, Client, freshDatabase, SECRET_A, startServerProcess, tempDir } from "../test/harness.ts";
+import { startRedisServer } from "../test/redis-server.ts";
+import { startTcpProxy } from "../test/tcp-proxy.ts";
 
 const TRIALS = Number(process.env.FAULT_TRIALS ?? 2);
 const PASSWORD = "instructor-password-for-tests";
@@ -108,7 +108,9 @@ describe("redis technique under faults (real processes and signals)", () => {
     return c;
   }
 
-  it("a frozen Redis (SIGSTOP) gives the 503 page with Retry-After within 3 s, refuses what it could not save, and service resumes when it thaws", { timeout: 60_000 }, async (t) => {
+  it("a frozen Redis (SIGSTOP) gives the 503 page with Retry-After within 3 s, refuses what it could not save, and service resumes when it thaws", {
+    timeout: 60_000,
+  }, async (t) => {
     const c = await shopper(urlB);
     redis.signal("SIGSTOP");
     let add: Awaited<ReturnType<Client["post"]>>;
@@ -127,12 +129,17 @@ describe("redis technique under faults (real processes and signals)", () => {
     assert.equal(page.status, 503, "a page that needs the session says so instead of hanging");
     assert.ok(took < 3_000, `answered within 3 s (took ${took} ms)`);
     assert.ok(alive(a) && alive(b), "both instances are still running");
-    const recovered = await until("both instances serve again", async () => (await on(c, urlA).get("/cart")).status === 200 && (await on(c, urlB).get("/cart")).status === 200);
+    const recovered = await until(
+      "both instances serve again",
+      async () => (await on(c, urlA).get("/cart")).status === 200 && (await on(c, urlB).get("/cart")).status === 200,
+    );
     t.diagnostic(`frozen Redis: 503 after ${took} ms; both instances served again ${recovered} ms after SIGCONT`);
     assert.deepEqual([...(await cartOf(on(c, urlB)))], [[1, 1]], "the add refused during the freeze did not land when Redis thawed");
   });
 
-  it(`an instance paused (SIGSTOP 5.4 s) in the middle of writes never erases an add acknowledged meanwhile by the other (${TRIALS} trials)`, { timeout: 60_000 + TRIALS * 20_000 }, async (t) => {
+  it(`an instance paused (SIGSTOP 5.4 s) in the middle of writes never erases an add acknowledged meanwhile by the other (${TRIALS} trials)`, {
+    timeout: 60_000 + TRIALS * 20_000,
+  }, async (t) => {
     let lost = 0;
     let acknowledged = 0;
     const raw = createClient({ url: redis.url });
@@ -165,7 +172,11 @@ describe("redis technique under faults (real processes and signals)", () => {
       a.child.kill("SIGCONT");
       const statuses = [...(await Promise.all(replies)), ...statusesB];
       if (process.env.DEBUG_FAULTS) console.log(statuses);
-      assert.deepEqual(statuses.filter((s) => s !== 303 && s !== 503), [], `only 303 (saved) or 503 (nothing saved): ${statuses}`);
+      assert.deepEqual(
+        statuses.filter((s) => s !== 303 && s !== 503),
+        [],
+        `only 303 (saved) or 503 (nothing saved): ${statuses}`,
+      );
       await sleep(500);
       const cart = await cartOf(on(c, urlB));
       const acked = products.filter((_, i) => statuses[i] === 303);
@@ -179,7 +190,9 @@ describe("redis technique under faults (real processes and signals)", () => {
     assert.ok(alive(a) && alive(b));
   });
 
-  it("after an instance dies holding a shopper's lock (kill -9 mid-write), the shopper's immediate retry on another instance succeeds", { timeout: 60_000 }, async (t) => {
+  it("after an instance dies holding a shopper's lock (kill -9 mid-write), the shopper's immediate retry on another instance succeeds", {
+    timeout: 60_000,
+  }, async (t) => {
     const victim = startInstance("shop-doomed", proxy.url);
     const urlV = await victim.listening;
     const c = await shopper(urlB);
@@ -208,21 +221,42 @@ describe("redis technique under faults (real processes and signals)", () => {
       if (i === 10) await redis.kill();
       if (i === 20) {
         await redis.start();
-        t.diagnostic(`Redis restarted after kill -9: both instances served again after ${await until("both instances reconnect", async () => (await on(c, urlA).get("/cart")).status === 200 && (await on(c, urlB).get("/cart")).status === 200)} ms`);
+        t.diagnostic(
+          `Redis restarted after kill -9: both instances served again after ${await until("both instances reconnect", async () => (await on(c, urlA).get("/cart")).status === 200 && (await on(c, urlB).get("/cart")).status === 200)} ms`,
+        );
       }
       statuses.push(await statusOf(on(c, i % 2 ? urlB : urlA).post("/cart/items", { productId: String(id), quantity: "1" })));
     }
-    assert.deepEqual(statuses.filter((s) => s !== 303 && s !== 503), [], `only saved or 503: ${statuses}`);
-    assert.ok(statuses.slice(10, 20).every((s) => s === 503), "while Redis is down every add gets the 503 page");
+    assert.deepEqual(
+      statuses.filter((s) => s !== 303 && s !== 503),
+      [],
+      `only saved or 503: ${statuses}`,
+    );
+    assert.ok(
+      statuses.slice(10, 20).every((s) => s === 503),
+      "while Redis is down every add gets the 503 page",
+    );
     const cart = await cartOf(on(c, urlB));
     const acked = products.filter((_, i) => statuses[i] === 303);
-    assert.deepEqual(acked.filter((id) => !cart.has(id)), [], "every acknowledged add is in the cart");
-    assert.deepEqual(products.filter((id, i) => statuses[i] === 503 && cart.has(id)), [], "no refused add is in the cart");
-    t.diagnostic(`kill -9 of Redis: ${acked.length} adds acknowledged, all present; ${statuses.filter((s) => s === 503).length} refused with 503, none present`);
+    assert.deepEqual(
+      acked.filter((id) => !cart.has(id)),
+      [],
+      "every acknowledged add is in the cart",
+    );
+    assert.deepEqual(
+      products.filter((id, i) => statuses[i] === 503 && cart.has(id)),
+      [],
+      "no refused add is in the cart",
+    );
+    t.diagnostic(
+      `kill -9 of Redis: ${acked.length} adds acknowledged, all present; ${statuses.filter((s) => s === 503).length} refused with 503, none present`,
+    );
     assert.ok(alive(a) && alive(b));
   });
 
-  it("an open instructor dashboard survives a Redis crash: the live view says 'store unavailable', then recovers; the process never dies", { timeout: 60_000 }, async (t) => {
+  it("an open instructor dashboard survives a Redis crash: the live view says 'store unavailable', then recovers; the process never dies", {
+    timeout: 60_000,
+  }, async (t) => {
     const teacher = new Client(urlB);
     await teacher.get("/instructor/login");
     await teacher.post("/instructor/login", { password: PASSWORD, next: "/instructor" });
@@ -245,7 +279,11 @@ describe("redis technique under faults (real processes and signals)", () => {
     await redis.kill();
     let shown = 0;
     try {
-      shown = await until("the dashboard says the store is unavailable (or the instance died)", async () => seen.includes("store-unavailable") || !alive(b), 8_000);
+      shown = await until(
+        "the dashboard says the store is unavailable (or the instance died)",
+        async () => seen.includes("store-unavailable") || !alive(b),
+        8_000,
+      );
       assert.ok(alive(b), "the instance is still running after the outage");
       const page = await teacher.get("/instructor");
       assert.equal(page.status, 200, "the dashboard page itself still answers");
@@ -254,10 +292,14 @@ describe("redis technique under faults (real processes and signals)", () => {
       await redis.start();
     }
     const mark = seen.length;
-    const back = await until("the live view recovers", async () => {
-      const latest = seen.slice(mark).split("event: live").at(-1) ?? "";
-      return seen.length > mark && latest.includes("active") && !latest.includes("store-unavailable");
-    }, 15_000);
+    const back = await until(
+      "the live view recovers",
+      async () => {
+        const latest = seen.slice(mark).split("event: live").at(-1) ?? "";
+        return seen.length > mark && latest.includes("active") && !latest.includes("store-unavailable");
+      },
+      15_000,
+    );
     t.diagnostic(`dashboard: 'store unavailable' ${shown} ms after kill -9, live again ${back} ms after the restart`);
     controller.abort();
     await reading;

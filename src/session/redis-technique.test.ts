@@ -7,8 +7,8 @@ import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
-import { addTestProducts, cartOf, Client, freshDatabase, register, SECRET_A, startServerProcess, tempDir } from "../test/harness.js";
-import { startRedisServer } from "../test/redis-server.js";
+import { addTestProducts, cartOf, Client, freshDatabase, register, SECRET_A, startServerProcess, tempDir } from "../test/harness.ts";
+import { startRedisServer } from "../test/redis-server.ts";
 
 const K = 50;
 
@@ -66,7 +66,11 @@ describe("redis technique, two instances", () => {
     const acked = ids.filter((_, i) => replies[i]!.status === 303);
     assert.equal(acked.length, K, `every add was acknowledged (statuses: ${[...new Set(replies.map((r) => r.status))]})`);
     const cart = await cartOf(c);
-    assert.deepEqual(acked.filter((id) => cart.get(id) !== 1), [], "acknowledged but missing");
+    assert.deepEqual(
+      acked.filter((id) => cart.get(id) !== 1),
+      [],
+      "acknowledged but missing",
+    );
   });
 
   it("signing out on A is final on B: the old cookie is dead there too", async () => {
@@ -107,14 +111,25 @@ describe("redis technique, two instances", () => {
     assert.equal(statusA, 200, "A serves again after Redis returns, without a restart");
     const again = await c.post("/cart/items", { productId: "5", quantity: "1" });
     assert.equal(again.status, 303, `A writes again too: ${again.text.slice(0, 2000)}`);
-    assert.deepEqual([...(await cartOf(on(c, b)))], [[3, 1], [5, 1]]);
+    assert.deepEqual(
+      [...(await cartOf(on(c, b)))],
+      [
+        [3, 1],
+        [5, 1],
+      ],
+    );
   });
 });
 
 describe("redis technique, start-up", () => {
   it("refuses to start when Redis is not reachable, and says what to start", async () => {
     const dir = tempDir();
-    const server = startServerProcess({ SESSION_STORE: "redis", REDIS_URL: "redis://127.0.0.1:1", DATABASE_PATH: path.join(dir, "shop.sqlite"), SESSION_SECRETS: SECRET_A });
+    const server = startServerProcess({
+      SESSION_STORE: "redis",
+      REDIS_URL: "redis://127.0.0.1:1",
+      DATABASE_PATH: path.join(dir, "shop.sqlite"),
+      SESSION_SECRETS: SECRET_A,
+    });
     assert.equal(await server.exited, 1);
     assert.match(server.output(), /Redis is not reachable at redis:\/\/127\.0\.0\.1:1/);
     assert.match(server.output(), /redis-server/);

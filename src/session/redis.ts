@@ -6,8 +6,8 @@
  * is fatal, with a message that says what to start.
  */
 import { createClient } from "redis";
-import type { Config } from "../config.js";
-import { createRedisStore } from "./stores/redis-store.js";
+import type { Config } from "../config.ts";
+import { createRedisStore } from "./stores/redis-store.ts";
 
 export class RedisUnreachableError extends Error {}
 

@@ -5,8 +5,8 @@
 import { afterEach, beforeEach, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { sign } from "cookie-signature";
-import { addToCart, cartOf, Client, register, restartShop, SECRET_A, SECRET_B, startTestApp } from "../test/harness.js";
-import { hashSessionId, newSessionId } from "./id.js";
+import { addToCart, cartOf, Client, register, restartShop, SECRET_A, SECRET_B, startTestApp } from "../test/harness.ts";
+import { hashSessionId, newSessionId } from "./id.ts";
 
 type App = Awaited<ReturnType<typeof startTestApp>>;
 let app: App;
@@ -70,15 +70,6 @@ describe("lazy creation", () => {
 });
 
 describe("cookie signature", () => {
-  async function withCookie(value: string) {
-    const victim = app.client();
-    await addToCart(victim, 1, 3);
-    const attacker = new Client(app.url);
-    attacker.cookies.set("shop_sid", value);
-    const res = await attacker.get("/cart");
-    return { victim, res, attacker };
-  }
-
   it("a tampered value gets a fresh empty session and the cookie is cleared", async () => {
     const c = app.client();
     await addToCart(c, 1, 3);
@@ -145,7 +136,13 @@ describe("login and logout", () => {
     await register(c);
     const after = c.cookies.get("shop_sid")!;
     assert.notEqual(after, before);
-    assert.deepEqual([...(await cartOf(c))], [[1, 2], [3, 1]]);
+    assert.deepEqual(
+      [...(await cartOf(c))],
+      [
+        [1, 2],
+        [3, 1],
+      ],
+    );
     const rows = app.sessionRows();
     assert.equal(rows.length, 1);
     assert.notEqual(rows[0]!.id_hash, oldKey);
@@ -262,7 +259,10 @@ describe("throttled touch", () => {
     app.clock.advance(interval);
     const res = await c.get("/");
     assert.equal(seen(), app.clock.now(), "after the interval one view writes");
-    assert.ok(res.setCookies.some((s) => s.startsWith("shop_sid=")), "and re-sends the cookie with the new expiry");
+    assert.ok(
+      res.setCookies.some((s) => s.startsWith("shop_sid=")),
+      "and re-sends the cookie with the new expiry",
+    );
     const row = app.sessionRows()[0]!;
     assert.equal(row.expires_at, row.last_seen_at + app.config.idleTimeoutMs);
   });

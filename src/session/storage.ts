@@ -13,9 +13,9 @@
  * (the app shows a 503), so an outage is never mistaken for an empty cart.
  */
 import type { Request, Response, CookieOptions } from "express";
-import type { Clock } from "../clock.js";
-import { hashSessionId, isWellFormedSessionId, newSessionId } from "./id.js";
-import { safeLabModes, type LabModes, type Session, type SessionData, type SessionStorage, type SessionStore, type StoredSession } from "./types.js";
+import type { Clock } from "../clock.ts";
+import { hashSessionId, isWellFormedSessionId, newSessionId } from "./id.ts";
+import { safeLabModes, type LabModes, type Session, type SessionData, type SessionStorage, type SessionStore, type StoredSession } from "./types.ts";
 
 /** The settings are named as in Config, so callers can pass `{ ...config, store, clock }`. */
 export interface SessionStorageOptions {
@@ -59,8 +59,7 @@ export function createSessionStorage(options: SessionStorageOptions): SessionSto
   };
 
   /** Both timeouts, in one number: the moment the record dies unless touched again. */
-  const expiryFor = (createdAt: number, lastSeenAt: number) =>
-    Math.min(lastSeenAt + idleTimeoutMs, createdAt + absoluteTimeoutMs);
+  const expiryFor = (createdAt: number, lastSeenAt: number) => Math.min(lastSeenAt + idleTimeoutMs, createdAt + absoluteTimeoutMs);
 
   const freshSession = (events: Session["events"]): Session => ({
     id: null,
@@ -149,7 +148,9 @@ export function createSessionStorage(options: SessionStorageOptions): SessionSto
         await store.destroy(key);
         clearCookie(res);
         if (!dead) return freshSession(["unknown-id"]);
-        return freshSession([now - dead.createdAt >= absoluteTimeoutMs || dead.expiresAt === dead.createdAt + absoluteTimeoutMs ? "expired-absolute" : "expired-idle"]);
+        return freshSession([
+          now - dead.createdAt >= absoluteTimeoutMs || dead.expiresAt === dead.createdAt + absoluteTimeoutMs ? "expired-absolute" : "expired-idle",
+        ]);
       }
       // Both timeouts are checked against the current settings, not only the stored expires_at,
       // so shortening a timeout takes effect at once for existing sessions too.

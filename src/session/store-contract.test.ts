@@ -5,14 +5,14 @@
 import { after, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import fs from "node:fs";
-import { freshDatabase } from "../test/harness.js";
-import { hashSessionId, newSessionId } from "./id.js";
-import { createMemoryStore } from "./stores/memory-store.js";
-import { createSqliteStore } from "./stores/sqlite-store.js";
-import { createRedisStore } from "./stores/redis-store.js";
-import { startRedisServer } from "../test/redis-server.js";
+import { freshDatabase } from "../test/harness.ts";
+import { hashSessionId, newSessionId } from "./id.ts";
+import { createMemoryStore } from "./stores/memory-store.ts";
+import { createSqliteStore } from "./stores/sqlite-store.ts";
+import { createRedisStore } from "./stores/redis-store.ts";
+import { startRedisServer } from "../test/redis-server.ts";
 import { createClient } from "redis";
-import type { SessionStore, StoredSession } from "./types.js";
+import type { SessionStore, StoredSession } from "./types.ts";
 
 // A year ahead of the real clock, whole minutes. Not a fixed date: Redis expires keys by the real
 // clock (PXAT), so a fixed T0 would make every Redis record vanish on arrival once that date passed.
@@ -195,7 +195,10 @@ for (const [name, make] of stores) {
       await store.create(c, record({ userId: 2 }));
       await store.create(d, record({ userId: 1, expiresAt: T0 + 2 }));
       const listed = await store.listByUser(1, T0 + 3);
-      assert.deepEqual(listed.map((s) => s.key), [b, a]);
+      assert.deepEqual(
+        listed.map((s) => s.key),
+        [b, a],
+      );
       assert.equal(listed[0]!.userAgent, record().userAgent);
     });
 
@@ -207,7 +210,10 @@ for (const [name, make] of stores) {
       assert.equal(await store.destroyForUser(1, { only: other }), 0, "someone else's key is refused");
       assert.equal(await store.destroyForUser(1, { only: a }), 1);
       assert.equal(await store.destroyForUser(1, { except: b }), 1);
-      assert.deepEqual((await store.listByUser(1, T0)).map((s) => s.key), [b]);
+      assert.deepEqual(
+        (await store.listByUser(1, T0)).map((s) => s.key),
+        [b],
+      );
       assert.ok(await store.get(other, T0));
     });
 
@@ -228,9 +234,16 @@ for (const [name, make] of stores) {
       await store.create(recent, record({ lastSeenAt: T0 + 2, userId: 1 }));
       await store.create(dead, record({ lastSeenAt: T0, expiresAt: T0 + 10 }));
       const listed = await store.listAll(10);
-      assert.deepEqual(listed.map((s) => s.key), [recent, old, dead]);
+      assert.deepEqual(
+        listed.map((s) => s.key),
+        [recent, old, dead],
+      );
       assert.equal(listed[0]!.userId, 1);
-      assert.deepEqual((await store.listAll(1)).map((s) => s.key), [recent], "the limit is honoured");
+      assert.deepEqual(
+        (await store.listAll(1)).map((s) => s.key),
+        [recent],
+        "the limit is honoured",
+      );
       assert.deepEqual(await store.stats(T0 + 100), { live: 2, expired: 1 });
     });
   });

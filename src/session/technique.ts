@@ -3,14 +3,14 @@
  * server-side techniques, the store behind it (for the cleanup job, "your active sessions"
  * and the instructor view). The cookie technique has no store: there is nothing on the server.
  */
-import type { Clock } from "../clock.js";
-import type { Config } from "../config.js";
-import type { Db } from "../db/open.js";
-import { createCookieSessionStorage } from "./cookie-storage.js";
-import { createSessionStorage } from "./storage.js";
-import { createMemoryStore } from "./stores/memory-store.js";
-import { createSqliteStore } from "./stores/sqlite-store.js";
-import type { LabModes, SessionStorage, SessionStore } from "./types.js";
+import type { Clock } from "../clock.ts";
+import type { Config } from "../config.ts";
+import type { Db } from "../db/open.ts";
+import { createCookieSessionStorage } from "./cookie-storage.ts";
+import { createSessionStorage } from "./storage.ts";
+import { createMemoryStore } from "./stores/memory-store.ts";
+import { createSqliteStore } from "./stores/sqlite-store.ts";
+import type { LabModes, SessionStorage, SessionStore } from "./types.ts";
 
 export interface SessionLayer {
   storage: SessionStorage;

@@ -9,18 +9,18 @@ import { once } from "node:events";
 import { spawn } from "node:child_process";
 import type { AddressInfo } from "node:net";
 import { fileURLToPath } from "node:url";
-import { createApp } from "../app.js";
-import { createManualClock } from "../clock.js";
-import { readConfig } from "../config.js";
-import { migrate, seedCatalog } from "../db/migrate.js";
-import { openDatabase } from "../db/open.js";
-import { createLogger } from "../log.js";
-import { createClassroom } from "../classroom/classroom.js";
-import { startSessionCleanup } from "../session/cleanup.js";
-import { createSessionLayer } from "../session/technique.js";
-import { connectRedisStore } from "../session/redis.js";
-import type { SessionStore } from "../session/types.js";
-import { hashSessionId } from "../session/id.js";
+import { createApp } from "../app.ts";
+import { createManualClock } from "../clock.ts";
+import { readConfig } from "../config.ts";
+import { migrate, seedCatalog } from "../db/migrate.ts";
+import { openDatabase } from "../db/open.ts";
+import { createLogger } from "../log.ts";
+import { createClassroom } from "../classroom/classroom.ts";
+import { startSessionCleanup } from "../session/cleanup.ts";
+import { createSessionLayer } from "../session/technique.ts";
+import { connectRedisStore } from "../session/redis.ts";
+import type { SessionStore } from "../session/types.ts";
+import { hashSessionId } from "../session/id.ts";
 
 export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 export const SECRET_A = "test-secret-a-0123456789abcdefghijklmnop";
@@ -47,9 +47,10 @@ export async function startTestApp(env: Record<string, string> = {}, options: { 
   const classroom = createClassroom({ realClock: clock, vulnerableLabsAllowed: config.vulnerableLabs });
   const layer = await createSessionLayer({ config, db, clock: classroom.clock, labModes: classroom.labModes, createRedisStore: (c) => connectRedisStore(c) });
   // Tests move time with clock.advance(); the cleanup job only runs when asked ("sweep now").
-  const cleanup = layer.store && layer.store.kind !== "redis"
-    ? startSessionCleanup({ store: layer.store, clock: classroom.clock, intervalMs: 24 * 3600_000, onSweep: (r) => classroom.recordSweep(r.removed) })
-    : null;
+  const cleanup =
+    layer.store && layer.store.kind !== "redis"
+      ? startSessionCleanup({ store: layer.store, clock: classroom.clock, intervalMs: 24 * 3600_000, onSweep: (r) => classroom.recordSweep(r.removed) })
+      : null;
   await cleanup?.firstRun;
   // The cookie technique has no store; tests of that technique do not use this field.
   const store = layer.store as SessionStore;
@@ -114,7 +115,10 @@ export class Client {
   /** Give up on a request after this long (fault tests: "no request hangs"); a timeout rejects with a TimeoutError. */
   timeoutMs: number | undefined;
   checkoutToken = "";
-  constructor(readonly baseUrl: string) {}
+  readonly baseUrl: string;
+  constructor(baseUrl: string) {
+    this.baseUrl = baseUrl;
+  }
 
   cookieHeader() {
     return [...this.cookies].map(([k, v]) => `${k}=${v}`).join("; ");
@@ -209,7 +213,7 @@ export async function checkout(client: Client, form: Record<string, string>) {
 
 /** The real server as `npm start` runs it, in a child process on an ephemeral port. */
 export function startServerProcess(env: Record<string, string>) {
-  const child = spawn(process.execPath, ["--import", "tsx", "src/server.ts"], {
+  const child = spawn(process.execPath, ["src/server.ts"], {
     cwd: root,
     env: { ...process.env, PORT: "0", HOST: "127.0.0.1", LOG_LEVEL: "info", ...env },
     stdio: ["ignore", "pipe", "pipe"],
@@ -239,7 +243,9 @@ export function addTestProducts(db: ReturnType<typeof openDatabase>, count: numb
     "INSERT INTO products (id, category_id, slug, name, description, image, price_cents, stock) VALUES (?, 1, ?, ?, 'A test product.', 'ceramic-teapot.svg', 100, 1000)",
   );
   const ids = Array.from({ length: count }, (_, i) => firstId + i);
-  db.transaction(() => ids.forEach((id) => insert.run(id, `test-product-${id}`, `Test Product ${id}`))).immediate();
+  db.transaction(() => {
+    for (const id of ids) insert.run(id, `test-product-${id}`, `Test Product ${id}`);
+  }).immediate();
   return ids;
 }
 

@@ -7,7 +7,7 @@ import fs from "node:fs";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
-import { freePort, stopProcess } from "./processes.js";
+import { freePort, stopProcess } from "./processes.ts";
 
 const BINARY = ["/usr/bin/redis-server", "/usr/local/bin/redis-server"].find((p) => fs.existsSync(p));
 

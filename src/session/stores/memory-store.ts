@@ -7,7 +7,7 @@
  * silently change what is stored: the only way in is create/update/rekey, as with SQLite.
  * Expired records are ignored on read and removed by deleteExpired (the cleanup job).
  */
-import type { ListedSession, SessionStore, StoredSession } from "../types.js";
+import type { ListedSession, SessionStore, StoredSession } from "../types.ts";
 
 export function createMemoryStore(): SessionStore & { readonly size: number } {
   // expiresAt is kept beside the JSON so that reads and sweeps can skip dead records without parsing them.

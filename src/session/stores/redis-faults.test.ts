@@ -7,10 +7,10 @@
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { connectRedisStore } from "../redis.js";
-import { startRedisServer } from "../../test/redis-server.js";
-import { startTcpProxy } from "../../test/tcp-proxy.js";
-import type { SessionStore, StoredSession } from "../types.js";
+import { connectRedisStore } from "../redis.ts";
+import { startRedisServer } from "../../test/redis-server.ts";
+import { startTcpProxy } from "../../test/tcp-proxy.ts";
+import type { SessionStore, StoredSession } from "../types.ts";
 
 type Store = SessionStore & { close(): Promise<void> };
 
@@ -23,10 +23,12 @@ const record = (userId: number | null, productIds: number[], now = Date.now()): 
   expiresAt: now + HOUR,
   userAgent: null,
 });
-const withProduct = (productId: number) => (s: StoredSession): StoredSession => ({
-  ...s,
-  data: { cart: [...s.data.cart, { productId, quantity: 1 }] },
-});
+const withProduct =
+  (productId: number) =>
+  (s: StoredSession): StoredSession => ({
+    ...s,
+    data: { cart: [...s.data.cart, { productId, quantity: 1 }] },
+  });
 const idsIn = (s: StoredSession | null) => (s ? s.data.cart.map((l) => l.productId).sort((a, b) => a - b) : null);
 const key = (name: string) => `${name}-${Math.random().toString(36).slice(2)}`.padEnd(64, "0");
 const mentions = (text: string) => (command: string[]) => command.some((w) => w.includes(text));
@@ -105,7 +107,9 @@ describe("redis store under injected faults", () => {
     assert.deepEqual(await direct.listByUser(42, Date.now()), []);
   });
 
-  it("a link cut before any command of an update or a rekey leaves either everything or nothing, and the caller is told which", { timeout: 30_000 }, async () => {
+  it("a link cut before any command of an update or a rekey leaves either everything or nothing, and the caller is told which", {
+    timeout: 30_000,
+  }, async () => {
     for (let n = 1; n <= 6; n++) {
       // update of a signed-in session: record and per-user index
       const k = key(`cut-update-${n}`);

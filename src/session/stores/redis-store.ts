@@ -24,10 +24,10 @@
 import { createHash, randomBytes } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { RedisClientType } from "redis";
-import type { ListedSession, SessionStore, StoredSession } from "../types.js";
+import type { ListedSession, SessionStore, StoredSession } from "../types.ts";
 
 /** What createClient() returns with no modules or scripts: RESP3, no type mapping. */
-// (The empty object types are node-redis's own way to say "no modules, functions or scripts".)
+// biome-ignore lint/complexity/noBannedTypes: the empty object types are node-redis's own way to say "no modules, functions or scripts".
 export type RedisClient = RedisClientType<{}, {}, {}, 3, {}>;
 
 /** Redis did not answer in time, or refused a write it could not fence: a 503, never an empty cart. */
@@ -267,7 +267,11 @@ export function createRedisStore(client: RedisClient, options: RedisStoreOptions
         }
         const next = change(current); // exactly once, under the lock
         const reply = await call(
-          (deadline) => fencedUpdate([recordKey(key), lockKey(key), userKey(next.userId)], [deadline, token, JSON.stringify(next), next.expiresAt, key, flag(next.userId !== null)]),
+          (deadline) =>
+            fencedUpdate(
+              [recordKey(key), lockKey(key), userKey(next.userId)],
+              [deadline, token, JSON.stringify(next), next.expiresAt, key, flag(next.userId !== null)],
+            ),
           budgetEnd,
         );
         return written(reply, "session write") ? next : null; // 0: destroyed meanwhile, never re-created

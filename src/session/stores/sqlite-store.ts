@@ -10,8 +10,8 @@
  * Trade-off: the methods are async to fit the contract (Redis needs it), but do their work
  * synchronously inside; a query here blocks the event loop for microseconds, not milliseconds.
  */
-import type { Db } from "../../db/open.js";
-import type { SessionData, SessionStore, StoredSession } from "../types.js";
+import type { Db } from "../../db/open.ts";
+import type { SessionData, SessionStore, StoredSession } from "../types.ts";
 
 interface SessionRow {
   data: string;
@@ -37,9 +37,7 @@ export function createSqliteStore(db: Db): SessionStore {
   const columns = "data, user_id, created_at, last_seen_at, expires_at, user_agent";
   const selectLive = db.prepare<[string, number], SessionRow>(`SELECT ${columns} FROM sessions WHERE id_hash = ? AND expires_at > ?`);
   const selectAny = db.prepare<[string], SessionRow>(`SELECT ${columns} FROM sessions WHERE id_hash = ?`);
-  const listRecent = db.prepare<[number], SessionRow & { id_hash: string }>(
-    `SELECT id_hash, ${columns} FROM sessions ORDER BY last_seen_at DESC LIMIT ?`,
-  );
+  const listRecent = db.prepare<[number], SessionRow & { id_hash: string }>(`SELECT id_hash, ${columns} FROM sessions ORDER BY last_seen_at DESC LIMIT ?`);
   const countStats = db.prepare<[{ now: number }], { live: number; expired: number }>(
     "SELECT count(*) FILTER (WHERE expires_at > @now) AS live, count(*) FILTER (WHERE expires_at <= @now) AS expired FROM sessions",
   );
@@ -50,14 +48,10 @@ export function createSqliteStore(db: Db): SessionStore {
     "UPDATE sessions SET data = ?, user_id = ?, last_seen_at = ?, expires_at = ? WHERE id_hash = ?",
   );
   // "AND last_seen_at < ?": a touch never moves a session backwards, whatever order two requests finish in.
-  const touchRow = db.prepare<[number, number, string, number]>(
-    "UPDATE sessions SET last_seen_at = ?, expires_at = ? WHERE id_hash = ? AND last_seen_at < ?",
-  );
+  const touchRow = db.prepare<[number, number, string, number]>("UPDATE sessions SET last_seen_at = ?, expires_at = ? WHERE id_hash = ? AND last_seen_at < ?");
   const deleteRow = db.prepare<[string]>("DELETE FROM sessions WHERE id_hash = ?");
   // One bounded batch, found through the expires_at index; the cleanup job yields between batches.
-  const deleteExpiredBatch = db.prepare<[number, number]>(
-    "DELETE FROM sessions WHERE id_hash IN (SELECT id_hash FROM sessions WHERE expires_at <= ? LIMIT ?)",
-  );
+  const deleteExpiredBatch = db.prepare<[number, number]>("DELETE FROM sessions WHERE id_hash IN (SELECT id_hash FROM sessions WHERE expires_at <= ? LIMIT ?)");
 
   const listUser = db.prepare<[number, number], SessionRow & { id_hash: string }>(
     `SELECT id_hash, ${columns} FROM sessions WHERE user_id = ? AND expires_at > ? ORDER BY last_seen_at DESC`,
@@ -65,8 +59,7 @@ export function createSqliteStore(db: Db): SessionStore {
   const deleteUserOne = db.prepare<[number, string]>("DELETE FROM sessions WHERE user_id = ? AND id_hash = ?");
   const deleteUserExcept = db.prepare<[number, string]>("DELETE FROM sessions WHERE user_id = ? AND id_hash <> ?");
 
-  const insert = (key: string, s: StoredSession) =>
-    insertRow.run(key, JSON.stringify(s.data), s.userId, s.createdAt, s.lastSeenAt, s.expiresAt, s.userAgent);
+  const insert = (key: string, s: StoredSession) => insertRow.run(key, JSON.stringify(s.data), s.userId, s.createdAt, s.lastSeenAt, s.expiresAt, s.userAgent);
 
   const updateTx = db.transaction((key: string, now: number, change: (c: StoredSession) => StoredSession) => {
     const row = selectLive.get(key, now);
@@ -76,16 +69,14 @@ export function createSqliteStore(db: Db): SessionStore {
     return next;
   });
 
-  const rekeyTx = db.transaction(
-    (oldKey: string, newKey: string, now: number, change: (c: StoredSession) => StoredSession) => {
-      const row = selectLive.get(oldKey, now);
-      if (!row) return null;
-      const next = change(fromRow(row));
-      insert(newKey, next);
-      deleteRow.run(oldKey); // the old ID dies in the same commit the new one is born
-      return next;
-    },
-  );
+  const rekeyTx = db.transaction((oldKey: string, newKey: string, now: number, change: (c: StoredSession) => StoredSession) => {
+    const row = selectLive.get(oldKey, now);
+    if (!row) return null;
+    const next = change(fromRow(row));
+    insert(newKey, next);
+    deleteRow.run(oldKey); // the old ID dies in the same commit the new one is born
+    return next;
+  });
 
   return {
     kind: "sqlite",
