@@ -22,7 +22,8 @@ import { requestLog } from "./middleware/request-log.ts";
 import { noStore, securityHeaders } from "./middleware/security.ts";
 import { loadSession } from "./session/middleware.ts";
 import type { Classroom } from "./classroom/classroom.ts";
-import type { SessionStorage, SessionStore } from "./session/types.ts";
+import type { ServerStore } from "./session/directory.ts";
+import type { SessionStorage } from "./session/types.ts";
 import { catalogRoutes } from "./routes/catalog-routes.ts";
 import { cartRoutes } from "./routes/cart-routes.ts";
 import { authRoutes } from "./routes/auth-routes.ts";
@@ -35,7 +36,7 @@ export interface AppDeps {
   db: Db;
   sessions: SessionStorage;
   /** The store behind `sessions` ("your active sessions", the instructor view); null for the cookie technique. */
-  store: SessionStore | null;
+  store: ServerStore | null;
   /** Demo clock, lab modes, history for the instructor's chart. */
   classroom: Classroom;
   /** The cleanup job ("sweep now"); null when the technique needs none. */

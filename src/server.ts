@@ -49,7 +49,7 @@ const classroom = createClassroom({ realClock: systemClock, vulnerableLabsAllowe
 const clock = classroom.clock;
 let layer: SessionLayer;
 try {
-  layer = await createSessionLayer({ config, db, clock, labModes: classroom.labModes, createRedisStore: (c) => connectRedisStore(c, log) });
+  layer = await createSessionLayer({ config, db, clock, createStorage: classroom.createStorage, createRedisStore: (c) => connectRedisStore(c, log) });
 } catch (error) {
   if (error instanceof RedisUnreachableError) {
     console.error(`Stateful Shop cannot start.\n${error.message}`);

@@ -1,4 +1,5 @@
 /** Accounts: look-up by email or id, and creation. Passwords arrive here already hashed. */
+import { translatingUnavailable } from "../db/unavailable.ts";
 import type { Db } from "../db/open.ts";
 
 export interface User {
@@ -19,7 +20,8 @@ export function createUsers(db: Db) {
   const byId = db.prepare<[number], User>("SELECT id, email FROM users WHERE id = ?");
   const insert = db.prepare<[string, string, number]>("INSERT INTO users (email, password_hash, created_at) VALUES (?, ?, ?) ON CONFLICT (email) DO NOTHING");
 
-  return {
+  // SQLite busy, locked, full or read-only: the one StoreUnavailableError (a 503), never a 500.
+  return translatingUnavailable({
     findByEmail(email: string): (User & { passwordHash: string }) | undefined {
       const row = byEmail.get(email);
       return row && { id: row.id, email: row.email, passwordHash: row.password_hash };
@@ -30,5 +32,5 @@ export function createUsers(db: Db) {
       const result = insert.run(email, passwordHash, now);
       return result.changes === 1 ? { id: Number(result.lastInsertRowid), email } : undefined;
     },
-  };
+  });
 }

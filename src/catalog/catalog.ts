@@ -2,6 +2,7 @@
  * Catalog data access: categories and products, read-only for the shop (checkout lowers
  * stock in orders.ts). Statements are prepared once when the catalog is created.
  */
+import { translatingUnavailable } from "../db/unavailable.ts";
 import type { Db } from "../db/open.ts";
 
 export interface Category {
@@ -67,7 +68,8 @@ export function createCatalog(db: Db) {
   // Categories do not change while the shop runs: read them once, not on every page's nav.
   const categories = allCategories.all();
 
-  return {
+  // SQLite busy, locked, full or read-only: the one StoreUnavailableError (a 503), never a 500.
+  return translatingUnavailable({
     categories,
     categoryBySlug: (slug: string) => categories.find((c) => c.slug === slug),
     categoryById: (id: number) => categories.find((c) => c.id === id),
@@ -81,7 +83,7 @@ export function createCatalog(db: Db) {
       const row = byId.get(id);
       return row ? toProduct(row) : undefined;
     },
-    /** The products of a cart, by ID, in one call. */
+    /** The products of a cart, by ID (one indexed lookup per line: a cart has at most a few dozen). */
     productsByIds(ids: readonly number[]): Map<number, Product> {
       const map = new Map<number, Product>();
       for (const id of ids) {
@@ -91,5 +93,5 @@ export function createCatalog(db: Db) {
       return map;
     },
     search: (q: string) => search.all({ q: likePattern(q) }).map(toProduct),
-  };
+  });
 }

@@ -10,9 +10,10 @@ import type { Config } from "../config.ts";
 import { addItem, setNote } from "../cart/cart.ts";
 import { badRequest, notFound } from "../errors.ts";
 import { safeLocalPath } from "../middleware/locals.ts";
-import { CookieTooLargeError } from "../session/cookie-storage.ts";
+import { SessionTooLargeError } from "../session/errors.ts";
 import { newSessionId } from "../session/id.ts";
-import type { SessionStorage, SessionStore } from "../session/types.ts";
+import type { ServerStore } from "../session/directory.ts";
+import type { SessionStorage } from "../session/types.ts";
 import type { Classroom } from "./classroom.ts";
 import { labModeLabels } from "./classroom.ts";
 import { createInstructorAuth, instructorRoutes } from "./instructor.ts";
@@ -22,7 +23,7 @@ import { createXray } from "./xray.ts";
 export interface ClassroomDeps {
   config: Config;
   classroom: Classroom;
-  store: SessionStore | null;
+  store: ServerStore | null;
   sessions: SessionStorage;
   catalog: Catalog;
   cleanup: { runOnce(): Promise<{ removed: number } | undefined> } | null;
@@ -122,7 +123,7 @@ export function createClassroomLayer(deps: ClassroomDeps) {
         `Added ${products.length} products, each with a gift note: the cart is now ${bytes.toLocaleString("en-US")} bytes of JSON, and it fits (${techniqueNames[technique]} technique).`,
       );
     } catch (error) {
-      if (!(error instanceof CookieTooLargeError)) throw error;
+      if (!(error instanceof SessionTooLargeError)) throw error;
       flash.set(res, "error", error.message);
     }
     res.redirect(303, "/labs/2");

@@ -7,7 +7,9 @@
  * (CLASSROOM_VULNERABLE_LABS, refused in production).
  */
 import type { Clock } from "../clock.ts";
-import type { LabModes } from "../session/types.ts";
+import { createSessionStorage, type SessionStorageOptions } from "../session/storage.ts";
+import type { SessionStorage } from "../session/types.ts";
+import { createVulnerableStorage, type LabModes } from "./vulnerable-storage.ts";
 
 export type LabModeName = keyof LabModes;
 
@@ -42,6 +44,12 @@ export function createClassroom({ realClock, vulnerableLabsAllowed }: { realCloc
     clock,
     labModes,
     vulnerableLabsAllowed,
+    /**
+     * Builds the session storage over a store: the honest one, or, only when vulnerable labs are
+     * allowed, the lab wrapper around it (still honest while every switch is off).
+     */
+    createStorage: (options: SessionStorageOptions): SessionStorage =>
+      vulnerableLabsAllowed ? createVulnerableStorage(options, labModes) : createSessionStorage(options),
     get offsetMs() {
       return offsetMs;
     },

@@ -15,7 +15,8 @@ import type { Config } from "../config.ts";
 import type { Clock } from "../clock.ts";
 import { HttpError, badRequest } from "../errors.ts";
 import { fingerprint } from "../session/id.ts";
-import type { ListedSession, SessionStore, Technique } from "../session/types.ts";
+import type { ListedSession, ServerStore } from "../session/directory.ts";
+import type { Technique } from "../session/types.ts";
 import type { Classroom, LabModeName } from "./classroom.ts";
 import { labModeLabels } from "./classroom.ts";
 import { renderHistoryChart } from "./chart.ts";
@@ -27,7 +28,7 @@ const KEY = /^[0-9a-f]{64}$/;
 export interface InstructorDeps {
   config: Config;
   classroom: Classroom;
-  store: SessionStore | null;
+  store: ServerStore | null;
   cleanup: { runOnce(): Promise<{ removed: number } | undefined> } | null;
   technique: Technique;
   realClock: Clock;

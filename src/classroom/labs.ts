@@ -1,7 +1,8 @@
 /**
  * The eight labs: what each one shows, and where the source texts (`../shared/seeds/`, summarised
  * in docs/teaching/) discuss it. Each lab has a page (views/labs/lab-N.ejs), a lesson in
- * docs/teaching/ and a Playwright spec (e2e/labs/lab-N-*.spec.ts) that performs it.
+ * docs/teaching/ and a Playwright spec that performs it: e2e/labs/lab-N-*.spec.ts on every technique, or
+ * e2e/labs-isolated/lab-N-*.spec.ts for the labs that restart shops, move the clock or switch on vulnerable modes.
  */
 export interface Lab {
   number: number;

@@ -2,19 +2,17 @@
  * The last two middlewares: a styled 404 for unknown URLs, and one error handler that turns
  * every failure into a friendly page (or JSON for JSON clients), never a stack trace.
  *
- * - HttpError: its status and message (the message is written for visitors).
- * - A session that ended mid-request: 409, nothing changed.
+ * - HttpError and its kinds carry their status and a message written for visitors: a 404, a
+ *   session that ended mid-request (409), a session too large for its technique (413), a store
+ *   that is busy or unavailable (503 + Retry-After; every store translates its own failures).
  * - Malformed URLs or bodies, oversized bodies (Express, body-parser): their 4xx status.
- * - SQLite busy, locked, full, read-only, I/O, or Redis unreachable: 503 with Retry-After; nothing was acknowledged.
  * - Anything else is a bug: logged with its stack, shown as a plain 500.
  */
 import type { ErrorRequestHandler, RequestHandler } from "express";
 import type { Logger } from "../log.ts";
 import { HttpError, notFound } from "../errors.ts";
-import { SessionEndedError } from "../session/storage.ts";
 
-// SQLite under pressure, or the Redis session store unreachable (StoreUnavailableError).
-const STORAGE_UNAVAILABLE = /^(SQLITE_(BUSY|LOCKED|FULL|READONLY|IOERR|CANTOPEN|PROTOCOL)|STORE_UNAVAILABLE$)/;
+const TITLES: Record<number, string> = { 403: "Request refused", 404: "Not found", 503: "Back in a moment" };
 
 export const notFoundHandler: RequestHandler = () => {
   throw notFound();
@@ -26,28 +24,20 @@ export function errorHandler(log: Logger): ErrorRequestHandler {
     let status = 500;
     let title = "Something went wrong";
     let message = "Something went wrong on our side. Your cart is safe; please try again in a moment.";
-    const e = err as { status?: unknown; type?: unknown; code?: unknown; message?: unknown };
+    const e = err as { status?: unknown };
 
     if (err instanceof HttpError) {
       status = err.status;
       message = err.message;
-      title = err.title ?? (status === 404 ? "Not found" : status === 403 ? "Request refused" : "That didn't work");
-    } else if (err instanceof SessionEndedError) {
-      status = 409;
-      title = "Your session ended";
-      message = err.message;
+      title = err.title ?? TITLES[status] ?? "That didn't work";
+      if (err.retryAfterSeconds !== undefined) res.set("Retry-After", String(err.retryAfterSeconds));
+      if (status === 503) log.warn({ err: err.cause ?? err, path: req.path }, "storage unavailable");
     } else if (typeof e.status === "number" && e.status >= 400 && e.status < 500) {
       // Express and body-parser: a malformed URL (bad percent-encoding), entity.too.large,
       // entity.parse.failed, charset.unsupported, … Their messages are not written for visitors.
       status = e.status;
       title = "That didn't work";
       message = e.status === 413 ? "That form was too large." : "We couldn't read that request. Please go back and try again.";
-    } else if (typeof e.code === "string" && STORAGE_UNAVAILABLE.test(e.code)) {
-      status = 503;
-      title = "Back in a moment";
-      message = "The shop's storage is busy or unavailable right now, so nothing was saved. Please try again in a few seconds.";
-      res.set("Retry-After", "5");
-      log.warn({ code: e.code, path: req.path }, "storage unavailable");
     } else {
       log.error({ err, path: req.path }, "unhandled error");
     }

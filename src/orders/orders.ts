@@ -14,6 +14,7 @@
  * connection holds the lock.) Inside another transaction (the SQLite session update) it is a
  * savepoint of that one, which is already IMMEDIATE.
  */
+import { translatingUnavailable } from "../db/unavailable.ts";
 import type { Db } from "../db/open.ts";
 import type { CartLine } from "../session/types.ts";
 
@@ -128,7 +129,8 @@ export function createOrders(db: Db) {
     return { ok: true, orderId, totalCents, alreadyPlaced: false, lines: priced.map((l) => ({ productId: l.productId, quantity: l.quantity })) };
   });
 
-  return {
+  // SQLite busy, locked, full or read-only: the one StoreUnavailableError (a 503), never a 500.
+  return translatingUnavailable({
     /**
      * Place the order for `cart`, once per checkout token. Runs as a nested transaction (a
      * savepoint) when called inside another one, e.g. the SQLite session update.
@@ -166,5 +168,5 @@ export function createOrders(db: Db) {
         lines,
       };
     },
-  };
+  });
 }

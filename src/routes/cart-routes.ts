@@ -13,7 +13,7 @@ import { addItem, parseQuantity, removeItem, setNote, setQuantity, type CartResu
 import { priceCart } from "../cart/pricing.ts";
 import { badRequest, notFound } from "../errors.ts";
 import { safeLocalPath } from "../middleware/locals.ts";
-import { CookieTooLargeError } from "../session/cookie-storage.ts";
+import { SessionTooLargeError } from "../session/errors.ts";
 import type { CartLine } from "../session/types.ts";
 import type { RouteDeps } from "./deps.ts";
 
@@ -45,8 +45,8 @@ export function cartRoutes({ catalog, sessions, flash }: RouteDeps): Router {
         return { ...data, cart: result.cart };
       });
     } catch (error) {
-      // The cookie technique's 4 KB wall: a rule of this shop like the others, nothing was changed.
-      if (error instanceof CookieTooLargeError) return { ok: false, message: error.message };
+      // A technique's size limit (the cookie's 4 KB): a rule of this shop like the others, nothing was changed.
+      if (error instanceof SessionTooLargeError) return { ok: false, message: error.message };
       if (error !== REFUSED) throw error;
     }
     return result;

@@ -3,7 +3,8 @@ import type { Users } from "../auth/users.ts";
 import type { Catalog } from "../catalog/catalog.ts";
 import type { Clock } from "../clock.ts";
 import type { Orders } from "../orders/orders.ts";
-import type { SessionStorage, SessionStore } from "../session/types.ts";
+import type { ServerStore } from "../session/directory.ts";
+import type { SessionStorage } from "../session/types.ts";
 import type { createFlash } from "../middleware/flash.ts";
 
 export interface RouteDeps {
@@ -12,7 +13,7 @@ export interface RouteDeps {
   orders: Orders;
   sessions: SessionStorage;
   /** For listing and ending a user's other sessions; everything else goes through `sessions`. */
-  store: SessionStore | null;
+  store: ServerStore | null;
   flash: ReturnType<typeof createFlash>;
   clock: Clock;
 }

@@ -7,7 +7,8 @@ import { afterEach, beforeEach, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import type { Request, Response } from "express";
 import { addToCart, cartOf, Client, register, startTestApp } from "../test/harness.ts";
-import { createSessionStorage, SessionEndedError } from "./storage.ts";
+import { SessionEndedError } from "./errors.ts";
+import { createSessionStorage } from "./storage.ts";
 
 type App = Awaited<ReturnType<typeof startTestApp>>;
 let app: App;

@@ -14,7 +14,7 @@
  *
  * Trade-offs, said plainly (the classroom shows each one):
  * - Browsers keep at most 4096 bytes per cookie: a write that would not fit is refused with a
- *   message and nothing changes (CookieTooLargeError).
+ *   message and nothing changes (SessionTooLargeError, 413).
  * - The server cannot revoke anything: logout clears the cookie in this browser, but a copy of the
  *   old cookie stays valid until it expires (it carries its own expiry, sealed inside).
  * - Two tabs writing at once: each sends back its own cookie and the last one wins (no store to
@@ -23,6 +23,7 @@
 import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from "node:crypto";
 import type { CookieOptions, Request, Response } from "express";
 import type { Clock } from "../clock.ts";
+import { SessionTooLargeError } from "./errors.ts";
 import { hashSessionId, isWellFormedSessionId, newSessionId } from "./id.ts";
 import type { Session, SessionData, SessionStorage } from "./types.ts";
 
@@ -31,17 +32,13 @@ export const MAX_COOKIE_BYTES = 4096;
 const IV_BYTES = 12;
 const TAG_BYTES = 16;
 
-export class CookieTooLargeError extends Error {
-  readonly bytes: number;
-  constructor(bytes: number) {
-    super(
-      `Your cart no longer fits in a cookie: it would need ${bytes.toLocaleString("en-US")} bytes and browsers keep at most ` +
-        `${MAX_COOKIE_BYTES.toLocaleString("en-US")}. Nothing was changed. (This shop is running the cookie technique; ` +
-        `the server-side techniques have no such limit.)`,
-    );
-    this.bytes = bytes;
-  }
-}
+const tooLarge = (bytes: number) =>
+  new SessionTooLargeError(
+    `Your cart no longer fits in a cookie: it would need ${bytes.toLocaleString("en-US")} bytes and browsers keep at most ` +
+      `${MAX_COOKIE_BYTES.toLocaleString("en-US")}. Nothing was changed. (This shop is running the cookie technique; ` +
+      `the server-side techniques have no such limit.)`,
+    bytes,
+  );
 
 /** What is sealed inside the cookie. `id` is a random nonce: CSRF tokens and fingerprints hang on it. */
 interface Sealed {
@@ -132,7 +129,7 @@ export function createCookieSessionStorage(options: CookieSessionStorageOptions)
   const send = (res: Response, sealed: Sealed) => {
     const value = sealer.seal(sealed);
     const bytes = Buffer.byteLength(`${cookieName}=${value}`);
-    if (bytes > MAX_COOKIE_BYTES) throw new CookieTooLargeError(bytes);
+    if (bytes > MAX_COOKIE_BYTES) throw tooLarge(bytes);
     res.cookie(cookieName, value, { ...attributes, expires: new Date(sealed.expiresAt) });
   };
 
@@ -178,7 +175,7 @@ export function createCookieSessionStorage(options: CookieSessionStorageOptions)
           adopt(session, touched);
           session.events.push(opened.keyIndex > 0 ? "rotated-secret" : "touched");
         } catch (error) {
-          if (!(error instanceof CookieTooLargeError)) throw error;
+          if (!(error instanceof SessionTooLargeError)) throw error;
         }
       }
       return session;
@@ -194,7 +191,7 @@ export function createCookieSessionStorage(options: CookieSessionStorageOptions)
       try {
         send(res, next); // throws before anything is sent if it would not fit: the old cookie stays as it was
       } catch (error) {
-        if (error instanceof CookieTooLargeError) session.events.push("too-large");
+        if (error instanceof SessionTooLargeError) session.events.push("too-large");
         throw error;
       }
       adopt(session, next);

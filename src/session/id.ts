@@ -29,3 +29,11 @@ export function hashSessionId(id: string): string {
 export function fingerprint(key: string): string {
   return key.slice(0, 8);
 }
+
+/** How IDs are made and recognised. The storage is given one; this is the only honest one. */
+export interface SessionIds {
+  generate(): string | Promise<string>;
+  isWellFormed(value: unknown): value is string;
+}
+
+export const randomIds: SessionIds = { generate: newSessionId, isWellFormed: isWellFormedSessionId };

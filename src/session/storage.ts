@@ -12,145 +12,94 @@
  * never throw, because all of them are attacker-controlled input. Real store failures do throw
  * (the app shows a 503), so an outage is never mistaken for an empty cart.
  */
-import type { Request, Response, CookieOptions } from "express";
+import type { Response } from "express";
 import type { Clock } from "../clock.ts";
-import { hashSessionId, isWellFormedSessionId, newSessionId } from "./id.ts";
-import { safeLabModes, type LabModes, type Session, type SessionData, type SessionStorage, type SessionStore, type StoredSession } from "./types.ts";
+import { createSessionCookie, type SessionCookie } from "./cookie.ts";
+import { SessionEndedError } from "./errors.ts";
+import { hashSessionId, randomIds, type SessionIds } from "./id.ts";
+import type { Session, SessionData, SessionEvent, SessionStorage, SessionStore, StoredSession } from "./types.ts";
 
 /** The settings are named as in Config, so callers can pass `{ ...config, store, clock }`. */
 export interface SessionStorageOptions {
   store: SessionStore;
   clock: Clock;
   cookieName: string;
-  /** Secure cookies (HTTPS only). The __Host- prefix in the name requires it. */
   cookieSecure: boolean;
   idleTimeoutMs: number;
   absoluteTimeoutMs: number;
   /** A read writes last-seen at most once per this interval (Lucia's rule, adapted). */
   touchIntervalMs: number;
-  /** Classroom labs only: deliberately broken behaviours, all off by default. */
-  labModes?: LabModes;
-}
-
-export type { SessionStorage };
-
-/** Thrown by change() when the session ended while the request was running (a logout in another tab). */
-export class SessionEndedError extends Error {
-  constructor() {
-    super("Your session ended while this request was on its way (did you sign out in another tab?). Nothing was changed.");
-  }
+  /** How the ID travels; the signed cookie of cookie.ts unless given. */
+  cookie?: SessionCookie;
+  /** How IDs are made; 32 random bytes (id.ts) unless given. */
+  ids?: SessionIds;
 }
 
 export const emptyData = (): SessionData => ({ cart: [] });
 
-export function createSessionStorage(options: SessionStorageOptions): SessionStorage {
-  const { store, clock, cookieName, idleTimeoutMs, absoluteTimeoutMs, touchIntervalMs } = options;
-  const lab = options.labModes ?? safeLabModes;
-  // LAB 8 ONLY: a counter, the classic mistake. Starts somewhere random so it looks "fine" at first sight.
-  let sequence = 1000 + Math.floor(Math.random() * 9000);
-  const SEQUENTIAL_ID = /^\d{1,12}$/;
+export const emptySession = (events: SessionEvent[]): Session => ({
+  id: null,
+  key: null,
+  data: emptyData(),
+  userId: null,
+  createdAt: null,
+  lastSeenAt: null,
+  expiresAt: null,
+  events,
+});
 
-  const cookieAttributes: CookieOptions = {
-    httpOnly: true, // page scripts cannot read the ID, so an XSS bug cannot simply copy it out
-    sameSite: "lax", // not sent on cross-site POSTs; still sent when a link from elsewhere is followed
-    secure: options.cookieSecure,
-    path: "/",
-    // No Domain attribute: the cookie goes back to this host only, not to sibling subdomains.
-  };
+const userAgentOf = (res: Response) => res.req?.get("user-agent")?.slice(0, 200) ?? null;
+
+export function createSessionStorage(options: SessionStorageOptions): SessionStorage {
+  const { store, clock, idleTimeoutMs, absoluteTimeoutMs, touchIntervalMs } = options;
+  const cookie = options.cookie ?? createSessionCookie(options);
+  const ids = options.ids ?? randomIds;
 
   /** Both timeouts, in one number: the moment the record dies unless touched again. */
   const expiryFor = (createdAt: number, lastSeenAt: number) => Math.min(lastSeenAt + idleTimeoutMs, createdAt + absoluteTimeoutMs);
 
-  const freshSession = (events: Session["events"]): Session => ({
-    id: null,
-    key: null,
-    data: emptyData(),
-    userId: null,
-    createdAt: null,
-    lastSeenAt: null,
-    expiresAt: null,
-    events,
+  /** A record that starts now: the absolute timeout counts from here. */
+  const newRecord = (now: number, data: SessionData, userId: number | null, res: Response): StoredSession => ({
+    data,
+    userId,
+    createdAt: now,
+    lastSeenAt: now,
+    expiresAt: expiryFor(now, now),
+    userAgent: userAgentOf(res),
   });
 
   const adopt = (session: Session, id: string, key: string, stored: StoredSession) => {
-    session.id = id;
-    session.key = key;
-    session.data = stored.data;
-    session.userId = stored.userId;
-    session.createdAt = stored.createdAt;
-    session.lastSeenAt = stored.lastSeenAt;
-    session.expiresAt = stored.expiresAt;
+    Object.assign(session, { id, key, data: stored.data, userId: stored.userId });
+    Object.assign(session, { createdAt: stored.createdAt, lastSeenAt: stored.lastSeenAt, expiresAt: stored.expiresAt });
   };
 
-  // The cookie lives as long as the server-side record would; the server's clock stays the authority.
-  const sendCookie = (res: Response, session: Session) =>
-    res.cookie(cookieName, session.id, {
-      ...cookieAttributes,
-      // LAB 8 ONLY: sequential IDs go out unsigned, as in the apps that make this mistake.
-      signed: !SEQUENTIAL_ID.test(session.id!),
-      expires: new Date(session.expiresAt!),
-    });
-
-  const userAgentOf = (res: Response) => res.req?.get("user-agent")?.slice(0, 200) ?? null;
-
-  // Expired "with the same name and Path", or the browser keeps the old one.
-  const clearCookie = (res: Response) => res.clearCookie(cookieName, cookieAttributes);
+  /** A signed cookie we will not honour: clear it so the browser stops sending it. */
+  const refuse = (res: Response, event: SessionEvent) => {
+    cookie.clear(res);
+    return emptySession([event]);
+  };
 
   const storage: SessionStorage = {
-    technique: store.kind as SessionStorage["technique"],
-    cookieName,
+    technique: store.kind,
+    cookieName: cookie.name,
 
-    async load(req: Request, res: Response): Promise<Session> {
-      // Only signed cookies: cookie-parser gives false for a bad signature, undefined for none.
-      // The unsigned req.cookies value is never read (except by the deliberately broken lab 8).
-      let raw: unknown = req.signedCookies?.[cookieName];
-      // LAB 5 ONLY: the vulnerable shop takes an ID from the URL (?sid=…) and puts it in the cookie,
-      // the way old URL-rewriting session schemes did. This is how a fixation link works.
-      const planted = lab.fixation ? req.query?.sid : undefined;
-      if (isWellFormedSessionId(planted)) {
-        raw = planted;
-        res.cookie(cookieName, planted, { ...cookieAttributes, signed: true });
-      }
-      const unsigned: unknown = req.cookies?.[cookieName];
-      if (lab.sequentialIds && raw === undefined && typeof unsigned === "string" && SEQUENTIAL_ID.test(unsigned)) raw = unsigned;
-      if (raw === undefined) {
-        if (req.cookies?.[cookieName] !== undefined) {
-          // Present but not signed at all (a planted or hand-made value): same as a bad signature.
-          clearCookie(res);
-          return freshSession(["bad-signature"]);
-        }
-        return freshSession(["no-cookie"]);
-      }
-      if (raw === false) {
-        clearCookie(res);
-        return freshSession(["bad-signature"]);
-      }
-      if (!isWellFormedSessionId(raw) && !(lab.sequentialIds && typeof raw === "string" && SEQUENTIAL_ID.test(raw))) {
-        clearCookie(res);
-        return freshSession(["malformed-id"]);
-      }
+    async load(req, res) {
+      const raw = cookie.read(req);
+      if (raw === undefined) return emptySession(["no-cookie"]);
+      if (raw === false) return refuse(res, "bad-signature");
+      if (!ids.isWellFormed(raw)) return refuse(res, "malformed-id");
 
       const now = clock.now();
       const key = hashSessionId(raw);
       const stored = await store.get(key, now);
       if (!stored) {
         // Unknown, destroyed or expired: never adopted, never re-created under this ID. The ID was
-        // signed by us, so it is ours: delete any expired row now rather than at the next sweep,
-        // and clear the dead cookie so the browser stops sending it.
-        if (lab.fixation) {
-          // LAB 5 ONLY: an unknown ID is adopted as it is, so a planted cookie becomes a real session.
-          await store.destroy(key); // an expired leftover under this ID would block the insert
-          const session = freshSession(["lab-adopted-planted-id"]);
-          session.plantedId = raw;
-          return session;
-        }
+        // signed by us, so it is ours: delete any expired row now rather than at the next sweep.
         const dead = await store.peek(key); // only to say why, for the X-ray panel
         await store.destroy(key);
-        clearCookie(res);
-        if (!dead) return freshSession(["unknown-id"]);
-        return freshSession([
-          now - dead.createdAt >= absoluteTimeoutMs || dead.expiresAt === dead.createdAt + absoluteTimeoutMs ? "expired-absolute" : "expired-idle",
-        ]);
+        if (!dead) return refuse(res, "unknown-id");
+        const absolute = now - dead.createdAt >= absoluteTimeoutMs || dead.expiresAt === dead.createdAt + absoluteTimeoutMs;
+        return refuse(res, absolute ? "expired-absolute" : "expired-idle");
       }
       // Both timeouts are checked against the current settings, not only the stored expires_at,
       // so shortening a timeout takes effect at once for existing sessions too.
@@ -158,11 +107,10 @@ export function createSessionStorage(options: SessionStorageOptions): SessionSto
       const absoluteOver = now - stored.createdAt >= absoluteTimeoutMs;
       if (idleOver || absoluteOver) {
         await store.destroy(key);
-        clearCookie(res);
-        return freshSession([absoluteOver ? "expired-absolute" : "expired-idle"]);
+        return refuse(res, absoluteOver ? "expired-absolute" : "expired-idle");
       }
 
-      const session = freshSession(["loaded"]);
+      const session = emptySession(["loaded"]);
       adopt(session, raw, key, stored);
       // Sliding expiry without a write per page view: touch at most once per interval.
       if (now - stored.lastSeenAt >= touchIntervalMs) {
@@ -171,7 +119,7 @@ export function createSessionStorage(options: SessionStorageOptions): SessionSto
           session.lastSeenAt = now;
           session.expiresAt = expiresAt;
           session.events.push("touched");
-          sendCookie(res, session);
+          cookie.send(res, raw, expiresAt);
         }
       }
       return session;
@@ -182,26 +130,16 @@ export function createSessionStorage(options: SessionStorageOptions): SessionSto
      * throw to refuse the change (nothing is written then). On a session without a record this
      * creates the record with a new random ID and sends the cookie.
      */
-    async change(session: Session, res: Response, mutate: (data: SessionData) => SessionData): Promise<void> {
+    async change(session, res, mutate) {
       const now = clock.now();
       if (session.key === null) {
         const data = mutate(emptyData());
-        let id = session.plantedId ?? (lab.sequentialIds ? String(sequence++) : newSessionId());
-        // LAB 8 ONLY: the counter restarts with the process, but the rows of the last run may still be there.
-        while (lab.sequentialIds && !session.plantedId && (await store.peek(hashSessionId(id)))) id = String(sequence++);
-        const key = hashSessionId(id);
-        const stored: StoredSession = {
-          data,
-          userId: null,
-          createdAt: now,
-          lastSeenAt: now,
-          expiresAt: expiryFor(now, now),
-          userAgent: userAgentOf(res),
-        };
-        await store.create(key, stored);
-        adopt(session, id, key, stored);
-        session.events.push(lab.sequentialIds && !session.plantedId ? "lab-sequential-id" : "created");
-        sendCookie(res, session);
+        const id = await ids.generate();
+        const stored = newRecord(now, data, null, res);
+        await store.create(hashSessionId(id), stored);
+        adopt(session, id, hashSessionId(id), stored);
+        session.events.push("created");
+        cookie.send(res, id, stored.expiresAt);
         return;
       }
       const updated = await store.update(session.key, now, (current) => ({
@@ -212,14 +150,14 @@ export function createSessionStorage(options: SessionStorageOptions): SessionSto
       }));
       if (!updated) {
         // Logged out (or expired) after this request loaded the session. Writing anyway would
-        // resurrect it; creating a new one would hide what happened. Refuse, loudly.
+        // resurrect it; creating a new one would hide what happened. Refuse, loudly (409).
         session.events.push("ended-meanwhile");
-        clearCookie(res);
+        cookie.clear(res);
         throw new SessionEndedError();
       }
       adopt(session, session.id!, session.key, updated);
       session.events.push("saved");
-      sendCookie(res, session);
+      cookie.send(res, session.id!, updated.expiresAt);
     },
 
     /**
@@ -227,48 +165,27 @@ export function createSessionStorage(options: SessionStorageOptions): SessionSto
      * leaked pre-login ID becomes worthless at the moment it would become valuable (fixation).
      * The guest's cart comes along (express-session's regenerate would empty it).
      */
-    async regenerate(session: Session, res: Response, change: { userId: number | null }): Promise<void> {
+    async regenerate(session, res, change) {
       const now = clock.now();
-      if (lab.fixation) {
-        // LAB 5 ONLY: sign in under the same ID (whoever planted it now shares the account).
-        await storage.change(session, res, (data) => data);
-        const signedIn = await store.update(session.key!, now, (current) => ({ ...current, userId: change.userId }));
-        if (signedIn) session.userId = signedIn.userId;
-        session.events.push("lab-kept-id-at-login");
-        return;
-      }
-      const id = newSessionId();
+      const id = await ids.generate();
       const key = hashSessionId(id);
-      const start = (data: SessionData): StoredSession => ({
-        data,
-        userId: change.userId,
-        createdAt: now, // a new session: the absolute timeout starts again from here
-        lastSeenAt: now,
-        expiresAt: expiryFor(now, now),
-        userAgent: userAgentOf(res),
-      });
-      let stored = session.key ? await store.rekey(session.key, key, now, (current) => start(current.data)) : null;
+      // rekey is atomic and refuses when the old record is gone: a session logged out meanwhile is never carried over.
+      let stored = session.key ? await store.rekey(session.key, key, now, (current) => newRecord(now, current.data, change.userId, res)) : null;
       if (!stored) {
         // No record to carry over (a guest who stored nothing, or one that ended meanwhile).
-        stored = start(emptyData());
+        stored = newRecord(now, emptyData(), change.userId, res);
         await store.create(key, stored);
       }
       adopt(session, id, key, stored);
       session.events.push("regenerated");
-      sendCookie(res, session);
+      cookie.send(res, id, stored.expiresAt);
     },
 
     /** Logout: the record is deleted, so the old cookie value is dead everywhere, and the cookie is cleared. */
-    async destroy(session: Session, res: Response): Promise<void> {
-      if (lab.cookieOnlyLogout) {
-        // LAB 6 ONLY: the browser forgets the cookie, the server remembers the session. A copy still works.
-        clearCookie(res);
-        Object.assign(session, freshSession([...session.events, "lab-cookie-only-logout"]));
-        return;
-      }
+    async destroy(session, res) {
       if (session.key) await store.destroy(session.key);
-      clearCookie(res);
-      Object.assign(session, freshSession([...session.events, "destroyed"]));
+      cookie.clear(res);
+      Object.assign(session, emptySession([...session.events, "destroyed"]));
     },
   };
   return storage;

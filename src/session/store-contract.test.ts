@@ -12,7 +12,8 @@ import { createSqliteStore } from "./stores/sqlite-store.ts";
 import { createRedisStore } from "./stores/redis-store.ts";
 import { startRedisServer } from "../test/redis-server.ts";
 import { createClient } from "redis";
-import type { SessionStore, StoredSession } from "./types.ts";
+import type { ServerStore } from "./directory.ts";
+import type { StoredSession } from "./types.ts";
 
 // A year ahead of the real clock, whole minutes. Not a fixed date: Redis expires keys by the real
 // clock (PXAT), so a fixed T0 would make every Redis record vanish on arrival once that date passed.
@@ -43,7 +44,7 @@ cleanups.push(async () => {
 });
 let redisPrefix = 0;
 
-const stores: [string, () => SessionStore][] = [
+const stores: [string, () => ServerStore][] = [
   ["memory", () => createMemoryStore()],
   // Each store gets its own key prefix, so the tests see only their own records.
   ["redis", () => createRedisStore(redisClient, { prefix: `contract${++redisPrefix}:` })],

@@ -7,15 +7,16 @@ import type { Clock } from "../clock.ts";
 import type { Config } from "../config.ts";
 import type { Db } from "../db/open.ts";
 import { createCookieSessionStorage } from "./cookie-storage.ts";
-import { createSessionStorage } from "./storage.ts";
+import { createSessionStorage, type SessionStorageOptions } from "./storage.ts";
 import { createMemoryStore } from "./stores/memory-store.ts";
 import { createSqliteStore } from "./stores/sqlite-store.ts";
-import type { LabModes, SessionStorage, SessionStore } from "./types.ts";
+import type { ServerStore } from "./directory.ts";
+import type { SessionStorage } from "./types.ts";
 
 export interface SessionLayer {
   storage: SessionStorage;
   /** null for the cookie technique. */
-  store: SessionStore | null;
+  store: ServerStore | null;
   /** Releases connections (Redis); nothing to do for the others. */
   close(): Promise<void>;
 }
@@ -24,14 +25,21 @@ export interface SessionLayerDeps {
   config: Config;
   db: Db;
   clock: Clock;
-  labModes?: LabModes;
-  /** Builds the Redis store (issue 6); injected so this file does not need a Redis client. */
-  createRedisStore?: (config: Config) => Promise<SessionStore & { close(): Promise<void> }>;
+  /** Builds the Redis store; injected so this file does not need a Redis client. */
+  createRedisStore?: (config: Config) => Promise<ServerStore & { close(): Promise<void> }>;
+  /** Builds the storage over a store: the honest one unless the classroom wraps it (src/classroom/). */
+  createStorage?: (options: SessionStorageOptions) => SessionStorage;
 }
 
-export async function createSessionLayer({ config, db, clock, labModes, createRedisStore }: SessionLayerDeps): Promise<SessionLayer> {
-  const overStore = (store: SessionStore, close = async () => {}): SessionLayer => ({
-    storage: createSessionStorage({ ...config, store, clock, labModes }),
+export async function createSessionLayer({
+  config,
+  db,
+  clock,
+  createRedisStore,
+  createStorage = createSessionStorage,
+}: SessionLayerDeps): Promise<SessionLayer> {
+  const overStore = (store: ServerStore, close = async () => {}): SessionLayer => ({
+    storage: createStorage({ ...config, store, clock }),
     store,
     close,
   });

@@ -2,7 +2,8 @@
  * The session contract, in two levels (after React Router's session storage and Lucia):
  *
  * - a SessionStore keeps records under a key and knows nothing about HTTP or cookies
- *   (stores/sqlite-store.ts, stores/memory-store.ts);
+ *   (stores/sqlite-store.ts, stores/memory-store.ts, stores/redis-store.ts); a
+ *   SessionDirectory (directory.ts) lists them for the account and instructor pages;
  * - a SessionStorage (storage.ts) owns the cookie and the lifecycle on top of any store:
  *   load, change, regenerate, destroy.
  *
@@ -39,14 +40,13 @@ export interface StoredSession {
   userAgent: string | null;
 }
 
-/** A record as listed for its owner ("your active sessions"). */
-export interface ListedSession extends StoredSession {
-  key: string;
-}
-
+/**
+ * What the lifecycle (storage.ts) and the cleanup job need: records under a key. Every store
+ * (SQLite, memory, Redis) implements this and SessionDirectory; the contract suite
+ * (store-contract.test.ts) runs the same tests on each.
+ */
 export interface SessionStore {
-  /** A name for logs and the instructor view: "sqlite", "memory". */
-  readonly kind: string;
+  readonly kind: Technique;
   /** The record, or null when the key is unknown or the record expired at `now`. Never throws for that. */
   get(key: string, now: number): Promise<StoredSession | null>;
   /**
@@ -74,43 +74,32 @@ export interface SessionStore {
   destroy(key: string): Promise<void>;
   /** Delete at most `limit` records that expired at or before `now`; returns how many. The cleanup job loops. */
   deleteExpired(now: number, limit: number): Promise<number>;
-  /** The live sessions of one user, most recently seen first. */
-  listByUser(userId: number, now: number): Promise<ListedSession[]>;
-  /**
-   * Delete sessions of one user: only the one with key `only`, or all but `except`, or all.
-   * Returns how many were deleted. A key that belongs to someone else is never touched.
-   */
-  destroyForUser(userId: number, filter: { only?: string; except?: string }): Promise<number>;
-  /** The instructor view: stored records, live or expired-not-yet-swept, most recently seen first. */
-  listAll(limit: number): Promise<ListedSession[]>;
-  /** How many records are stored: live at `now`, and expired but still waiting for the cleanup job. */
-  stats(now: number): Promise<{ live: number; expired: number }>;
 }
 
 /**
- * What happened to the session in this request, in the order it happened. The classroom
- * X-ray panel turns these into sentences; tests assert on them.
+ * What happened to the session in this request, in the order it happened. The classroom X-ray
+ * turns these into sentences; tests assert on them. A map, not a union, so that other modules
+ * can add their own events by declaration merging (the classroom's labs do) without this file
+ * knowing about them.
  */
-export type SessionEvent =
-  | "no-cookie"
-  | "bad-signature"
-  | "malformed-id"
-  | "unknown-id"
-  | "expired-idle"
-  | "expired-absolute"
-  | "loaded"
-  | "touched"
-  | "created"
-  | "saved"
-  | "regenerated"
-  | "destroyed"
-  | "ended-meanwhile"
-  | "too-large"
-  | "rotated-secret"
-  | "lab-adopted-planted-id"
-  | "lab-kept-id-at-login"
-  | "lab-cookie-only-logout"
-  | "lab-sequential-id";
+export interface SessionEvents {
+  "no-cookie": true;
+  "bad-signature": true;
+  "malformed-id": true;
+  "unknown-id": true;
+  "expired-idle": true;
+  "expired-absolute": true;
+  loaded: true;
+  touched: true;
+  created: true;
+  saved: true;
+  regenerated: true;
+  destroyed: true;
+  "ended-meanwhile": true;
+  "too-large": true;
+  "rotated-secret": true;
+}
+export type SessionEvent = keyof SessionEvents;
 
 /** The techniques of the source texts, plus Redis for scale. */
 export type Technique = "sqlite" | "memory" | "cookie" | "redis";
@@ -132,21 +121,6 @@ export interface SessionStorage {
   destroy(session: Session, res: Response): Promise<void>;
 }
 
-/**
- * Deliberately broken behaviours for the classroom labs (src/classroom/), read on every call.
- * All false unless an instructor turns them on, which config refuses in production.
- */
-export interface LabModes {
-  /** Lab 5: accept a planted ID (from ?sid= or an unknown cookie) and keep the ID at login. */
-  fixation: boolean;
-  /** Lab 6: logout clears the cookie but leaves the stored record alive. */
-  cookieOnlyLogout: boolean;
-  /** Lab 8: IDs from a counter, in an unsigned cookie. */
-  sequentialIds: boolean;
-}
-
-export const safeLabModes: LabModes = Object.freeze({ fixation: false, cookieOnlyLogout: false, sequentialIds: false });
-
 /** The session as seen by one request. */
 export interface Session {
   /** The random ID from the cookie, or null until something is stored. Never log or render it. */
@@ -159,6 +133,4 @@ export interface Session {
   lastSeenAt: number | null;
   expiresAt: number | null;
   events: SessionEvent[];
-  /** Lab 5 only: a planted ID that the next write will adopt instead of making a new one. */
-  plantedId?: string;
 }

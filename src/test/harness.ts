@@ -19,7 +19,7 @@ import { createClassroom } from "../classroom/classroom.ts";
 import { startSessionCleanup } from "../session/cleanup.ts";
 import { createSessionLayer } from "../session/technique.ts";
 import { connectRedisStore } from "../session/redis.ts";
-import type { SessionStore } from "../session/types.ts";
+import type { ServerStore } from "../session/directory.ts";
 import { hashSessionId } from "../session/id.ts";
 
 export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
@@ -45,7 +45,13 @@ export async function startTestApp(env: Record<string, string> = {}, options: { 
   const { db } = freshDatabase(dir, config.sqliteBusyTimeoutMs);
   const clock = createManualClock();
   const classroom = createClassroom({ realClock: clock, vulnerableLabsAllowed: config.vulnerableLabs });
-  const layer = await createSessionLayer({ config, db, clock: classroom.clock, labModes: classroom.labModes, createRedisStore: (c) => connectRedisStore(c) });
+  const layer = await createSessionLayer({
+    config,
+    db,
+    clock: classroom.clock,
+    createStorage: classroom.createStorage,
+    createRedisStore: (c) => connectRedisStore(c),
+  });
   // Tests move time with clock.advance(); the cleanup job only runs when asked ("sweep now").
   const cleanup =
     layer.store && layer.store.kind !== "redis"
@@ -53,7 +59,7 @@ export async function startTestApp(env: Record<string, string> = {}, options: { 
       : null;
   await cleanup?.firstRun;
   // The cookie technique has no store; tests of that technique do not use this field.
-  const store = layer.store as SessionStore;
+  const store = layer.store as ServerStore;
   const sessions = layer.storage;
   const app = createApp({ config, db, sessions, store: layer.store, clock: classroom.clock, log: createLogger("silent"), root, classroom, cleanup });
   const server = app.listen(0, "127.0.0.1");

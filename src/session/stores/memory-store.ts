@@ -7,9 +7,10 @@
  * silently change what is stored: the only way in is create/update/rekey, as with SQLite.
  * Expired records are ignored on read and removed by deleteExpired (the cleanup job).
  */
-import type { ListedSession, SessionStore, StoredSession } from "../types.ts";
+import type { ListedSession, ServerStore } from "../directory.ts";
+import type { StoredSession } from "../types.ts";
 
-export function createMemoryStore(): SessionStore & { readonly size: number } {
+export function createMemoryStore(): ServerStore & { readonly size: number } {
   // expiresAt is kept beside the JSON so that reads and sweeps can skip dead records without parsing them.
   const records = new Map<string, { json: string; expiresAt: number }>();
   const put = (key: string, s: StoredSession) => records.set(key, { json: JSON.stringify(s), expiresAt: s.expiresAt });

@@ -10,9 +10,10 @@ import assert from "node:assert/strict";
 import { connectRedisStore } from "../redis.ts";
 import { startRedisServer } from "../../test/redis-server.ts";
 import { startTcpProxy } from "../../test/tcp-proxy.ts";
-import type { SessionStore, StoredSession } from "../types.ts";
+import type { ServerStore } from "../directory.ts";
+import type { StoredSession } from "../types.ts";
 
-type Store = SessionStore & { close(): Promise<void> };
+type Store = ServerStore & { close(): Promise<void> };
 
 const HOUR = 3600_000;
 const record = (userId: number | null, productIds: number[], now = Date.now()): StoredSession => ({

@@ -24,19 +24,13 @@
 import { createHash, randomBytes } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { RedisClientType } from "redis";
-import type { ListedSession, SessionStore, StoredSession } from "../types.ts";
+import { StoreUnavailableError } from "../../errors.ts";
+import type { ListedSession, ServerStore } from "../directory.ts";
+import type { StoredSession } from "../types.ts";
 
 /** What createClient() returns with no modules or scripts: RESP3, no type mapping. */
 // biome-ignore lint/complexity/noBannedTypes: the empty object types are node-redis's own way to say "no modules, functions or scripts".
 export type RedisClient = RedisClientType<{}, {}, {}, 3, {}>;
-
-/** Redis did not answer in time, or refused a write it could not fence: a 503, never an empty cart. */
-export class StoreUnavailableError extends Error {
-  readonly code = "STORE_UNAVAILABLE";
-  constructor(cause: unknown) {
-    super("The session store (Redis) is unavailable", { cause });
-  }
-}
 
 export interface RedisStoreOptions {
   prefix?: string;
@@ -119,7 +113,7 @@ return removed`;
 const sha1 = (source: string) => createHash("sha1").update(source).digest("hex");
 const flag = (on: boolean) => (on ? "1" : "0");
 
-export function createRedisStore(client: RedisClient, options: RedisStoreOptions = {}): SessionStore {
+export function createRedisStore(client: RedisClient, options: RedisStoreOptions = {}): ServerStore {
   const { prefix = "shop:", timeoutMs = 1_500, lockMs = 2_000, budgetMs = 2_700 } = options;
   const recordKey = (key: string) => `${prefix}s:${key}`;
   const lockKey = (key: string) => `${prefix}lock:${key}`;

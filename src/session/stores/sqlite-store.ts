@@ -11,7 +11,9 @@
  * synchronously inside; a query here blocks the event loop for microseconds, not milliseconds.
  */
 import type { Db } from "../../db/open.ts";
-import type { SessionData, SessionStore, StoredSession } from "../types.ts";
+import { translatingUnavailable } from "../../db/unavailable.ts";
+import type { ServerStore } from "../directory.ts";
+import type { SessionData, StoredSession } from "../types.ts";
 
 interface SessionRow {
   data: string;
@@ -33,7 +35,7 @@ function fromRow(row: SessionRow): StoredSession {
   };
 }
 
-export function createSqliteStore(db: Db): SessionStore {
+export function createSqliteStore(db: Db): ServerStore {
   const columns = "data, user_id, created_at, last_seen_at, expires_at, user_agent";
   const selectLive = db.prepare<[string, number], SessionRow>(`SELECT ${columns} FROM sessions WHERE id_hash = ? AND expires_at > ?`);
   const selectAny = db.prepare<[string], SessionRow>(`SELECT ${columns} FROM sessions WHERE id_hash = ?`);
@@ -78,7 +80,8 @@ export function createSqliteStore(db: Db): SessionStore {
     return next;
   });
 
-  return {
+  // SQLite busy, locked, full or read-only: the one StoreUnavailableError (503), like every store.
+  return translatingUnavailable<ServerStore>({
     kind: "sqlite",
     async get(key, now) {
       const row = selectLive.get(key, now);
@@ -119,5 +122,5 @@ export function createSqliteStore(db: Db): SessionStore {
     async stats(now) {
       return countStats.get({ now })!;
     },
-  };
+  });
 }

@@ -1,0 +1,126 @@
+/**
+ * The classroom's deliberately broken sessions, wrapped around the honest storage
+ * (src/session/storage.ts), which knows nothing about them. Every broken branch says which lab it
+ * is for. This wrapper is built only when the shop may run vulnerable labs
+ * (CLASSROOM_VULNERABLE_LABS=1, refused in production); each mode is read on every call, so the
+ * instructor's switch takes effect on the next request, and with every mode off each call goes
+ * straight to the honest code.
+ */
+import type { Response } from "express";
+import { createSessionCookie, type SessionCookie } from "../session/cookie.ts";
+import { hashSessionId, randomIds, type SessionIds } from "../session/id.ts";
+import { createSessionStorage, emptyData, emptySession, type SessionStorageOptions } from "../session/storage.ts";
+import type { SessionStorage } from "../session/types.ts";
+
+declare module "../session/types.ts" {
+  interface SessionEvents {
+    "lab-adopted-planted-id": true;
+    "lab-kept-id-at-login": true;
+    "lab-cookie-only-logout": true;
+    "lab-sequential-id": true;
+  }
+}
+
+/** The switches on the instructor dashboard. All false unless an instructor turns them on. */
+export interface LabModes {
+  /** Lab 5: accept a planted ID (from ?sid= or an unknown cookie) and keep the ID at login. */
+  fixation: boolean;
+  /** Lab 6: logout clears the cookie but leaves the stored record alive. */
+  cookieOnlyLogout: boolean;
+  /** Lab 8: IDs from a counter, in an unsigned cookie. */
+  sequentialIds: boolean;
+}
+
+const SEQUENTIAL_ID = /^\d{1,12}$/;
+
+export function createVulnerableStorage(options: SessionStorageOptions, modes: LabModes): SessionStorage {
+  const { store, clock } = options;
+  const signed = createSessionCookie(options);
+  // LAB 8 ONLY: a counter, the classic mistake. Starts somewhere random so it looks "fine" at first sight.
+  let sequence = 1000 + Math.floor(Math.random() * 9000);
+
+  const ids: SessionIds = {
+    async generate() {
+      if (!modes.sequentialIds) return randomIds.generate();
+      // LAB 8 ONLY: the counter restarts with the process, but the rows of the last run may still be there.
+      let id = String(sequence++);
+      while (await store.peek(hashSessionId(id))) id = String(sequence++);
+      return id;
+    },
+    isWellFormed: (value): value is string => randomIds.isWellFormed(value) || (modes.sequentialIds && typeof value === "string" && SEQUENTIAL_ID.test(value)),
+  };
+
+  const cookie: SessionCookie = {
+    ...signed,
+    read(req) {
+      // LAB 5 ONLY: an ID in the URL (?sid=…) wins over the cookie, as in old URL-rewriting schemes.
+      const planted: unknown = modes.fixation ? req.query?.sid : undefined;
+      if (randomIds.isWellFormed(planted)) return planted;
+      const value = signed.read(req);
+      // LAB 8 ONLY: an unsigned number in the cookie is taken at its word.
+      const unsigned: unknown = req.cookies?.[signed.name];
+      if (modes.sequentialIds && value === false && typeof unsigned === "string" && SEQUENTIAL_ID.test(unsigned)) return unsigned;
+      return value;
+    },
+    send(res, id, expiresAt) {
+      // LAB 8 ONLY: sequential IDs go out unsigned, as in the apps that make this mistake.
+      if (SEQUENTIAL_ID.test(id)) res.cookie(signed.name, id, { ...signed.attributes, expires: new Date(expiresAt) });
+      else signed.send(res, id, expiresAt);
+    },
+  };
+
+  const honest = createSessionStorage({ ...options, cookie, ids });
+
+  /** LAB 5 ONLY: make the planted ID a real session, as a framework that adopts unknown IDs does. */
+  const adoptPlanted = async (id: string, res: Response) => {
+    const now = clock.now();
+    const key = hashSessionId(id);
+    await store.destroy(key); // an expired leftover under this ID would block the insert
+    const expiresAt = Math.min(now + options.idleTimeoutMs, now + options.absoluteTimeoutMs);
+    const userAgent = res.req?.get("user-agent")?.slice(0, 200) ?? null;
+    await store.create(key, { data: emptyData(), userId: null, createdAt: now, lastSeenAt: now, expiresAt, userAgent });
+  };
+
+  return {
+    ...honest,
+
+    async load(req, res) {
+      if (modes.fixation) {
+        const planted: unknown = req.query?.sid;
+        // LAB 5 ONLY: the link's ID goes into the victim's cookie. This is how a fixation link works.
+        if (randomIds.isWellFormed(planted)) res.cookie(signed.name, planted, { ...signed.attributes, signed: true });
+        const raw = cookie.read(req);
+        if (randomIds.isWellFormed(raw) && !(await store.get(hashSessionId(raw), clock.now()))) {
+          await adoptPlanted(raw, res);
+          const session = await honest.load(req, res);
+          session.events.unshift("lab-adopted-planted-id");
+          return session;
+        }
+      }
+      return honest.load(req, res);
+    },
+
+    async change(session, res, mutate) {
+      await honest.change(session, res, mutate);
+      // LAB 8 ONLY: say so in the X-ray when the new session got a number for an ID.
+      const last = session.events.length - 1;
+      if (session.events[last] === "created" && SEQUENTIAL_ID.test(session.id!)) session.events[last] = "lab-sequential-id";
+    },
+
+    async regenerate(session, res, change) {
+      if (!modes.fixation) return honest.regenerate(session, res, change);
+      // LAB 5 ONLY: sign in under the same ID (whoever planted it now shares the account).
+      await honest.change(session, res, (data) => data);
+      const signedIn = await store.update(session.key!, clock.now(), (current) => ({ ...current, userId: change.userId }));
+      if (signedIn) session.userId = signedIn.userId;
+      session.events.push("lab-kept-id-at-login");
+    },
+
+    async destroy(session, res) {
+      if (!modes.cookieOnlyLogout) return honest.destroy(session, res);
+      // LAB 6 ONLY: the browser forgets the cookie, the server remembers the session. A copy still works.
+      signed.clear(res);
+      Object.assign(session, emptySession([...session.events, "lab-cookie-only-logout"]));
+    },
+  };
+}
