@@ -1,21 +1,16 @@
 /**
- * The entry point: readConfig → openDatabase → migrate and seed → createApp → listen →
- * cleanup job → graceful shutdown. The only file that reads process.env or exits.
+ * The entry point: readConfig → createShop (shop.ts) → listen → graceful shutdown. The only
+ * file that reads process.env or exits.
  */
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { createApp } from "./app.ts";
 import { createHttpServer } from "./http-server.ts";
 import { createDrainer } from "./http-drain.ts";
 import { systemClock } from "./clock.ts";
 import { type Config, ConfigError, readConfig } from "./config.ts";
-import { migrate, seedCatalog } from "./db/migrate.ts";
-import { openDatabase } from "./db/open.ts";
 import { createLogger } from "./log.ts";
-import { createClassroom } from "./classroom/classroom.ts";
-import { startSessionCleanup } from "./session/cleanup.ts";
-import { createSessionLayer, type SessionLayer } from "./session/technique.ts";
-import { connectRedisStore, RedisUnreachableError } from "./session/redis.ts";
+import { RedisUnreachableError } from "./session/redis.ts";
+import { createShop, type Shop } from "./shop.ts";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 
@@ -41,15 +36,9 @@ if (config.sessionSecretsGenerated) {
   );
 }
 
-const db = openDatabase(config.databasePath, { busyTimeoutMs: config.sqliteBusyTimeoutMs });
-const applied = migrate(db, path.join(root, "db/migrations"));
-const seeded = seedCatalog(db, path.join(root, "db/seed.sql"));
-// The classroom's demo clock is the shop's clock: fast-forwarding moves expiry and cleanup together.
-const classroom = createClassroom({ realClock: systemClock, vulnerableLabsAllowed: config.vulnerableLabs });
-const clock = classroom.clock;
-let layer: SessionLayer;
+let shop: Shop;
 try {
-  layer = await createSessionLayer({ config, db, clock, labModes: classroom.labModes, createRedisStore: (c) => connectRedisStore(c, log) });
+  shop = await createShop(config, { clock: systemClock, log, root });
 } catch (error) {
   if (error instanceof RedisUnreachableError) {
     console.error(`Stateful Shop cannot start.\n${error.message}`);
@@ -57,32 +46,21 @@ try {
   }
   throw error;
 }
-const { storage: sessions, store } = layer;
 
-// The cookie technique keeps nothing on the server, and Redis expires keys itself: nothing to clean.
-const cleanup =
-  store && store.kind !== "redis"
-    ? startSessionCleanup({
-        store,
-        clock,
-        intervalMs: config.cleanupIntervalMs,
-        onSweep: ({ removed, batches, ms }) => {
-          classroom.recordSweep(removed);
-          log.info({ removed, batches, ms: Math.round(ms) }, `session cleanup removed ${removed} expired sessions`);
-        },
-        onError: (err) => log.warn({ err }, "session cleanup failed; will retry"),
-      })
-    : null;
-
-const app = createApp({ config, db, sessions, store, clock, log, root, classroom, cleanup });
-
-const server = createHttpServer(app);
+const server = createHttpServer(shop.app);
 const drainer = createDrainer(server);
 server.listen(config.port, config.host, () => {
   const address = server.address();
   const port = typeof address === "object" && address ? address.port : config.port;
   log.info(
-    { port, database: config.databasePath, technique: sessions.technique, instance: config.instanceName, migrationsApplied: applied, seeded },
+    {
+      port,
+      database: config.databasePath,
+      technique: shop.sessions.technique,
+      instance: config.instanceName,
+      migrationsApplied: shop.migrationsApplied,
+      seeded: shop.seeded,
+    },
     `Stateful Shop is open at http://localhost:${port}`,
   );
 });
@@ -101,11 +79,9 @@ async function shutdown(signal: string) {
   // kept-alive connections only after a grace time, never under a proxy's next request (a POST
   // that nginx sent on a connection we drop becomes a 502: src/http-drain.ts says why).
   const drained = drainer.drain();
-  classroom.endStreams();
+  shop.classroom.endStreams();
   await drained;
-  await cleanup?.stop();
-  await layer.close();
-  db.close();
+  await shop.close();
   log.info("bye");
   process.exit(0);
 }
