@@ -14,6 +14,7 @@ import { createCatalog } from "./catalog/catalog.ts";
 import { createUsers } from "./auth/users.ts";
 import { createOrders } from "./orders/orders.ts";
 import { formatCents } from "./cart/money.ts";
+import { MAX_NOTE_LENGTH, MAX_PER_LINE } from "./cart/cart.ts";
 import { createCsrf } from "./middleware/csrf.ts";
 import { createFlash } from "./middleware/flash.ts";
 import { errorHandler, notFoundHandler } from "./middleware/errors.ts";
@@ -66,6 +67,8 @@ export function createApp({ config, db, sessions, store, clock, realClock, log, 
   app.disable("x-powered-by");
   Object.assign(app.locals, {
     formatCents,
+    // The browser's max and maxlength say what the server enforces (cart.ts), from the same constants.
+    cartLimits: { maxPerLine: MAX_PER_LINE, maxNoteLength: MAX_NOTE_LENGTH },
     categories: catalog.categories,
     user: null,
     cartCount: 0,
