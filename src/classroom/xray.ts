@@ -278,5 +278,3 @@ export function createXray(settings: XraySettings & { enabled: boolean; secure: 
 
   return { isOn, model, remember, forget, toggle };
 }
-
-export type Xray = ReturnType<typeof createXray>;

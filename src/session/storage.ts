@@ -32,8 +32,6 @@ export interface SessionStorageOptions {
   labModes?: LabModes;
 }
 
-export type { SessionStorage };
-
 /** Thrown by change() when the session ended while the request was running (a logout in another tab). */
 export class SessionEndedError extends Error {
   constructor() {
