@@ -14,15 +14,20 @@ import { createShop, type Shop } from "./shop.ts";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 
-let config: Config;
-try {
-  config = readConfig(process.env, root, { keepDevSecret: true });
-} catch (error) {
-  if (error instanceof ConfigError) {
+/** A mistake the operator can fix (the message says how) ends the process with that message, not a stack trace. */
+function cannotStart(error: unknown): never {
+  if (error instanceof ConfigError || error instanceof RedisUnreachableError) {
     console.error(`Stateful Shop cannot start.\n${error.message}`);
     process.exit(1);
   }
   throw error;
+}
+
+let config: Config;
+try {
+  config = readConfig(process.env, root, { keepDevSecret: true });
+} catch (error) {
+  cannotStart(error);
 }
 
 // People read a terminal; machines read everything else (a pipe, a file, a log collector).
@@ -40,11 +45,7 @@ let shop: Shop;
 try {
   shop = await createShop(config, { clock: systemClock, log, root });
 } catch (error) {
-  if (error instanceof RedisUnreachableError) {
-    console.error(`Stateful Shop cannot start.\n${error.message}`);
-    process.exit(1);
-  }
-  throw error;
+  cannotStart(error);
 }
 
 const server = createHttpServer(shop.app);

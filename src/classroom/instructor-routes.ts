@@ -4,25 +4,16 @@
  */
 import { Router } from "express";
 import type { Config } from "../config.ts";
-import type { Clock } from "../clock.ts";
 import { createFailureLimit } from "../middleware/rate-limit.ts";
 import { safeLocalPath } from "../safe-local-path.ts";
-import type { SessionStore, Technique } from "../session/types.ts";
-import type { Classroom, LabModeName } from "./classroom.ts";
+import type { LabModeName } from "./classroom.ts";
 import { labModeLabels } from "./classroom.ts";
 import { instructorActions, type InstructorActionDeps } from "./instructor-actions.ts";
-import type { InstructorAuth } from "./instructor-auth.ts";
-import { createLiveView } from "./instructor-live.ts";
+import { createLiveView, type LiveViewDeps } from "./instructor-live.ts";
 import { liveStream } from "./instructor-stream.ts";
 
-export interface InstructorDeps extends InstructorActionDeps {
+export interface InstructorDeps extends InstructorActionDeps, LiveViewDeps {
   config: Config;
-  classroom: Classroom;
-  store: SessionStore | null;
-  technique: Technique;
-  realClock: Clock;
-  log: { warn(obj: object, msg: string): void };
-  auth: InstructorAuth;
 }
 
 export function instructorRoutes(deps: InstructorDeps): Router {
