@@ -7,21 +7,18 @@
  */
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { createApp } from "../src/app.ts";
-import { createClassroom } from "../src/classroom/classroom.ts";
 import { systemClock } from "../src/clock.ts";
 import { readConfig } from "../src/config.ts";
 import { createLogger } from "../src/log.ts";
-import { createSessionStorage } from "../src/session/storage.ts";
-import { createSqliteStore } from "../src/session/stores/sqlite-store.ts";
 import type { Session, SessionStorage } from "../src/session/types.ts";
-import { freshDatabase } from "../src/test/harness.ts";
+import { createShop } from "../src/shop.ts";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const [mode = "app-on", dir = ""] = process.argv.slice(2);
-const { db, file } = freshDatabase(dir);
-const config = readConfig({ DATABASE_PATH: file, SESSION_SECRETS: "bench-secret-0123456789-0123456789-0123", LOG_LEVEL: "silent", CLASSROOM: "false" }, root);
-const store = createSqliteStore(db);
+const config = readConfig(
+  { DATABASE_PATH: path.join(dir, "shop.sqlite"), SESSION_SECRETS: "bench-secret-0123456789-0123456789-0123", LOG_LEVEL: "silent", CLASSROOM: "false" },
+  root,
+);
 
 /** Sessions switched off: every request gets the same unsaved session with one cart line. */
 const noSessions: SessionStorage = {
@@ -42,10 +39,15 @@ const noSessions: SessionStorage = {
   destroy: async () => {},
 };
 
-const sessions = mode === "app-on" ? createSessionStorage({ ...config, store, clock: systemClock }) : noSessions;
-const classroom = createClassroom({ realClock: systemClock, vulnerableLabsAllowed: false });
-const app = createApp({ config, db, sessions, store, clock: systemClock, log: createLogger("silent"), root, classroom, cleanup: null });
-const server = app.listen(0, "127.0.0.1", () => {
+// No cleanup job: the benchmark measures requests, not a sweep competing with them (bench:cleanup does that).
+const shop = await createShop(config, {
+  clock: systemClock,
+  log: createLogger("silent"),
+  root,
+  cleanup: "off",
+  ...(mode === "app-on" ? {} : { sessions: noSessions }),
+});
+const server = shop.app.listen(0, "127.0.0.1", () => {
   const address = server.address();
   console.log(JSON.stringify({ port: typeof address === "object" && address ? address.port : 0 }));
 });

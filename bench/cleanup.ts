@@ -18,14 +18,12 @@ import { monitorEventLoopDelay } from "node:perf_hooks";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
-import { createClassroom } from "../src/classroom/classroom.ts";
-import { createApp } from "../src/app.ts";
 import { systemClock } from "../src/clock.ts";
 import { readConfig } from "../src/config.ts";
 import { createLogger } from "../src/log.ts";
 import { sweepExpired } from "../src/session/cleanup.ts";
-import { createSessionStorage } from "../src/session/storage.ts";
 import { createSqliteStore } from "../src/session/stores/sqlite-store.ts";
+import { createShop } from "../src/shop.ts";
 import { freshDatabase } from "../src/test/harness.ts";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
@@ -50,10 +48,9 @@ const seedSeconds = (performance.now() - seedStart) / 1000;
 const fileMb = fs.statSync(file).size / 1e6;
 
 const store = createSqliteStore(db);
-const sessions = createSessionStorage({ ...config, store, clock: systemClock });
-const classroom = createClassroom({ realClock: systemClock, vulnerableLabsAllowed: false });
-const app = createApp({ config, db, sessions, store, clock: systemClock, log: createLogger("silent"), root, classroom, cleanup: null });
-const server = app.listen(0, "127.0.0.1");
+// No cleanup job of the shop's own: the benchmark runs the sweep itself, at a moment it chooses.
+const shop = await createShop(config, { clock: systemClock, log: createLogger("silent"), root, db, cleanup: "off" });
+const server = shop.app.listen(0, "127.0.0.1");
 await once(server, "listening");
 const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 

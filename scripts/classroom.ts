@@ -15,6 +15,7 @@ import { randomBytes } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { waitFor } from "./wait-for.ts";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const portArg = process.argv.indexOf("--port");
@@ -41,19 +42,6 @@ const shops = [
 const children = new Map<string, ChildProcess>();
 let stopping = false;
 
-async function waitFor(url: string, child: ChildProcess) {
-  for (let i = 0; i < 300; i++) {
-    if (child.exitCode !== null) throw new Error(`a shop exited during start-up (see its log above)`);
-    try {
-      if ((await fetch(url)).ok) return;
-    } catch {
-      // not yet
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`${url} did not answer within 30 s`);
-}
-
 async function start(shop: (typeof shops)[number]) {
   const child = spawn(process.execPath, [path.join(root, "src/server.ts")], {
     cwd: root,
@@ -76,7 +64,7 @@ async function start(shop: (typeof shops)[number]) {
   child.on("exit", (code) => {
     if (!stopping && children.get(shop.technique) === child) console.error(`${shop.label} shop stopped (exit ${code}); press r to restart all`);
   });
-  await waitFor(`http://127.0.0.1:${shop.port}/`, child);
+  await waitFor(`http://127.0.0.1:${shop.port}/`, { child });
 }
 
 async function stop(technique: string) {

@@ -21,6 +21,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { startRedisServer } from "../src/test/redis-server.ts";
 import { NGINX_BINARY, startNginx } from "../src/test/nginx.ts";
+import { waitFor } from "./wait-for.ts";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const arg = (name: string, fallback: string) => {
@@ -62,18 +63,6 @@ async function stopAll(code = 0) {
 process.on("SIGINT", () => void stopAll());
 process.on("SIGTERM", () => void stopAll());
 
-async function waitFor(url: string) {
-  for (let i = 0; i < 300; i++) {
-    try {
-      if ((await fetch(url)).ok) return;
-    } catch {
-      // not yet
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`${url} did not answer within 30 s`);
-}
-
 try {
   if (technique === "redis") redis = await startRedisServer({ persistent: true });
   // One secret for all three: any instance must accept a cookie another one signed.
@@ -100,7 +89,7 @@ try {
     });
     children.push(child);
     // The first instance migrates and seeds the shared file before the others open it.
-    await waitFor(`http://127.0.0.1:${instance.port}/`);
+    await waitFor(`http://127.0.0.1:${instance.port}/`, { child });
   }
 
   const nginx = (

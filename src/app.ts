@@ -1,6 +1,6 @@
 /**
- * createApp: the middleware order and the routers, nothing else. It never listens, so tests
- * mount it on an ephemeral port and server.ts on the configured one.
+ * createApp: the middleware order and the routers, nothing else. It never listens, and it is
+ * built by createShop (shop.ts), which wires what it needs.
  */
 import path from "node:path";
 import cookieParser from "cookie-parser";
@@ -14,6 +14,7 @@ import { createCatalog } from "./catalog/catalog.ts";
 import { createUsers } from "./auth/users.ts";
 import { createOrders } from "./orders/orders.ts";
 import { formatCents } from "./cart/money.ts";
+import { MAX_NOTE_LENGTH, MAX_PER_LINE } from "./cart/cart.ts";
 import { createCsrf } from "./middleware/csrf.ts";
 import { createFlash } from "./middleware/flash.ts";
 import { errorHandler, notFoundHandler } from "./middleware/errors.ts";
@@ -41,23 +42,23 @@ export interface AppDeps {
   classroom: Classroom;
   /** The cleanup job ("sweep now"); null when the technique needs none. */
   cleanup: { runOnce(): Promise<{ removed: number } | undefined> } | null;
+  /** The shop's clock: the classroom's demo clock, shifted when a class fast-forwards. */
   clock: Clock;
+  /** The clock without the demo shift: the instructor's pass must not expire when a class fast-forwards. */
+  realClock: Clock;
   log: Logger;
   /** The project folder (views/, public/). */
   root: string;
 }
 
-/** The clock without the demo shift: the instructor's pass must not expire when a class fast-forwards. */
-const realClockOf = (classroom: Classroom, shifted: Clock): Clock => ({ now: () => shifted.now() - classroom.offsetMs });
-
-export function createApp({ config, db, sessions, store, clock, log, root, classroom, cleanup }: AppDeps) {
+export function createApp({ config, db, sessions, store, clock, realClock, log, root, classroom, cleanup }: AppDeps) {
   const catalog = createCatalog(db);
   const users = createUsers(db);
   const orders = createOrders(db);
   const flash = createFlash({ cookieName: config.cookieSecure ? "__Host-shop_flash" : "shop_flash", secure: config.cookieSecure });
   const csrf = createCsrf(config.sessionSecrets);
   const deps = { catalog, users, orders, sessions, store, flash, clock };
-  const classroomLayer = createClassroomLayer({ config, classroom, store, sessions, catalog, cleanup, flash, log, realClock: realClockOf(classroom, clock) });
+  const classroomLayer = createClassroomLayer({ config, classroom, store, sessions, catalog, cleanup, flash, log, realClock });
 
   const app = express();
   app.set("trust proxy", config.trustProxy);
@@ -67,6 +68,8 @@ export function createApp({ config, db, sessions, store, clock, log, root, class
   app.disable("x-powered-by");
   Object.assign(app.locals, {
     formatCents,
+    // The browser's max and maxlength say what the server enforces (cart.ts), from the same constants.
+    cartLimits: { maxPerLine: MAX_PER_LINE, maxNoteLength: MAX_NOTE_LENGTH },
     categories: catalog.categories,
     user: null,
     cartCount: 0,

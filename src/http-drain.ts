@@ -116,5 +116,3 @@ export function createDrainer(server: http.Server, options: DrainOptions = {}) {
     },
   };
 }
-
-export type Drainer = ReturnType<typeof createDrainer>;

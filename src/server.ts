@@ -1,33 +1,33 @@
 /**
- * The entry point: readConfig → openDatabase → migrate and seed → createApp → listen →
- * cleanup job → graceful shutdown. The only file that reads process.env or exits.
+ * The entry point: readConfig → createShop (shop.ts) → listen → graceful shutdown. The only
+ * file that reads process.env or exits.
  */
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { createApp } from "./app.ts";
 import { createHttpServer } from "./http-server.ts";
 import { createDrainer } from "./http-drain.ts";
 import { systemClock } from "./clock.ts";
 import { type Config, ConfigError, readConfig } from "./config.ts";
-import { migrate, seedCatalog } from "./db/migrate.ts";
-import { openDatabase } from "./db/open.ts";
 import { createLogger } from "./log.ts";
-import { createClassroom } from "./classroom/classroom.ts";
-import { startSessionCleanup } from "./session/cleanup.ts";
-import { createSessionLayer, type SessionLayer } from "./session/technique.ts";
-import { connectRedisStore, RedisUnreachableError } from "./session/redis.ts";
+import { RedisUnreachableError } from "./session/redis.ts";
+import { createShop, type Shop } from "./shop.ts";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+
+/** A mistake the operator can fix (the message says how) ends the process with that message, not a stack trace. */
+function cannotStart(error: unknown): never {
+  if (error instanceof ConfigError || error instanceof RedisUnreachableError) {
+    console.error(`Stateful Shop cannot start.\n${error.message}`);
+    process.exit(1);
+  }
+  throw error;
+}
 
 let config: Config;
 try {
   config = readConfig(process.env, root, { keepDevSecret: true });
 } catch (error) {
-  if (error instanceof ConfigError) {
-    console.error(`Stateful Shop cannot start.\n${error.message}`);
-    process.exit(1);
-  }
-  throw error;
+  cannotStart(error);
 }
 
 // People read a terminal; machines read everything else (a pipe, a file, a log collector).
@@ -41,48 +41,27 @@ if (config.sessionSecretsGenerated) {
   );
 }
 
-const db = openDatabase(config.databasePath, { busyTimeoutMs: config.sqliteBusyTimeoutMs });
-const applied = migrate(db, path.join(root, "db/migrations"));
-const seeded = seedCatalog(db, path.join(root, "db/seed.sql"));
-// The classroom's demo clock is the shop's clock: fast-forwarding moves expiry and cleanup together.
-const classroom = createClassroom({ realClock: systemClock, vulnerableLabsAllowed: config.vulnerableLabs });
-const clock = classroom.clock;
-let layer: SessionLayer;
+let shop: Shop;
 try {
-  layer = await createSessionLayer({ config, db, clock, createStorage: classroom.createStorage, createRedisStore: (c) => connectRedisStore(c, log) });
+  shop = await createShop(config, { clock: systemClock, log, root });
 } catch (error) {
-  if (error instanceof RedisUnreachableError) {
-    console.error(`Stateful Shop cannot start.\n${error.message}`);
-    process.exit(1);
-  }
-  throw error;
+  cannotStart(error);
 }
-const { storage: sessions, store } = layer;
 
-// The cookie technique keeps nothing on the server, and Redis expires keys itself: nothing to clean.
-const cleanup =
-  store && store.kind !== "redis"
-    ? startSessionCleanup({
-        store,
-        clock,
-        intervalMs: config.cleanupIntervalMs,
-        onSweep: ({ removed, batches, ms }) => {
-          classroom.recordSweep(removed);
-          log.info({ removed, batches, ms: Math.round(ms) }, `session cleanup removed ${removed} expired sessions`);
-        },
-        onError: (err) => log.warn({ err }, "session cleanup failed; will retry"),
-      })
-    : null;
-
-const app = createApp({ config, db, sessions, store, clock, log, root, classroom, cleanup });
-
-const server = createHttpServer(app);
+const server = createHttpServer(shop.app);
 const drainer = createDrainer(server);
 server.listen(config.port, config.host, () => {
   const address = server.address();
   const port = typeof address === "object" && address ? address.port : config.port;
   log.info(
-    { port, database: config.databasePath, technique: sessions.technique, instance: config.instanceName, migrationsApplied: applied, seeded },
+    {
+      port,
+      database: config.databasePath,
+      technique: shop.sessions.technique,
+      instance: config.instanceName,
+      migrationsApplied: shop.migrationsApplied,
+      seeded: shop.seeded,
+    },
     `Stateful Shop is open at http://localhost:${port}`,
   );
 });
@@ -101,11 +80,9 @@ async function shutdown(signal: string) {
   // kept-alive connections only after a grace time, never under a proxy's next request (a POST
   // that nginx sent on a connection we drop becomes a 502: src/http-drain.ts says why).
   const drained = drainer.drain();
-  classroom.endStreams();
+  shop.classroom.endStreams();
   await drained;
-  await cleanup?.stop();
-  await layer.close();
-  db.close();
+  await shop.close();
   log.info("bye");
   process.exit(0);
 }

@@ -9,14 +9,15 @@ import type { Clock } from "../clock.ts";
 import type { Config } from "../config.ts";
 import { addItem, setNote } from "../cart/cart.ts";
 import { badRequest, notFound } from "../errors.ts";
-import { safeLocalPath } from "../middleware/locals.ts";
+import { safeLocalPath } from "../safe-local-path.ts";
 import { SessionTooLargeError } from "../session/errors.ts";
 import { newSessionId } from "../session/id.ts";
 import type { ServerStore } from "../session/directory.ts";
 import type { SessionStorage } from "../session/types.ts";
 import type { Classroom } from "./classroom.ts";
 import { labModeLabels } from "./classroom.ts";
-import { createInstructorAuth, instructorRoutes } from "./instructor.ts";
+import { createInstructorAuth } from "./instructor-auth.ts";
+import { instructorRoutes } from "./instructor-routes.ts";
 import { labs } from "./labs.ts";
 import { createXray } from "./xray.ts";
 

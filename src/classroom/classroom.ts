@@ -31,7 +31,6 @@ export function createClassroom({ realClock, vulnerableLabsAllowed }: { realCloc
   const labModes: LabModes = { fixation: false, cookieOnlyLogout: false, sequentialIds: false };
   const history: HistoryPoint[] = [];
   let removedSinceSample = 0;
-  let removedTotal = 0;
   let lastSweep: { at: number; removed: number } | null = null;
 
   // Open server-sent event streams: ended at shutdown, or server.close() would wait for them forever.
@@ -63,19 +62,12 @@ export function createClassroom({ realClock, vulnerableLabsAllowed }: { realCloc
       if (on && !vulnerableLabsAllowed) throw new Error("vulnerable labs are not enabled (CLASSROOM_VULNERABLE_LABS)");
       labModes[name] = on;
     },
-    get anyVulnerable() {
-      return labModes.fixation || labModes.cookieOnlyLogout || labModes.sequentialIds;
-    },
     recordSweep(removed: number) {
       removedSinceSample += removed;
-      removedTotal += removed;
       lastSweep = { at: clock.now(), removed };
     },
     get lastSweep() {
       return lastSweep;
-    },
-    get removedTotal() {
-      return removedTotal;
     },
     /** One point per call (every few seconds); the chart shows the last 120. */
     sample(counts: { live: number; expired: number }) {

@@ -13,6 +13,7 @@
  * shows it as "the request before".
  */
 import type { Request, RequestHandler, Response } from "express";
+import onHeaders from "on-headers";
 import { fingerprint, hashSessionId } from "../session/id.ts";
 import type { Session, SessionEvent, Technique } from "../session/types.ts";
 
@@ -251,8 +252,8 @@ export function createXray(settings: XraySettings & { enabled: boolean; secure: 
   /** For POSTs with the X-ray on: remember what happened, for the page after the redirect. */
   const remember: RequestHandler = (req, res, next) => {
     if (req.method === "GET" || req.method === "HEAD" || !isOn(req)) return next();
-    const writeHead = res.writeHead;
-    res.writeHead = function (this: Response, ...args: Parameters<Response["writeHead"]>) {
+    // Just before the headers go out: the status and the Set-Cookie lines are final by then.
+    onHeaders(res, () => {
       const summary: XrayRequestSummary = {
         method: req.method,
         path: req.path.slice(0, 100),
@@ -261,8 +262,7 @@ export function createXray(settings: XraySettings & { enabled: boolean; secure: 
         setCookies: setCookieLines(res).map((l) => redact(l, settings)),
       };
       res.cookie(LAST_COOKIE, Buffer.from(JSON.stringify(summary)).toString("base64url"), { ...attributes, maxAge: 60_000 });
-      return writeHead.apply(this, args);
-    } as Response["writeHead"];
+    });
     next();
   };
 
@@ -278,5 +278,3 @@ export function createXray(settings: XraySettings & { enabled: boolean; secure: 
 
   return { isOn, model, remember, forget, toggle };
 }
-
-export type Xray = ReturnType<typeof createXray>;

@@ -14,14 +14,3 @@ export function locals(users: Users): RequestHandler {
     next();
   };
 }
-
-/** Pages only a signed-in shopper may see: others are sent to log in, and come back afterwards. */
-export const requireUser: RequestHandler = (req, res, next) => {
-  if (res.locals.user) return next();
-  res.redirect(303, `/login?next=${encodeURIComponent(req.originalUrl)}`);
-};
-
-/** Only same-site paths: "//evil.example" or "https://…" would make us an open redirect. */
-export function safeLocalPath(value: unknown, fallback = "/"): string {
-  return typeof value === "string" && /^\/(?![/\\])[\x21-\x7e]*$/.test(value) && value.length <= 200 ? value : fallback;
-}

@@ -9,9 +9,9 @@
 import { Router, type Request, type Response } from "express";
 import { verifyPassword } from "../auth/password.ts";
 import { describeUserAgent } from "../auth/devices.ts";
-import { rateLimit } from "express-rate-limit";
-import { badRequest, HttpError } from "../errors.ts";
-import { requireUser } from "../middleware/locals.ts";
+import { createFailureLimit } from "../middleware/rate-limit.ts";
+import { badRequest } from "../errors.ts";
+import { requireUser } from "../middleware/require-user.ts";
 import type { RouteDeps } from "./deps.ts";
 
 const KEY = /^[0-9a-f]{64}$/;
@@ -21,14 +21,10 @@ export function accountRoutes({ store, users, flash, clock }: RouteDeps): Router
 
   // The password check below is a password oracle too: whoever sits at a signed-in browser could
   // guess the password here instead of at /login. Same limit as sign-in: 10 failures per 15 min.
-  const guessLimit = rateLimit({
-    windowMs: 15 * 60_000,
+  const guessLimit = createFailureLimit({
     limit: 10,
-    skipSuccessfulRequests: true,
-    standardHeaders: "draft-8",
-    legacyHeaders: false,
-    keyGenerator: (_req, res) => `account-sessions:${String(res.locals.user?.id)}`,
-    handler: (_req, _res, next) => next(new HttpError(429, "Too many wrong passwords. Please wait 15 minutes and try again.", "Slow down")),
+    key: (_req, res) => `account-sessions:${String(res.locals.user?.id)}`,
+    message: "Too many wrong passwords. Please wait 15 minutes and try again.",
   });
 
   async function render(req: Request, res: Response, error: string | null) {

@@ -5,11 +5,10 @@
  * Both are POSTs: a GET must never change state (a link or an <img> could trigger it).
  */
 import { Router, type Request } from "express";
-import { rateLimit } from "express-rate-limit";
 import { z } from "zod";
 import { hashPassword, MAX_PASSWORD_LENGTH, passwordProblem, verifyPassword } from "../auth/password.ts";
-import { HttpError } from "../errors.ts";
-import { safeLocalPath } from "../middleware/locals.ts";
+import { createFailureLimit } from "../middleware/rate-limit.ts";
+import { safeLocalPath } from "../safe-local-path.ts";
 import type { RouteDeps } from "./deps.ts";
 
 const credentials = z.object({
@@ -30,27 +29,18 @@ export function authRoutes({ users, sessions, flash, clock }: RouteDeps): Router
   let dummyHash: Promise<string> | undefined;
   const dummy = () => (dummyHash ??= hashPassword("not-a-real-password-for-timing"));
 
-  const tooMany = (message: string) => (_req: Request, _res: unknown, next: (e: unknown) => void) => next(new HttpError(429, message, "Slow down"));
   // Failed attempts only (a successful login redirects with 303), per client and per account.
-  const perClient = rateLimit({
-    windowMs: 15 * 60_000,
+  const perClient = createFailureLimit({
     limit: 30,
-    skipSuccessfulRequests: true,
-    standardHeaders: "draft-8",
-    legacyHeaders: false,
-    handler: tooMany("Too many failed sign-in attempts from your network. Please wait 15 minutes and try again."),
+    message: "Too many failed sign-in attempts from your network. Please wait 15 minutes and try again.",
   });
-  const perAccount = rateLimit({
-    windowMs: 15 * 60_000,
+  const perAccount = createFailureLimit({
     limit: 10,
-    skipSuccessfulRequests: true,
-    standardHeaders: "draft-8",
-    legacyHeaders: false,
-    keyGenerator: (req) =>
+    key: (req) =>
       `account:${String((req.body as Record<string, unknown> | undefined)?.email ?? "")
         .trim()
         .toLowerCase()}`,
-    handler: tooMany("Too many failed sign-in attempts for this account. Please wait 15 minutes and try again."),
+    message: "Too many failed sign-in attempts for this account. Please wait 15 minutes and try again.",
   });
 
   const form = (req: Request) => (req.body ?? {}) as Record<string, unknown>;

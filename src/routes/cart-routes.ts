@@ -12,7 +12,7 @@ import { Router, type Request, type Response } from "express";
 import { addItem, parseQuantity, removeItem, setNote, setQuantity, type CartResult } from "../cart/cart.ts";
 import { priceCart } from "../cart/pricing.ts";
 import { badRequest, notFound } from "../errors.ts";
-import { safeLocalPath } from "../middleware/locals.ts";
+import { safeLocalPath } from "../safe-local-path.ts";
 import { SessionTooLargeError } from "../session/errors.ts";
 import type { CartLine } from "../session/types.ts";
 import type { RouteDeps } from "./deps.ts";

@@ -16,7 +16,7 @@ import { Router } from "express";
 import { z } from "zod";
 import { priceCart } from "../cart/pricing.ts";
 import { notFound } from "../errors.ts";
-import { requireUser } from "../middleware/locals.ts";
+import { requireUser } from "../middleware/require-user.ts";
 import type { PlaceOrderResult, ShortLine } from "../orders/orders.ts";
 import type { CartLine } from "../session/types.ts";
 import type { RouteDeps } from "./deps.ts";

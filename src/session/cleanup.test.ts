@@ -80,16 +80,4 @@ describe("session cleanup", () => {
     assert.equal(errors.length, 1);
     await job.stop();
   });
-
-  it("npm run sessions:clean removes expired rows and prints how many", async () => {
-    seedRows(42, Date.now() - 60_000, "stale");
-    seedRows(3, Date.now() + 3_600_000, "fresh");
-    env.db.close();
-    const { stdout } = await promisify(execFile)(process.execPath, ["src/scripts/clean-sessions.ts"], {
-      cwd: root,
-      env: { ...process.env, DATABASE_PATH: env.file },
-      timeout: 20_000,
-    });
-    assert.match(stdout, /^Removed 42 expired sessions in \d+ ms \(3 live left\)/);
-  });
 });

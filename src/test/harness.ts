@@ -9,16 +9,12 @@ import { once } from "node:events";
 import { spawn } from "node:child_process";
 import type { AddressInfo } from "node:net";
 import { fileURLToPath } from "node:url";
-import { createApp } from "../app.ts";
 import { createManualClock } from "../clock.ts";
 import { readConfig } from "../config.ts";
 import { migrate, seedCatalog } from "../db/migrate.ts";
 import { openDatabase } from "../db/open.ts";
 import { createLogger } from "../log.ts";
-import { createClassroom } from "../classroom/classroom.ts";
-import { startSessionCleanup } from "../session/cleanup.ts";
-import { createSessionLayer } from "../session/technique.ts";
-import { connectRedisStore } from "../session/redis.ts";
+import { createShop } from "../shop.ts";
 import type { ServerStore } from "../session/directory.ts";
 import { hashSessionId } from "../session/id.ts";
 
@@ -42,26 +38,13 @@ export function freshDatabase(dir = tempDir(), busyTimeoutMs?: number) {
 export async function startTestApp(env: Record<string, string> = {}, options: { dir?: string } = {}) {
   const dir = options.dir ?? tempDir();
   const config = readConfig({ DATABASE_PATH: path.join(dir, "shop.sqlite"), SESSION_SECRETS: SECRET_A, LOG_LEVEL: "silent", ...env }, root);
-  const { db } = freshDatabase(dir, config.sqliteBusyTimeoutMs);
   const clock = createManualClock();
-  const classroom = createClassroom({ realClock: clock, vulnerableLabsAllowed: config.vulnerableLabs });
-  const layer = await createSessionLayer({
-    config,
-    db,
-    clock: classroom.clock,
-    createStorage: classroom.createStorage,
-    createRedisStore: (c) => connectRedisStore(c),
-  });
   // Tests move time with clock.advance(); the cleanup job only runs when asked ("sweep now").
-  const cleanup =
-    layer.store && layer.store.kind !== "redis"
-      ? startSessionCleanup({ store: layer.store, clock: classroom.clock, intervalMs: 24 * 3600_000, onSweep: (r) => classroom.recordSweep(r.removed) })
-      : null;
-  await cleanup?.firstRun;
+  const shop = await createShop(config, { clock, log: createLogger("silent"), root, cleanup: { intervalMs: 24 * 3600_000 } });
+  await shop.cleanup?.firstRun;
+  const { app, db, classroom, sessions } = shop;
   // The cookie technique has no store; tests of that technique do not use this field.
-  const store = layer.store as ServerStore;
-  const sessions = layer.storage;
-  const app = createApp({ config, db, sessions, store: layer.store, clock: classroom.clock, log: createLogger("silent"), root, classroom, cleanup });
+  const store = shop.store as ServerStore;
   const server = app.listen(0, "127.0.0.1");
   await once(server, "listening");
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -83,11 +66,9 @@ export async function startTestApp(env: Record<string, string> = {}, options: { 
       for (const row of rows) insert.run(row);
     },
     async close() {
-      await cleanup?.stop();
-      await layer.close();
       server.closeAllConnections();
       await new Promise((r) => server.close(r));
-      db.close();
+      await shop.close();
       fs.rmSync(dir, { recursive: true, force: true });
     },
   };

@@ -7,8 +7,8 @@ import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
-import { root, tempDir } from "../test/harness.ts";
-import { consecutiveFreePorts } from "../test/processes.ts";
+import { root, tempDir } from "../src/test/harness.ts";
+import { consecutiveFreePorts } from "../src/test/processes.ts";
 
 describe("npm run classroom", () => {
   it("serves the SQLite, memory and cookie shops side by side, each labelled, and stops on SIGTERM", async () => {

@@ -4,14 +4,14 @@
  */
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { systemClock } from "../clock.ts";
-import { ConfigError, readConfig } from "../config.ts";
-import { migrate } from "../db/migrate.ts";
-import { openDatabase } from "../db/open.ts";
-import { sweepExpired } from "../session/cleanup.ts";
-import { createSqliteStore } from "../session/stores/sqlite-store.ts";
+import { systemClock } from "../src/clock.ts";
+import { ConfigError, readConfig } from "../src/config.ts";
+import { migrate } from "../src/db/migrate.ts";
+import { openDatabase } from "../src/db/open.ts";
+import { sweepExpired } from "../src/session/cleanup.ts";
+import { createSqliteStore } from "../src/session/stores/sqlite-store.ts";
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 try {
   // Cleaning needs no secrets: let a development-style config through even without them.
   const config = readConfig({ ...process.env, NODE_ENV: "development", LOG_LEVEL: "silent" }, root);

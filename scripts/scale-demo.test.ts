@@ -6,8 +6,8 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import path from "node:path";
-import { Client, root } from "./test/harness.ts";
-import { consecutiveFreePorts } from "./test/processes.ts";
+import { Client, root } from "../src/test/harness.ts";
+import { consecutiveFreePorts } from "../src/test/processes.ts";
 
 async function demo(technique: string, check: (url: string) => Promise<void>) {
   const port = await consecutiveFreePorts(4);

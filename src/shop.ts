@@ -1,0 +1,94 @@
+/**
+ * createShop: the one composition root. Config in, a ready shop out: the database (migrated and
+ * seeded), the classroom, the session layer, the cleanup job and the Express app. It never
+ * listens and never reads process.env, so server.ts, the test harness and the benchmark build
+ * exactly the same shop and differ only in what they pass.
+ */
+import path from "node:path";
+import { createApp } from "./app.ts";
+import type { Clock } from "./clock.ts";
+import type { Config } from "./config.ts";
+import { migrate, seedCatalog } from "./db/migrate.ts";
+import { type Db, openDatabase } from "./db/open.ts";
+import type { Logger } from "./log.ts";
+import { createClassroom } from "./classroom/classroom.ts";
+import { startSessionCleanup } from "./session/cleanup.ts";
+import { connectRedisStore } from "./session/redis.ts";
+import { createSessionLayer } from "./session/technique.ts";
+import type { SessionStorage } from "./session/types.ts";
+
+export interface ShopDeps {
+  /**
+   * The real clock (the system's, or a test's manual one). The classroom shifts it for the
+   * shop; the instructor's pass keeps reading this one, so fast-forwarding a class never
+   * expires the instructor.
+   */
+  clock: Clock;
+  log: Logger;
+  /** The project folder (db/migrations, db/seed.sql, views/, public/). */
+  root: string;
+  /** An open database to use as it is (the caller migrated it, and closes it); else config.databasePath is opened, migrated and seeded. */
+  db?: Db;
+  /** How often the cleanup job sweeps (default config.cleanupIntervalMs); "off" for no job at all. */
+  cleanup?: { intervalMs: number } | "off";
+  /** The benchmark's "sessions off": replaces the storage the routes use. */
+  sessions?: SessionStorage;
+}
+
+export async function createShop(config: Config, deps: ShopDeps) {
+  const { root, log } = deps;
+  const ownsDb = deps.db === undefined;
+  const db = deps.db ?? openDatabase(config.databasePath, { busyTimeoutMs: config.sqliteBusyTimeoutMs });
+  const migrationsApplied = ownsDb ? migrate(db, path.join(root, "db/migrations")) : [];
+  const seeded = ownsDb ? seedCatalog(db, path.join(root, "db/seed.sql")) : false;
+
+  // The classroom's demo clock is the shop's clock: fast-forwarding moves expiry and cleanup together.
+  const classroom = createClassroom({ realClock: deps.clock, vulnerableLabsAllowed: config.vulnerableLabs });
+  const clock = classroom.clock;
+  let layer: Awaited<ReturnType<typeof createSessionLayer>>;
+  try {
+    layer = await createSessionLayer({ config, db, clock, createStorage: classroom.createStorage, createRedisStore: (c) => connectRedisStore(c, log) });
+  } catch (error) {
+    if (ownsDb) db.close();
+    throw error;
+  }
+  const { store } = layer;
+  const sessions = deps.sessions ?? layer.storage;
+
+  // The cookie technique keeps nothing on the server, and Redis expires keys itself: nothing to clean.
+  const cleanup =
+    store && store.kind !== "redis" && deps.cleanup !== "off"
+      ? startSessionCleanup({
+          store,
+          clock,
+          intervalMs: deps.cleanup?.intervalMs ?? config.cleanupIntervalMs,
+          onSweep: ({ removed, batches, ms }) => {
+            classroom.recordSweep(removed);
+            log.info({ removed, batches, ms: Math.round(ms) }, `session cleanup removed ${removed} expired sessions`);
+          },
+          onError: (err) => log.warn({ err }, "session cleanup failed; will retry"),
+        })
+      : null;
+
+  const app = createApp({ config, db, sessions, store, clock, realClock: deps.clock, log, root, classroom, cleanup });
+
+  return {
+    app,
+    db,
+    classroom,
+    sessions,
+    /** null for the cookie technique. */
+    store,
+    cleanup,
+    migrationsApplied,
+    seeded,
+    /** After the HTTP server has stopped: the cleanup job, the store's connections, the database (if the shop opened it). */
+    async close() {
+      await cleanup?.stop();
+      await layer.close();
+      if (ownsDb) db.close();
+    },
+  };
+}
+
+export type Shop = Awaited<ReturnType<typeof createShop>>;
