@@ -24,6 +24,15 @@ const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
 const forbidden = () =>
   new HttpError(403, "This form was out of date or was sent from another site, so we ignored it. Go back, reload the page and try again.", "Request refused");
 
+/** scheme://host[:port] with default ports dropped, or null when it is not a URL. */
+const originOf = (url: string) => {
+  try {
+    return new URL(url).origin;
+  } catch {
+    return null;
+  }
+};
+
 export function createCsrf(secrets: readonly string[]) {
   const sign = (secret: string, sessionId: string) => createHmac("sha256", secret).update(`csrf:${sessionId}`).digest();
 
@@ -55,14 +64,11 @@ export function createCsrf(secrets: readonly string[]) {
     if (site !== undefined && site !== "same-origin" && site !== "none") throw forbidden();
     const origin = req.get("origin");
     if (origin !== undefined) {
-      let host: string | null = null;
-      try {
-        host = new URL(origin).host;
-      } catch {
-        host = null; // "null" or garbage: treat as foreign
-      }
-      // req.host honours X-Forwarded-Host when TRUST_PROXY is set, so this works behind a proxy.
-      if (host !== req.host) throw forbidden();
+      // The whole origin, not just the host: http://shop.example is another origin than
+      // https://shop.example (anyone on the network can answer for the plain one). req.protocol
+      // and req.host honour X-Forwarded-Proto/-Host when TRUST_PROXY is set, so this works behind a proxy.
+      const sender = originOf(origin); // "null" or garbage: null, foreign
+      if (sender === null || sender !== originOf(`${req.protocol}://${req.host}`)) throw forbidden();
     }
 
     if (req.session.id) {

@@ -98,8 +98,27 @@ describe("CSRF protection", () => {
       await c.get("/", headers);
       const evil = await c.post("/cart/empty", {}, { ...headers, origin: "https://evil.example" });
       assert.equal(evil.status, 403);
+      // The same host over plain HTTP is another origin (a network attacker can serve it): refused,
+      // even with a valid token. So is another port.
+      for (const origin of ["http://shop.example", "https://shop.example:8443"]) {
+        await c.get("/", headers);
+        const res = await c.post("/cart/empty", {}, { ...headers, origin, "sec-fetch-site": "same-origin" });
+        assert.equal(res.status, 403, origin);
+      }
+      assert.deepEqual([...(await cartOf(c))], [[1, 1]], "the cart is as it was");
     } finally {
       await proxied.close();
+    }
+  });
+
+  it("over HTTPS, HSTS asks browsers to remember it for a year and for subdomains", async () => {
+    const secure = await startTestApp({ COOKIE_SECURE: "true" });
+    try {
+      const res = await secure.client().get("/");
+      assert.equal(res.headers.get("strict-transport-security"), "max-age=31536000; includeSubDomains");
+      assert.equal((await app.client().get("/")).headers.get("strict-transport-security"), null, "never over plain HTTP");
+    } finally {
+      await secure.close();
     }
   });
 
