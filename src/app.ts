@@ -10,6 +10,7 @@ import type { Config } from "./config.ts";
 import type { Clock } from "./clock.ts";
 import type { Db } from "./db/open.ts";
 import type { Logger } from "./log.ts";
+import { createAudit } from "./auth/audit.ts";
 import { createCatalog } from "./catalog/catalog.ts";
 import { createUsers } from "./auth/users.ts";
 import { createOrders } from "./orders/orders.ts";
@@ -57,8 +58,9 @@ export function createApp({ config, db, sessions, store, clock, realClock, log, 
   const orders = createOrders(db);
   const flash = createFlash({ cookieName: config.cookieSecure ? "__Host-shop_flash" : "shop_flash", secure: config.cookieSecure });
   const csrf = createCsrf(config.sessionSecrets);
-  const deps = { catalog, users, orders, sessions, store, flash, clock };
-  const classroomLayer = createClassroomLayer({ config, classroom, store, sessions, catalog, cleanup, flash, log, realClock });
+  const audit = createAudit(log);
+  const deps = { catalog, users, orders, sessions, store, flash, clock, audit };
+  const classroomLayer = createClassroomLayer({ config, classroom, store, sessions, catalog, cleanup, flash, log, realClock, audit });
 
   const app = express();
   app.set("trust proxy", config.trustProxy);

@@ -4,6 +4,7 @@
  * Everything here is off when CLASSROOM is false (the default in production).
  */
 import { Router, type RequestHandler } from "express";
+import type { Audit } from "../auth/audit.ts";
 import type { Catalog } from "../catalog/catalog.ts";
 import type { Clock } from "../clock.ts";
 import type { Config } from "../config.ts";
@@ -31,6 +32,7 @@ export interface ClassroomDeps {
   flash: { set(res: import("express").Response, kind: "success" | "error" | "info", text: string): void };
   realClock: Clock;
   log: { warn(obj: object, msg: string): void };
+  audit: Audit;
 }
 
 export const techniqueNames = { sqlite: "SQLite", memory: "Memory", cookie: "Cookie", redis: "Redis" } as const;

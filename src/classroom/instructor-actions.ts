@@ -12,6 +12,7 @@ import type { Technique } from "../session/types.ts";
 import type { Classroom, LabModeName } from "./classroom.ts";
 import { labModeLabels } from "./classroom.ts";
 import type { InstructorAuth } from "./instructor-auth.ts";
+import type { Audit } from "../auth/audit.ts";
 
 const KEY = /^[0-9a-f]{64}$/;
 
@@ -22,9 +23,10 @@ export interface InstructorActionDeps {
   technique: Technique;
   auth: InstructorAuth;
   flash: { set(res: Response, kind: "success" | "error" | "info", text: string): void };
+  audit: Audit;
 }
 
-export function instructorActions({ classroom, store, cleanup, technique, auth, flash }: InstructorActionDeps): Router {
+export function instructorActions({ classroom, store, cleanup, technique, auth, flash, audit }: InstructorActionDeps): Router {
   const router = Router();
   const { requireInstructor } = auth;
   const clock = classroom.clock;
@@ -62,6 +64,11 @@ export function instructorActions({ classroom, store, cleanup, technique, auth, 
     const now = clock.now();
     // Expired but still stored: the next sweep (or "Sweep now") deletes it, which is the point of the demo.
     const done = store ? await store.update(key, now, (s) => ({ ...s, expiresAt: now })) : null;
+    audit("session-expired-by-instructor", done ? "success" : "failure", {
+      userId: done?.userId ?? null,
+      session: key,
+      ...(done ? {} : { reason: "already ended" }),
+    });
     flash.set(
       res,
       done ? "success" : "error",
@@ -73,6 +80,7 @@ export function instructorActions({ classroom, store, cleanup, technique, auth, 
   router.post("/instructor/sessions/:key/revoke", requireInstructor, async (req, res) => {
     const key = keyFrom(req.params.key);
     await store?.destroy(key);
+    audit("session-revoked-by-instructor", "success", { session: key });
     flash.set(res, "success", `Session ${fingerprint(key)} revoked: its record is deleted, so its cookie is dead.`);
     res.redirect(303, "/instructor");
   });

@@ -32,15 +32,18 @@ export function instructorRoutes(deps: InstructorDeps): Router {
     const form = (req.body ?? {}) as Record<string, unknown>;
     const next = safeLocalPath(form.next, "/instructor");
     if (!auth.passwordMatches(form.password)) {
+      deps.audit("instructor-sign-in", "failure", { reason: "wrong password" });
       res.status(401).render("instructor-login", { title: "Instructor sign-in", error: "That is not the instructor password.", next });
       return;
     }
     auth.grant(res);
+    deps.audit("instructor-sign-in", "success");
     res.redirect(303, next.startsWith("/instructor") || next.startsWith("/labs") ? next : "/instructor");
   });
 
   router.post("/instructor/logout", (_req, res) => {
     auth.revoke(res);
+    deps.audit("instructor-sign-out", "success");
     res.redirect(303, "/");
   });
 

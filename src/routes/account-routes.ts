@@ -16,7 +16,7 @@ import type { RouteDeps } from "./deps.ts";
 
 const KEY = /^[0-9a-f]{64}$/;
 
-export function accountRoutes({ store, users, flash, clock }: RouteDeps): Router {
+export function accountRoutes({ store, users, flash, clock, audit }: RouteDeps): Router {
   const router = Router();
 
   // The password check below is a password oracle too: whoever sits at a signed-in browser could
@@ -57,6 +57,7 @@ export function accountRoutes({ store, users, flash, clock }: RouteDeps): Router
     const account = users.findByEmail(res.locals.user.email);
     const password = typeof form.password === "string" ? form.password : "";
     if (!account || !(await verifyPassword(password, account.passwordHash))) {
+      audit("other-sessions-ended", "failure", { userId: account?.id ?? null, reason: "wrong password", session: req.session.key });
       res.status(401);
       await render(req, res, "That password is not right, so no session was signed out.");
       return;
@@ -65,6 +66,7 @@ export function accountRoutes({ store, users, flash, clock }: RouteDeps): Router
     if (!store) throw badRequest("This shop keeps sessions in cookies only: the server has no list of them, so it cannot sign one out.");
     if (all) ended = await store.destroyForUser(account.id, { except: req.session.key! });
     else for (const key of chosen as string[]) ended += await store.destroyForUser(account.id, { only: key });
+    audit("other-sessions-ended", "success", { userId: account.id, session: req.session.key, count: ended });
     flash.set(res, "success", ended === 1 ? "Signed out 1 other session." : `Signed out ${ended} other sessions.`);
     res.redirect(303, "/account/sessions");
   });

@@ -21,7 +21,7 @@ const credentials = z.object({
 
 const GENERIC_LOGIN_ERROR = "That email and password don't match an account.";
 
-export function authRoutes({ users, sessions, flash, clock }: RouteDeps): Router {
+export function authRoutes({ users, sessions, flash, clock, audit }: RouteDeps): Router {
   const router = Router();
 
   // Verifying against a real hash when the email is unknown makes both failures take as long,
@@ -56,10 +56,17 @@ export function authRoutes({ users, sessions, flash, clock }: RouteDeps): Router
     const user = parsed.success ? users.findByEmail(parsed.data.email) : undefined;
     const ok = parsed.success && (await verifyPassword(parsed.data.password, user?.passwordHash ?? (await dummy()))) && user;
     if (!ok) {
+      audit("sign-in", "failure", {
+        userId: user?.id ?? null,
+        reason: user ? "wrong password" : parsed.success ? "unknown account" : "invalid form",
+        session: req.session.key,
+      });
       res.status(401).render("login", { title: "Sign in", email, error: GENERIC_LOGIN_ERROR, next });
       return;
     }
+    const previousSession = req.session.key;
     await sessions.regenerate(req.session, res, { userId: ok.id }); // new ID, same cart: defeats fixation
+    audit("sign-in", "success", { userId: ok.id, session: req.session.key, previousSession });
     flash.set(res, "success", `Welcome back, ${ok.email}.`);
     res.redirect(303, next);
   });
@@ -83,6 +90,7 @@ export function authRoutes({ users, sessions, flash, clock }: RouteDeps): Router
     }
     const user = users.create(email.toLowerCase(), await hashPassword(password), clock.now());
     if (!user) {
+      audit("register", "failure", { reason: "email taken", session: req.session.key });
       res.status(409).render("register", {
         title: "Create an account",
         email,
@@ -91,13 +99,17 @@ export function authRoutes({ users, sessions, flash, clock }: RouteDeps): Router
       });
       return;
     }
+    const previousSession = req.session.key;
     await sessions.regenerate(req.session, res, { userId: user.id });
+    audit("register", "success", { userId: user.id, session: req.session.key, previousSession });
     flash.set(res, "success", "Your account is ready. Welcome to Stateful Shop!");
     res.redirect(303, next);
   });
 
   router.post("/logout", async (req, res) => {
+    const { userId, key } = req.session;
     await sessions.destroy(req.session, res); // row deleted, cookie cleared: the old value is dead everywhere
+    audit("sign-out", "success", { userId, session: key });
     flash.set(res, "info", "You have signed out.");
     res.redirect(303, "/");
   });

@@ -1,4 +1,5 @@
 /** What the route files need, built once in createApp. */
+import type { Audit } from "../auth/audit.ts";
 import type { Users } from "../auth/users.ts";
 import type { Catalog } from "../catalog/catalog.ts";
 import type { Clock } from "../clock.ts";
@@ -16,4 +17,6 @@ export interface RouteDeps {
   store: ServerStore | null;
   flash: ReturnType<typeof createFlash>;
   clock: Clock;
+  /** Security events (sign-in, sign-out, sessions ended) as their own log lines. */
+  audit: Audit;
 }
