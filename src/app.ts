@@ -60,7 +60,7 @@ export function createApp({ config, db, sessions, store, clock, realClock, log, 
   const csrf = createCsrf(config.sessionSecrets);
   const audit = createAudit(log);
   const deps = { catalog, users, orders, sessions, store, flash, clock, audit };
-  const classroomLayer = createClassroomLayer({ config, classroom, store, sessions, catalog, cleanup, flash, log, realClock, audit });
+  const classroomLayer = createClassroomLayer({ config, classroom, store, sessions, catalog, cleanup, flash, log, realClock, audit, db });
 
   const app = express();
   app.set("trust proxy", config.trustProxy);

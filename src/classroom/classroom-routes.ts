@@ -5,6 +5,7 @@
  */
 import { Router, type RequestHandler } from "express";
 import type { Audit } from "../auth/audit.ts";
+import type { Db } from "../db/open.ts";
 import type { Catalog } from "../catalog/catalog.ts";
 import type { Clock } from "../clock.ts";
 import type { Config } from "../config.ts";
@@ -33,6 +34,8 @@ export interface ClassroomDeps {
   realClock: Clock;
   log: { warn(obj: object, msg: string): void };
   audit: Audit;
+  /** The instructor's passes are kept in the shop's database. */
+  db: Db;
 }
 
 export const techniqueNames = { sqlite: "SQLite", memory: "Memory", cookie: "Cookie", redis: "Redis" } as const;
@@ -45,7 +48,7 @@ export function createClassroomLayer(deps: ClassroomDeps) {
   const { config, classroom, sessions, catalog, flash } = deps;
   const technique = sessions.technique;
   const xray = createXray({ ...config, technique, enabled: config.classroom, secure: config.cookieSecure });
-  const auth = createInstructorAuth(config, deps.realClock);
+  const auth = createInstructorAuth(config, deps.realClock, deps.db);
 
   /** After loadSession: what the header, the banners and the X-ray panel show. */
   const locals: RequestHandler = (req, res, next) => {

@@ -5,15 +5,16 @@
  */
 import { after, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { SECRET_A, SECRET_B, startTestApp } from "../test/harness.ts";
+import { SECRET_A, SECRET_B, startTestApp, tempDir } from "../test/harness.ts";
 
 const PASSWORD = "a long classroom password";
 const apps: Awaited<ReturnType<typeof startTestApp>>[] = [];
 after(async () => {
   for (const app of apps) await app.close();
 });
-async function shop(secrets: string) {
-  const app = await startTestApp({ INSTRUCTOR_PASSWORD: PASSWORD, SESSION_SECRETS: secrets });
+/** A shop; shops given the same `dir` share one database (a restart with other settings). */
+async function shop(secrets: string, dir = tempDir()) {
+  const app = await startTestApp({ INSTRUCTOR_PASSWORD: PASSWORD, SESSION_SECRETS: secrets }, { dir });
   apps.push(app);
   return app;
 }
@@ -36,10 +37,11 @@ async function dashboardWith(app: Awaited<ReturnType<typeof shop>>, pass: string
 
 describe("instructor pass and SESSION_SECRETS rotation", () => {
   it("keeps an instructor signed in after the secrets rotate (new first, old still listed), and signs new passes with the new secret", async () => {
-    const before = await shop(SECRET_A);
+    const dir = tempDir();
+    const before = await shop(SECRET_A, dir);
     const oldPass = await passFrom(before);
 
-    const rotated = await shop(`${SECRET_B},${SECRET_A}`);
+    const rotated = await shop(`${SECRET_B},${SECRET_A}`, dir);
     const page = await dashboardWith(rotated, oldPass);
     assert.equal(page.status, 200, "the pass signed before the rotation still opens the dashboard");
     assert.match(page.text, /Instructor dashboard/);
@@ -52,9 +54,44 @@ describe("instructor pass and SESSION_SECRETS rotation", () => {
   });
 
   it("signs the instructor out once the old secret is dropped from the list", async () => {
-    const before = await shop(SECRET_A);
+    const dir = tempDir();
+    const before = await shop(SECRET_A, dir);
     const oldPass = await passFrom(before);
-    const dropped = await shop(SECRET_B);
+    const dropped = await shop(SECRET_B, dir);
     assert.equal((await dashboardWith(dropped, oldPass)).status, 303, "a pass signed with a retired secret no longer opens the dashboard");
+  });
+});
+
+describe("leaving the dashboard and leaving it alone", () => {
+  it("leaving the dashboard ends the pass on the server: a copy of the cookie no longer opens it", async () => {
+    const app = await shop(SECRET_A);
+    const pass = await passFrom(app);
+    const instructor = app.client();
+    instructor.cookies.set("shop_instructor", pass);
+    await instructor.get("/instructor");
+    assert.equal((await instructor.post("/instructor/logout")).status, 303);
+    assert.equal(instructor.cookies.has("shop_instructor"), false, "the browser forgets it");
+    const copy = await dashboardWith(app, pass);
+    assert.equal(copy.status, 303, "a copy kept from before is dead");
+    assert.equal(copy.location, "/instructor/login?next=%2Finstructor");
+  });
+
+  it("a pass ends after 30 minutes unused, and after 8 hours however busy, by the real clock", async () => {
+    const app = await shop(SECRET_A);
+    const idle = await passFrom(app);
+    app.clock.advance(29 * 60_000);
+    assert.equal((await dashboardWith(app, idle)).status, 200, "29 minutes: still open (and that visit counts as use)");
+    app.clock.advance(29 * 60_000);
+    assert.equal((await dashboardWith(app, idle)).status, 200, "used 29 minutes ago: still open");
+    app.clock.advance(31 * 60_000);
+    assert.equal((await dashboardWith(app, idle)).status, 303, "31 minutes unused: ended");
+
+    const busy = await passFrom(app);
+    for (let minutes = 0; minutes < 8 * 60 - 20; minutes += 20) {
+      app.clock.advance(20 * 60_000);
+      assert.equal((await dashboardWith(app, busy)).status, 200);
+    }
+    app.clock.advance(20 * 60_000);
+    assert.equal((await dashboardWith(app, busy)).status, 303, "8 hours after sign-in, even in use: ended");
   });
 });

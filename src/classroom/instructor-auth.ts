@@ -1,42 +1,79 @@
 /**
  * Who may open the instructor dashboard: the password from INSTRUCTOR_PASSWORD (the dashboard is
- * off without one). A correct password earns a pass, a separate cookie HMAC-signed with its own
- * purpose string so that nothing else the shop signs can pass for it, and timed by the *real*
- * clock: fast-forwarding the demo clock expires the shoppers' sessions, not the instructor's pass.
- * It is not a shop session on purpose: the labs break sessions (fixation, cookie-only logout),
- * and the dashboard must survive them.
+ * off without one). A correct password earns a pass: a random token in its own cookie, recorded on
+ * the server (instructor_passes, by its SHA-256) so that leaving the dashboard ends it everywhere —
+ * a copy of the cookie is then worthless — and so that it ends after 30 minutes unused or 8 hours
+ * in all (ASVS 5.0 7.4.1, 7.3.1–7.3.2). Both timed by the *real* clock: fast-forwarding the demo
+ * clock expires the shoppers' sessions, not the instructor's pass. It is not a shop session on
+ * purpose: the labs break sessions (fixation, cookie-only logout), and the dashboard must survive them.
  *
- * Like every signed cookie of the shop, the first of SESSION_SECRETS signs and all of them verify:
- * rotating the secrets (new first, old still listed) keeps the instructor signed in, and dropping
- * the old one ends the passes it signed.
+ * The cookie is also HMAC-signed with its own purpose string, so nothing else the shop signs can
+ * pass for it and a forged value is refused before the database is asked. Like every signed cookie
+ * of the shop, the first of SESSION_SECRETS signs and all of them verify: rotating the secrets
+ * (new first, old still listed) keeps the instructor signed in, dropping the old one ends its passes.
  */
-import { createHash, createHmac, timingSafeEqual } from "node:crypto";
+import { createHash, createHmac, randomBytes, timingSafeEqual } from "node:crypto";
 import type { Request, RequestHandler, Response } from "express";
 import type { Clock } from "../clock.ts";
 import type { Config } from "../config.ts";
+import type { Db } from "../db/open.ts";
+import { translatingUnavailable } from "../db/unavailable.ts";
 
 const PASS_MS = 8 * 3600_000;
+const IDLE_MS = 30 * 60_000;
+/** last_seen_at is written at most once a minute, not on every dashboard refresh. */
+const TOUCH_MS = 60_000;
 
-export function createInstructorAuth(config: Config, realClock: Clock) {
+export function createInstructorAuth(config: Config, realClock: Clock, db: Db) {
   const cookieName = config.cookieSecure ? "__Host-shop_instructor" : "shop_instructor";
   const [signingSecret] = config.sessionSecrets;
-  const sign = (secret: string, expires: number) => createHmac("sha256", secret).update(`instructor-pass:${expires}`).digest("base64url");
+  const sign = (secret: string, token: string) => createHmac("sha256", secret).update(`instructor-pass:${token}`).digest("base64url");
   const attributes = { httpOnly: true, sameSite: "strict" as const, secure: config.cookieSecure, path: "/" };
   const digest = (s: string) => createHash("sha256").update(s).digest();
+  const keyOf = (token: string) => createHash("sha256").update(token).digest("hex");
 
-  const isInstructor = (req: Request): boolean => {
+  const insert = db.prepare<[string, number, number]>("INSERT INTO instructor_passes (id_hash, created_at, last_seen_at) VALUES (?, ?, ?)");
+  const select = db.prepare<[string], { created_at: number; last_seen_at: number }>("SELECT created_at, last_seen_at FROM instructor_passes WHERE id_hash = ?");
+  const touch = db.prepare<[number, string]>("UPDATE instructor_passes SET last_seen_at = ? WHERE id_hash = ?");
+  const remove = db.prepare<[string]>("DELETE FROM instructor_passes WHERE id_hash = ?");
+  // Ended passes are deleted when met and at every new grant: the table holds a handful of rows.
+  const removeEnded = db.prepare<[number, number]>("DELETE FROM instructor_passes WHERE created_at <= ? OR last_seen_at <= ?");
+  const passes = translatingUnavailable({
+    insert: (key: string, now: number) => void insert.run(key, now, now),
+    find: (key: string) => select.get(key),
+    touch: (key: string, now: number) => void touch.run(now, key),
+    remove: (key: string) => void remove.run(key),
+    removeEnded: (now: number) => void removeEnded.run(now - PASS_MS, now - IDLE_MS),
+  });
+
+  /** The token of a pass cookie whose signature holds, or null. */
+  const tokenOf = (req: Request): string | null => {
     const value: unknown = req.cookies?.[cookieName];
-    if (typeof value !== "string") return false;
-    const m = /^(\d{13})\.([\w-]{43})$/.exec(value);
-    if (!m) return false;
-    const expires = Number(m[1]);
-    if (!(expires > realClock.now())) return false;
+    if (typeof value !== "string") return null;
+    const m = /^([\w-]{43})\.([\w-]{43})$/.exec(value);
+    if (!m) return null;
     const given = Buffer.from(m[2]!);
     // Constant-time per comparison, so the time taken says nothing about how much of a forged signature is right.
-    return config.sessionSecrets.some((secret) => {
-      const expected = Buffer.from(sign(secret, expires));
+    const signed = config.sessionSecrets.some((secret) => {
+      const expected = Buffer.from(sign(secret, m[1]!));
       return given.length === expected.length && timingSafeEqual(given, expected);
     });
+    return signed ? m[1]! : null;
+  };
+
+  const isInstructor = (req: Request): boolean => {
+    const token = tokenOf(req);
+    if (token === null) return false;
+    const key = keyOf(token);
+    const pass = passes.find(key);
+    if (!pass) return false;
+    const now = realClock.now();
+    if (now - pass.created_at >= PASS_MS || now - pass.last_seen_at >= IDLE_MS) {
+      passes.remove(key);
+      return false;
+    }
+    if (now - pass.last_seen_at >= TOUCH_MS) passes.touch(key, now);
+    return true;
   };
 
   /** Dashboard pages: a 404 with instructions when the dashboard is off, the sign-in page without a pass. */
@@ -56,10 +93,18 @@ export function createInstructorAuth(config: Config, realClock: Clock) {
     passwordMatches: (given: unknown) =>
       config.instructorPassword !== null && typeof given === "string" && timingSafeEqual(digest(given), digest(config.instructorPassword)),
     grant(res: Response) {
-      const expires = realClock.now() + PASS_MS;
-      res.cookie(cookieName, `${expires}.${sign(signingSecret!, expires)}`, { ...attributes, expires: new Date(expires) });
+      const now = realClock.now();
+      passes.removeEnded(now);
+      const token = randomBytes(32).toString("base64url");
+      passes.insert(keyOf(token), now);
+      res.cookie(cookieName, `${token}.${sign(signingSecret!, token)}`, { ...attributes, expires: new Date(now + PASS_MS) });
     },
-    revoke: (res: Response) => res.clearCookie(cookieName, attributes),
+    /** Leaving the dashboard: the pass is deleted on the server (a copy is dead too) and the cookie cleared. */
+    revoke(req: Request, res: Response) {
+      const token = tokenOf(req);
+      if (token !== null) passes.remove(keyOf(token));
+      res.clearCookie(cookieName, attributes);
+    },
   };
 }
 

@@ -41,8 +41,8 @@ export function instructorRoutes(deps: InstructorDeps): Router {
     res.redirect(303, next.startsWith("/instructor") || next.startsWith("/labs") ? next : "/instructor");
   });
 
-  router.post("/instructor/logout", (_req, res) => {
-    auth.revoke(res);
+  router.post("/instructor/logout", (req, res) => {
+    auth.revoke(req, res);
     deps.audit("instructor-sign-out", "success");
     res.redirect(303, "/");
   });
