@@ -117,7 +117,12 @@ test.describe("accounts and session IDs", () => {
 
     await page.getByLabel("Email", { exact: true }).fill(account.email);
     await page.getByLabel("Password", { exact: true }).fill(`${PASSWORD} but wrong`);
+    // The first failure's alert is still on screen until the new page arrives: wait for that page,
+    // or the comparison below could read a page half torn down.
+    const answered = page.waitForResponse((r) => r.request().method() === "POST" && new URL(r.url()).pathname === "/login");
     await page.getByRole("button", { name: "Sign in", exact: true }).click();
+    expect((await answered).status()).toBe(401);
+    await page.waitForLoadState("load");
     await expect(page.getByRole("alert")).toHaveText(GENERIC_LOGIN_ERROR);
     // The email stays filled in, the password does not; nothing says which part was wrong.
     await expect(page.getByLabel("Email", { exact: true })).toHaveValue(account.email);

@@ -47,13 +47,15 @@ export async function register(
 /**
  * Make an account without a browser page, for tests about something else (signing in, checkout).
  * Uses Playwright's `request` fixture, whose cookies are separate from the test's browser context,
- * so the page under test stays a signed-out guest. It sends the headers a browser would send for
- * a same-origin form post; without a session there is no CSRF token to send yet.
+ * so the page under test stays a signed-out guest. Like a browser, it opens the form first (which
+ * sets the pre-session cookie and gives its token) and posts it with a same-origin form's headers.
  */
 export async function createAccount(request: APIRequestContext, account: Account = { email: uniqueEmail(), password: PASSWORD }): Promise<Account> {
   const origin = new URL(String(test.info().project.use.baseURL)).origin;
+  const form = await (await request.get("/register")).text();
+  const csrf = /name="_csrf" value="([^"]*)"/.exec(form)?.[1] ?? "";
   const response = await request.post("/register", {
-    form: { email: account.email, password: account.password },
+    form: { email: account.email, password: account.password, _csrf: csrf },
     headers: { origin, "sec-fetch-site": "same-origin" },
     maxRedirects: 0,
   });

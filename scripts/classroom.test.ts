@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
-import { root, tempDir } from "../src/test/harness.ts";
+import { Client, root, tempDir } from "../src/test/harness.ts";
 import { consecutiveFreePorts } from "../src/test/processes.ts";
 
 describe("npm run classroom", () => {
@@ -41,17 +41,15 @@ describe("npm run classroom", () => {
 
       // An instructor watching the live dashboard must not hold up a shutdown.
       const base = `http://127.0.0.1:${port}`;
-      const login = await fetch(`${base}/instructor/login`, {
-        method: "POST",
-        redirect: "manual",
-        headers: { "content-type": "application/x-www-form-urlencoded", origin: base, "sec-fetch-site": "same-origin" },
-        body: "password=classroom-test-password&next=%2Finstructor",
-      });
+      const teacher = new Client(base);
+      await teacher.get("/instructor/login"); // the form, with its pre-session token
+      const login = await teacher.post(
+        "/instructor/login",
+        { password: "classroom-test-password", next: "/instructor" },
+        { origin: base, "sec-fetch-site": "same-origin" },
+      );
       assert.equal(login.status, 303);
-      const pass = login.headers
-        .getSetCookie()
-        .find((c) => c.startsWith("shop_instructor="))!
-        .split(";")[0]!;
+      const pass = `shop_instructor=${teacher.cookies.get("shop_instructor")}`;
       const stream = await fetch(`${base}/instructor/events`, { headers: { cookie: pass } });
       assert.equal(stream.headers.get("content-type"), "text/event-stream");
       const first = await stream.body!.getReader().read();

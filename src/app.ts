@@ -57,7 +57,7 @@ export function createApp({ config, db, sessions, store, clock, realClock, log, 
   const users = createUsers(db);
   const orders = createOrders(db);
   const flash = createFlash({ cookieName: config.cookieSecure ? "__Host-shop_flash" : "shop_flash", secure: config.cookieSecure });
-  const csrf = createCsrf(config.sessionSecrets);
+  const csrf = createCsrf(config.sessionSecrets, { cookieSecure: config.cookieSecure });
   const audit = createAudit(log);
   const deps = { catalog, users, orders, sessions, store, flash, clock, audit };
   const classroomLayer = createClassroomLayer({ config, classroom, store, sessions, catalog, cleanup, flash, log, realClock, audit, db });

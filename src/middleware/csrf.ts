@@ -33,19 +33,28 @@ const originOf = (url: string) => {
   }
 };
 
-export function createCsrf(secrets: readonly string[]) {
-  const sign = (secret: string, sessionId: string) => createHmac("sha256", secret).update(`csrf:${sessionId}`).digest();
+/** The forms a visitor without a session posts that must not be forgeable: they sign someone in. */
+const PRE_SESSION_FORMS = new Set(["/login", "/register", "/instructor/login"]);
 
-  /** A fresh masking of the session's token: different on every page, valid for the whole session. */
-  const tokenFor = (sessionId: string) => {
-    const token = sign(secrets[0]!, sessionId);
+export function createCsrf(secrets: readonly string[], options: { cookieSecure: boolean }) {
+  // A pre-session cookie: a random nonce the sign-in and registration forms' token is tied to, so
+  // those posts carry a token too before any session exists (a signed double-submit). It is not a
+  // session — no row, nothing stored — and it is dropped once there is a session.
+  const preName = options.cookieSecure ? "__Host-shop_presession" : "shop_presession";
+  const preAttributes = { httpOnly: true, sameSite: "lax" as const, secure: options.cookieSecure, path: "/" };
+
+  const sign = (secret: string, subject: string) => createHmac("sha256", secret).update(`csrf:${subject}`).digest();
+
+  /** A fresh masking of the token for `subject`: different on every page, valid as long as the subject. */
+  const tokenFor = (subject: string) => {
+    const token = sign(secrets[0]!, subject);
     const pad = randomBytes(token.length);
     const masked = Buffer.alloc(token.length);
     for (let i = 0; i < token.length; i++) masked[i] = token[i]! ^ pad[i]!;
     return Buffer.concat([pad, masked]).toString("base64url");
   };
 
-  const isValid = (sessionId: string, token: unknown) => {
+  const isValid = (subject: string, token: unknown) => {
     if (typeof token !== "string" || token.length === 0) return false;
     const raw = Buffer.from(token, "base64url");
     const half = raw.length / 2;
@@ -53,11 +62,26 @@ export function createCsrf(secrets: readonly string[]) {
     const given = Buffer.alloc(half);
     for (let i = 0; i < half; i++) given[i] = raw[i]! ^ raw[half + i]!;
     // Every secret verifies, so rotating secrets does not break forms already on screen.
-    return secrets.some((secret) => timingSafeEqual(sign(secret, sessionId), given));
+    return secrets.some((secret) => timingSafeEqual(sign(secret, subject), given));
   };
 
+  const NONCE = /^[\w-]{43}$/;
+
   const protect: RequestHandler = (req, res, next) => {
-    res.locals.csrfToken = req.session.id ? tokenFor(req.session.id) : "";
+    const nonce: unknown = req.cookies?.[preName];
+    const pre = typeof nonce === "string" && NONCE.test(nonce) ? `pre:${nonce}` : null;
+    if (req.session.id) {
+      res.locals.csrfToken = tokenFor(req.session.id);
+      if (nonce !== undefined && req.method === "GET") res.clearCookie(preName, preAttributes);
+    } else if (pre) {
+      res.locals.csrfToken = tokenFor(pre);
+    } else if (req.method === "GET" && PRE_SESSION_FORMS.has(req.path)) {
+      const fresh = randomBytes(32).toString("base64url");
+      res.cookie(preName, fresh, preAttributes);
+      res.locals.csrfToken = tokenFor(`pre:${fresh}`);
+    } else {
+      res.locals.csrfToken = "";
+    }
     if (SAFE_METHODS.has(req.method)) return next();
 
     const site = req.get("sec-fetch-site");
@@ -71,9 +95,14 @@ export function createCsrf(secrets: readonly string[]) {
       if (sender === null || sender !== originOf(`${req.protocol}://${req.host}`)) throw forbidden();
     }
 
+    const body = req.body as Record<string, unknown> | undefined;
+    const token = body?._csrf ?? req.get("x-csrf-token");
     if (req.session.id) {
-      const body = req.body as Record<string, unknown> | undefined;
-      if (!isValid(req.session.id, body?._csrf ?? req.get("x-csrf-token"))) throw forbidden();
+      if (!isValid(req.session.id, token)) throw forbidden();
+    } else if (PRE_SESSION_FORMS.has(req.path)) {
+      // Signing in must not be forgeable either (login CSRF), even from a client that sends no
+      // Origin or Sec-Fetch-Site: the form's token has to fit this browser's pre-session cookie.
+      if (pre === null || !isValid(pre, token)) throw forbidden();
     }
     next();
   };

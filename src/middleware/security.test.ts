@@ -133,6 +133,35 @@ describe("CSRF protection", () => {
     assert.equal(res.status, 403);
     assert.equal(victim.cookies.has("shop_sid"), false);
   });
+
+  it("the sign-in and registration forms carry a pre-session token: a post without it is refused even with no Origin or Sec-Fetch-Site", async () => {
+    const attacker = app.client();
+    const { email, password } = await register(attacker);
+    // A client that sends neither header (an old browser, a script): the token is the only defence left.
+    const blind = app.client();
+    const forged = await blind.request("POST", "/login", { form: { email, password } });
+    assert.equal(forged.status, 403, "no pre-session cookie and token: refused");
+    assert.equal(blind.cookies.has("shop_sid"), false);
+
+    const visitor = app.client();
+    const rowsBefore = app.sessionRows().length;
+    const page = await visitor.get("/login");
+    assert.equal(page.status, 200);
+    assert.ok(visitor.cookies.has("shop_presession"), "the form page sets a pre-session cookie");
+    assert.equal(visitor.cookies.has("shop_sid"), false, "but no session: creation stays lazy");
+    assert.equal(app.sessionRows().length, rowsBefore, "and no row");
+    assert.ok(visitor.csrf.length > 0, "the form carries a token for that cookie");
+
+    visitor.csrf = "";
+    assert.equal((await visitor.post("/login", { email, password })).status, 403, "the cookie alone is not enough");
+    const other = app.client();
+    await other.get("/login");
+    visitor.csrf = other.csrf;
+    assert.equal((await visitor.post("/login", { email, password })).status, 403, "another visitor's token does not fit this cookie");
+    await visitor.get("/login");
+    assert.equal((await visitor.post("/login", { email, password })).status, 303, "the page's own token signs in");
+    assert.ok(visitor.cookies.has("shop_sid"));
+  });
 });
 
 describe("headers", () => {
