@@ -15,40 +15,11 @@
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import http from "node:http";
-import { setTimeout as sleep } from "node:timers/promises";
-import { addToCart, cartOf, type Client, register, startTestApp } from "../test/harness.ts";
+import { addToCart, cartOf, register, slowPost, startTestApp, untilSessionLoaded } from "../test/harness.ts";
 import { startRedisServer } from "../test/redis-server.ts";
 
 const PASSWORD = "a long classroom password";
 const payment = { name: "Ada Lovelace", address: "12 Analytical Row\nLondon", card: "4242 4242 4242 4242", expiry: "12/39", cvc: "123" };
-
-/** A POST whose body is held back until finish(): the server has the headers (and the cookie) already. */
-function slowPost(c: Client, urlPath: string, form: Record<string, string>, headers: Record<string, string> = {}) {
-  const body = new URLSearchParams({ _csrf: c.csrf, ...form }).toString();
-  const req = http.request(`${c.baseUrl}${urlPath}`, {
-    method: "POST",
-    headers: { "content-type": "application/x-www-form-urlencoded", "content-length": Buffer.byteLength(body), cookie: c.cookieHeader(), ...headers },
-  });
-  const reply = new Promise<{ status: number; type: string; text: string; setCookie: string[] }>((resolve, reject) => {
-    req.on("response", (res) => {
-      let text = "";
-      res.setEncoding("utf8");
-      res.on("data", (d) => (text += d));
-      res.on("end", () =>
-        resolve({ status: res.statusCode!, type: String(res.headers["content-type"] ?? ""), text, setCookie: res.headers["set-cookie"] ?? [] }),
-      );
-    });
-    req.on("error", reject);
-  });
-  req.write(body.slice(0, 10));
-  return {
-    finish() {
-      req.end(body.slice(10));
-      return reply;
-    },
-  };
-}
 
 for (const technique of ["sqlite", "memory", "redis"] as const) {
   describe(`a session that ends while a request is on its way gets the 409 page (${technique} technique)`, () => {
@@ -74,14 +45,7 @@ for (const technique of ["sqlite", "memory", "redis"] as const) {
     function armTouch() {
       app.clock.advance(app.config.touchIntervalMs);
     }
-    /** Wait (on the real server) until the request has loaded `key`'s session: its last-seen time moved to now. */
-    async function loaded(key: string) {
-      for (let waited = 0; waited < 5_000; waited += 5) {
-        if ((await app.store.peek(key))?.lastSeenAt === app.clock.now()) return;
-        await sleep(5);
-      }
-      throw new Error("the server never loaded the session");
-    }
+    const loaded = (key: string) => untilSessionLoaded(app, key);
     async function teacher() {
       const t = app.client();
       await t.get("/instructor/login");
