@@ -310,6 +310,29 @@ describe("instructor dashboard while Redis is out", () => {
     assert.match(lastLive(live), /data-testid=\\"live-count\\">1</);
   });
 
+  it("an instructor who is also shopping in that browser still gets the dashboard and its stream, not the 503 page, while Redis is frozen", {
+    timeout: 60_000,
+  }, async () => {
+    const { teacher } = await teacherWithShopper();
+    await addToCart(teacher, 2, 1); // the same browser has a shop session too (the labs work that way)
+    assert.ok(teacher.cookies.has("shop_sid"));
+    redis.signal("SIGSTOP");
+    let page: Awaited<ReturnType<Client["get"]>>;
+    let streamed: string;
+    try {
+      page = await teacher.get("/instructor");
+      streamed = await readStream(teacher, (seen) => seen.includes("event: live"), 8_000);
+    } finally {
+      redis.signal("SIGCONT");
+    }
+    assert.equal(page.status, 200, `the dashboard, not the ${page.status} page`);
+    assert.match(page.text, /Store unavailable: the session store \(redis\) did not answer/);
+    assert.match(lastLive(streamed), /data-testid=\\"store-unavailable\\"/, "the stream answers (an EventSource gives up for good on an error page)");
+    const back = await teacher.get("/cart");
+    assert.equal(back.status, 200);
+    assert.equal(Client_badge(back), 1, "the instructor's own cart is still there after the thaw");
+  });
+
   it("Redis stopped: Revoke and Expire give the 503 page within 3 s and change nothing; Revoke works once Redis is back", { timeout: 60_000 }, async () => {
     const { teacher, shopper } = await teacherWithShopper();
     const key = shopper.sessionKey()!;
