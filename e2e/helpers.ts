@@ -1,12 +1,13 @@
 /**
  * Shared helpers for the end-to-end specs. Locators are role/label based, the way a shopper
  * (or a screen reader) finds things; the database is only ever opened read-only, to check
- * what a user cannot see (session rows, stock).
+ * what a user cannot see (stock). Session records are asked of the store in use (SQLite, memory,
+ * Redis) through the instructor dashboard (expectStored).
  */
 import { createHash } from "node:crypto";
 import path from "node:path";
 import Database from "better-sqlite3";
-import { expect, test, type APIRequestContext, type BrowserContext, type Cookie, type Locator, type Page } from "@playwright/test";
+import { expect, request, test, type APIRequestContext, type BrowserContext, type Cookie, type Locator, type Page } from "@playwright/test";
 
 export const SESSION_COOKIE = "shop_sid";
 
@@ -154,23 +155,78 @@ export function withDb<T>(fn: (db: Database.Database) => T): T {
   }
 }
 
-export function sessionRowExists(cookieValue: string): boolean {
-  const hash = idHashOf(cookieValue);
-  return withDb((db) => db.prepare("SELECT 1 FROM sessions WHERE id_hash = ?").get(hash) !== undefined);
+/** The instructor password every e2e server is started with (playwright.config.ts). */
+const INSTRUCTOR_PASSWORD = "e2e-instructor-password";
+
+/**
+ * The instructor dashboard of the server under test, signed in: it lists what the store in use
+ * (SQLite, memory, Redis) actually holds. A context of its own, so the browser under test and its
+ * cookies are untouched; the instructor's pass is not a shop session, so asking creates none.
+ */
+async function withInstructor<T>(fn: (dashboard: APIRequestContext, origin: string) => Promise<T>): Promise<T> {
+  const baseURL = String(test.info().project.use.baseURL);
+  const origin = new URL(baseURL).origin;
+  const dashboard = await request.newContext({ baseURL });
+  try {
+    const login = await dashboard.post("/instructor/login", {
+      form: { password: INSTRUCTOR_PASSWORD, next: "/instructor" },
+      headers: { origin, "sec-fetch-site": "same-origin" },
+      maxRedirects: 0,
+    });
+    expect(login.status(), "the instructor signs in to the dashboard").toBe(303);
+    return await fn(dashboard, origin);
+  } finally {
+    await dashboard.dispose();
+  }
+}
+
+async function dashboardPage(dashboard: APIRequestContext): Promise<string> {
+  const page = await dashboard.get("/instructor");
+  expect(page.status(), "the instructor dashboard answers").toBe(200);
+  const html = await page.text();
+  // The dashboard of the server this project runs against, so the question goes to the store in use.
+  expect(html, "the dashboard reports the technique under test").toContain(`data-testid="technique">${technique()}<`);
+  return html;
 }
 
 /**
- * "Is this session stored on the server?", asked the way each technique allows: SQLite has a row
- * keyed by sha256(ID). Memory, Redis and cookie sessions never touch the sessions table, so
- * there the check is that the table stays empty (the replay steps of the specs check the rest).
+ * "Is this session stored on the server?", asked of the store actually in use, through the
+ * instructor dashboard (it lists every stored record, live or expired-not-yet-swept, most recently
+ * seen first, each with its full key in its Revoke button):
+ * - stored: the record's key is in the list;
+ * - not stored: its key is not in the list, and the dashboard's Expire button for that exact key
+ *   answers "That session had already ended." (the store has no live record under it; expiring a
+ *   missing key changes nothing).
+ * The cookie technique has no server-side record to ask about: specs must say so explicitly
+ * (expectNoServerSideSessions) instead of calling this.
  */
-export function expectStored(cookieValue: string, stored: boolean, message: string): void {
-  if (technique() === "sqlite") expect(sessionRowExists(cookieValue), message).toBe(stored);
-  else
-    expect(
-      withDb((db) => (db.prepare("SELECT count(*) AS n FROM sessions").get() as { n: number }).n),
-      `${technique()}: nothing in the sessions table`,
-    ).toBe(0);
+export async function expectStored(cookieValue: string, stored: boolean, message: string): Promise<void> {
+  if (technique() === "cookie") {
+    throw new Error("expectStored: the cookie technique stores nothing on the server; assert that difference in the spec (expectNoServerSideSessions)");
+  }
+  const key = idHashOf(cookieValue);
+  const listed = `action="/instructor/sessions/${key}/revoke"`;
+  await withInstructor(async (dashboard, origin) => {
+    const html = await dashboardPage(dashboard);
+    expect(html.includes(listed), `${message} (${technique()} store, as listed on the instructor dashboard)`).toBe(stored);
+    if (stored) return;
+    const expire = await dashboard.post(`/instructor/sessions/${key}/expire`, { headers: { origin, "sec-fetch-site": "same-origin" } });
+    expect(expire.status(), "Expire answers with the dashboard").toBe(200);
+    expect(await expire.text(), `${message} (${technique()} store: Expire finds no live session under that key)`).toContain("That session had already ended.");
+  });
+}
+
+/**
+ * The cookie technique's difference, asserted rather than skipped: the server keeps no session
+ * records at all (the dashboard has no table to show), so there is nothing a logout could delete.
+ */
+export async function expectNoServerSideSessions(message: string): Promise<void> {
+  expect(technique(), "only the cookie technique keeps nothing on the server").toBe("cookie");
+  await withInstructor(async (dashboard) => {
+    const html = await dashboardPage(dashboard);
+    expect(html, message).toContain("The cookie technique keeps nothing on the server, so there is no table of sessions");
+    expect(html, `${message}: no session rows listed`).not.toContain('action="/instructor/sessions/');
+  });
 }
 
 export function stockOf(productId: number): number {

@@ -102,7 +102,8 @@ export function createApp({ config, db, sessions, store, clock, realClock, log, 
   app.use(express.static(path.join(root, "public"), { maxAge: config.production ? "1d" : 0 }));
   app.use(noStore);
   app.use(cookieParser([...config.sessionSecrets]));
-  app.use(loadSession(sessions));
+  // The dashboard reports a store outage itself ("Store unavailable"): it must not get the 503 page instead.
+  app.use(loadSession(sessions, { outageTolerant: (req) => req.method === "GET" && (req.path === "/instructor" || req.path === "/instructor/events") }));
   app.use(classroomLayer.remember);
   app.use(flash.read);
   app.use(locals(users));

@@ -37,9 +37,15 @@ describe("the server process", () => {
         req.on("error", reject);
       });
       req.write(body.slice(0, 5));
+      // A real wait, on purpose: the server is another process, and nothing it sends tells us it has
+      // read these headers (it answers only when the body is complete). 300 ms is plenty for that.
       await sleep(300);
       server.child.kill("SIGTERM");
-      await sleep(300);
+      // The drain starts in the same turn as this log line, so from here the request is "in flight during shutdown".
+      for (let waited = 0; !/"msg":"shutting down"/.test(server.output()); waited += 20) {
+        if (waited > 10_000) throw new Error(`no shutdown line:\n${server.output()}`);
+        await sleep(20);
+      }
       req.end(body.slice(5));
       assert.equal(await status, 303, "the in-flight add to cart was answered");
       const started = Date.now();

@@ -23,9 +23,11 @@ import {
   register,
   root,
   SECRET_A,
+  slowPost,
   startServerProcess,
   startTestApp,
   tempDir,
+  untilSessionLoaded,
 } from "../test/harness.ts";
 import { startRedisServer } from "../test/redis-server.ts";
 
@@ -221,5 +223,77 @@ describe(`Redis killed (kill -9) during checkout, ${TRIALS} trials on a real sho
     assert.equal(untold, 0, "an order was placed but the shopper was never shown it");
     assert.equal(lost, 0, "once Redis was back, the retry placed the order");
     assert.equal(leftInCart, 0, "the retry emptied a cart the failed write had left full");
+  });
+});
+
+describe("checkout while Redis (the session store) is frozen (SIGSTOP), over real HTTP", () => {
+  let redis: Awaited<ReturnType<typeof startRedisServer>>;
+  let app: Awaited<ReturnType<typeof startTestApp>>;
+  before(async () => {
+    redis = await startRedisServer();
+    app = await startTestApp({ SESSION_STORE: "redis", REDIS_URL: redis.url });
+  });
+  after(async () => {
+    redis.signal("SIGCONT");
+    await app.close();
+    await redis.close();
+  });
+  const orders = () => app.db.prepare("SELECT id FROM orders").all() as { id: number }[];
+  const stock = (id: number) => (app.db.prepare("SELECT stock FROM products WHERE id = ?").get(id) as { stock: number }).stock;
+
+  it("Place order (pressed twice) while Redis is frozen: the 503 page within 3 s each time, no order; after the thaw the same form places exactly one order", {
+    timeout: 60_000,
+  }, async (t) => {
+    const c = app.client();
+    c.timeoutMs = 10_000;
+    await addToCart(c, 5, 2);
+    await register(c);
+    await c.get("/checkout");
+    const form = { ...payment, checkoutToken: c.checkoutToken };
+    const [before, stockBefore] = [orders().length, stock(5)];
+    // The first press: Redis freezes after this request has loaded the session, before the order is placed.
+    app.clock.advance(app.config.touchIntervalMs);
+    const first = slowPost(c, "/checkout", form);
+    await untilSessionLoaded(app, c.sessionKey()!);
+    redis.signal("SIGSTOP");
+    const timed = async (p: Promise<{ status: number; text: string; retryAfter: string | null }>) => {
+      const started = performance.now();
+      return { ...(await p), ms: performance.now() - started };
+    };
+    let replies: Awaited<ReturnType<typeof timed>>[];
+    try {
+      const firstReply = await timed(first.finish().then((r) => ({ status: r.status, text: r.text, retryAfter: r.headers["retry-after"] ?? null })));
+      // The second press, still frozen: the page needs the session, so it says so too.
+      const secondReply = await timed(c.post("/checkout", form).then((r) => ({ status: r.status, text: r.text, retryAfter: r.headers.get("retry-after") })));
+      replies = [firstReply, secondReply];
+    } finally {
+      redis.signal("SIGCONT");
+    }
+    for (const [i, r] of replies.entries()) {
+      t.diagnostic(`press ${i + 1} with Redis frozen: ${r.status} after ${r.ms.toFixed(0)} ms`);
+      assert.equal(r.status, 503, `press ${i + 1}: the 503 page, not ${r.status}: ${r.text.slice(0, 200)}`);
+      assert.match(r.text, /Back in a moment/);
+      assert.match(r.text, /nothing was saved/);
+      assert.equal(r.retryAfter, "5", "Retry-After says when to try again");
+      assert.ok(r.ms < 3_000, `press ${i + 1} answered within 3 s (${r.ms.toFixed(0)} ms)`);
+    }
+    assert.equal(orders().length, before, "no order while Redis was frozen");
+    assert.equal(stock(5), stockBefore, "no stock moved while Redis was frozen");
+
+    // After the thaw the shop serves again by itself, and the same form (same checkout token) completes once.
+    for (let i = 0; (await c.get("/cart")).status !== 200; i++) {
+      if (i > 100) throw new Error("the shop did not recover after SIGCONT");
+      await sleep(50); // waits for the real Redis connection, not for a clock
+    }
+    const retry = await c.post("/checkout", form);
+    assert.equal(retry.status, 303, `the retry places the order: ${retry.text.slice(0, 200)}`);
+    assert.match(retry.location!, /^\/orders\/\d+$/);
+    assert.equal(orders().length, before + 1, "exactly one order");
+    assert.equal(stock(5), stockBefore - 2, "stock moved once");
+    assert.equal((await cartOf(c)).size, 0, "the cart is empty after the order");
+    const again = await c.post("/checkout", form);
+    assert.equal(again.status, 303);
+    assert.equal(again.location, retry.location, "pressing once more lands on the same order");
+    assert.equal(orders().length, before + 1, "still exactly one order");
   });
 });

@@ -42,21 +42,42 @@ describe("session cleanup", () => {
     assert.equal(count("live-%"), 300);
   });
 
-  it("runs at start-up, then on its timer, and stops cleanly", async () => {
+  it("runs at start-up, then on its timer (interval ±10% jitter), and stops cleanly", async (t) => {
+    // The timer is the point here: mocked timers move it, no real waiting.
+    t.mock.timers.enable({ apis: ["setTimeout"] });
     const clock = createManualClock();
+    const intervalMs = 60_000;
     seedRows(5, clock.now() - 1, "old");
     const sweeps: number[] = [];
-    const job = startSessionCleanup({ store: createSqliteStore(env.db), clock, intervalMs: 40, onSweep: (r) => sweeps.push(r.removed) });
+    let swept: () => void = () => {};
+    const job = startSessionCleanup({
+      store: createSqliteStore(env.db),
+      clock,
+      intervalMs,
+      onSweep: (r) => {
+        sweeps.push(r.removed);
+        swept();
+      },
+    });
     await job.firstRun;
     assert.deepEqual(sweeps, [5], "the start-up sweep removed the backlog and reported it");
     seedRows(3, clock.now() + 1000, "later");
     clock.advance(2000);
-    await new Promise((r) => setTimeout(r, 120));
-    assert.deepEqual(sweeps, [5, 3], "the timer swept again once those rows expired");
+    // A real turn of the event loop lets any sweep the timer started finish (the store is synchronous underneath).
+    const settle = () => new Promise((r) => setImmediate(r));
+    t.mock.timers.tick(intervalMs * 0.9 - 1);
+    await settle();
+    assert.deepEqual(sweeps, [5], "no second sweep before 90% of the interval");
+    const next = new Promise<void>((r) => (swept = r));
+    t.mock.timers.tick(intervalMs * 0.2 + 2);
+    await next;
+    assert.deepEqual(sweeps, [5, 3], "the timer swept again, by 110% of the interval, once those rows expired");
     await job.stop();
     seedRows(2, clock.now() - 1, "after-stop");
-    await new Promise((r) => setTimeout(r, 120));
+    t.mock.timers.tick(intervalMs * 10);
+    await settle();
     assert.equal(count("after-stop-%"), 2, "a stopped job does nothing more");
+    assert.deepEqual(sweeps, [5, 3]);
   });
 
   it("its timer does not keep the process alive", async () => {

@@ -7,6 +7,7 @@ import os from "node:os";
 import path from "node:path";
 import { once } from "node:events";
 import { spawn } from "node:child_process";
+import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { fileURLToPath } from "node:url";
 import { createManualClock } from "../clock.ts";
@@ -168,6 +169,56 @@ export class Client {
     if (!m) throw new Error("no cart badge on the page");
     return Number(m[1]);
   }
+}
+
+/**
+ * A form POST from `c` (its cookies and CSRF token) whose body is held back until finish(): the
+ * server has the headers, and so the cookie, and loads the session while it waits for the rest.
+ * Tests use it to end or break something between "session loaded" and "session written".
+ */
+export function slowPost(c: Client, urlPath: string, form: Record<string, string>, headers: Record<string, string> = {}) {
+  const body = new URLSearchParams({ _csrf: c.csrf, ...form }).toString();
+  const req = http.request(`${c.baseUrl}${urlPath}`, {
+    method: "POST",
+    headers: { "content-type": "application/x-www-form-urlencoded", "content-length": Buffer.byteLength(body), cookie: c.cookieHeader(), ...headers },
+  });
+  const reply = new Promise<{ status: number; type: string; text: string; setCookie: string[]; headers: http.IncomingHttpHeaders }>((resolve, reject) => {
+    req.on("response", (res) => {
+      let text = "";
+      res.setEncoding("utf8");
+      res.on("data", (d) => (text += d));
+      res.on("end", () =>
+        resolve({
+          status: res.statusCode!,
+          type: String(res.headers["content-type"] ?? ""),
+          text,
+          setCookie: res.headers["set-cookie"] ?? [],
+          headers: res.headers,
+        }),
+      );
+    });
+    req.on("error", reject);
+  });
+  req.write(body.slice(0, 10));
+  return {
+    finish() {
+      req.end(body.slice(10));
+      return reply;
+    },
+  };
+}
+
+/**
+ * Wait until a request (a slowPost) has loaded the session under `key`. Move the clock past the
+ * touch interval before sending it: loading then writes the session's last-seen time, which is
+ * what this waits to see in the store. The sleep waits for the real server, not for a clock.
+ */
+export async function untilSessionLoaded(app: { store: SessionStore; clock: { now(): number } }, key: string) {
+  for (let waited = 0; waited < 5_000; waited += 5) {
+    if ((await app.store.peek(key))?.lastSeenAt === app.clock.now()) return;
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  throw new Error("the server never loaded the session");
 }
 
 /** Add a product as a shopper would: load a page (for the CSRF token), then post the form. */
