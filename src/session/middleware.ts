@@ -10,6 +10,8 @@
  * gives up for good).
  */
 import type { Request, RequestHandler } from "express";
+import { StoreUnavailableError } from "../errors.ts";
+import { emptySession } from "./storage.ts";
 import type { Session, SessionStorage } from "./types.ts";
 
 declare global {
@@ -20,15 +22,13 @@ declare global {
   }
 }
 
-const isStoreOutage = (error: unknown) => (error as { code?: unknown } | null)?.code === "STORE_UNAVAILABLE";
-
 export function loadSession(storage: SessionStorage, options: { outageTolerant?: (req: Request) => boolean } = {}): RequestHandler {
   return async (req, res, next) => {
     try {
       req.session = await storage.load(req, res);
     } catch (error) {
-      if (!isStoreOutage(error) || !options.outageTolerant?.(req)) throw error;
-      req.session = { id: null, key: null, data: { cart: [] }, userId: null, createdAt: null, lastSeenAt: null, expiresAt: null, events: [] };
+      if (!(error instanceof StoreUnavailableError) || !options.outageTolerant?.(req)) throw error;
+      req.session = emptySession([]);
     }
     next();
   };

@@ -213,7 +213,7 @@ export function slowPost(c: Client, urlPath: string, form: Record<string, string
  * touch interval before sending it: loading then writes the session's last-seen time, which is
  * what this waits to see in the store. The sleep waits for the real server, not for a clock.
  */
-export async function untilSessionLoaded(app: { store: SessionStore; clock: { now(): number } }, key: string) {
+export async function untilSessionLoaded(app: { store: ServerStore; clock: { now(): number } }, key: string) {
   for (let waited = 0; waited < 5_000; waited += 5) {
     if ((await app.store.peek(key))?.lastSeenAt === app.clock.now()) return;
     await new Promise((r) => setTimeout(r, 5));
