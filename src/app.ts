@@ -11,6 +11,7 @@ import type { Clock } from "./clock.ts";
 import type { Db } from "./db/open.ts";
 import type { Logger } from "./log.ts";
 import { createAudit } from "./auth/audit.ts";
+import { createPasswordHasher } from "./auth/password.ts";
 import { createCatalog } from "./catalog/catalog.ts";
 import { createUsers } from "./auth/users.ts";
 import { createOrders } from "./orders/orders.ts";
@@ -59,7 +60,9 @@ export function createApp({ config, db, sessions, store, clock, realClock, log, 
   const flash = createFlash({ cookieName: config.cookieSecure ? "__Host-shop_flash" : "shop_flash", secure: config.cookieSecure });
   const csrf = createCsrf(config.sessionSecrets, { cookieSecure: config.cookieSecure });
   const audit = createAudit(log);
-  const deps = { catalog, users, orders, sessions, store, flash, clock, audit };
+  // Two of libuv's four threads at most for scrypt: the others keep serving files and compression.
+  const passwords = createPasswordHasher({ concurrency: 2, maxWaiting: 100 });
+  const deps = { catalog, users, orders, sessions, store, flash, clock, audit, passwords };
   const classroomLayer = createClassroomLayer({ config, classroom, store, sessions, catalog, cleanup, flash, log, realClock, audit, db });
 
   const app = express();

@@ -1,6 +1,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { hashPassword, OWASP_SCRYPT, passwordProblem, verifyPassword } from "./password.ts";
+import { createPasswordHasher, hashPassword, OWASP_SCRYPT, passwordProblem, verifyPassword } from "./password.ts";
+import { HttpError } from "../errors.ts";
 
 describe("password hashing", () => {
   it("hashes with scrypt at the OWASP cost, salted, and verifies", async () => {
@@ -35,5 +36,27 @@ describe("password rules", () => {
     assert.match(passwordProblem("me@example.com", "me@example.com")!, /not be your email/);
     assert.equal(passwordProblem("correct horse battery", "a@b.c"), null);
     assert.equal(passwordProblem("ünïcødé-pässwörd", "a@b.c"), null, "any characters are welcome");
+  });
+});
+
+describe("rationed hashing", () => {
+  const cheap = { N: 2 ** 12, r: 8, p: 1 } as const;
+
+  it("runs at most `concurrency` hashes at once, queues the next ones, and refuses past the queue with a 503", async () => {
+    const hasher = createPasswordHasher({ concurrency: 2, maxWaiting: 3, params: cheap });
+    let most = 0;
+    const watch = setInterval(() => (most = Math.max(most, hasher.load.running)), 0);
+    const results = await Promise.allSettled(Array.from({ length: 6 }, (_, i) => hasher.hash(`password number ${i}`)));
+    clearInterval(watch);
+    assert.equal(results.filter((r) => r.status === "fulfilled").length, 5, "two run, three wait their turn");
+    const refused = results.find((r) => r.status === "rejected");
+    assert.ok(refused && refused.status === "rejected" && refused.reason instanceof HttpError);
+    assert.equal(refused.reason.status, 503);
+    assert.equal(refused.reason.retryAfterSeconds, 2);
+    assert.ok(most <= 2, `never more than two at once (saw ${most})`);
+    assert.deepEqual(hasher.load, { running: 0, waiting: 0 }, "and every slot is given back");
+    const stored = (results[0] as PromiseFulfilledResult<string>).value;
+    assert.equal(await hasher.verify("password number 0", stored), true);
+    assert.equal(await hasher.verify("password number 1", stored), false);
   });
 });

@@ -6,6 +6,7 @@
  * Stored as "scrypt$N$r$p$salt$hash" so the cost can be raised later and old hashes still verify.
  */
 import { randomBytes, scrypt, timingSafeEqual, type ScryptOptions } from "node:crypto";
+import { HttpError } from "../errors.ts";
 
 const KEY_LENGTH = 32;
 export const OWASP_SCRYPT = { N: 2 ** 17, r: 8, p: 1 } as const;
@@ -29,6 +30,46 @@ export async function verifyPassword(password: string, stored: string): Promise<
   // Constant-time comparison: the time taken reveals nothing about how many bytes matched.
   return actual.length === expected.length && timingSafeEqual(actual, expected);
 }
+
+/**
+ * Hashing, rationed. scrypt runs on libuv's thread pool (4 threads), and so do the shop's file
+ * reads (static files) and its gzip/brotli: twenty simultaneous sign-ins would fill every thread
+ * for seconds and stall unrelated pages behind them. So at most `concurrency` hashes run at once
+ * (the rest of the pool stays free for everybody else), at most `maxWaiting` wait their turn, and
+ * past that the visitor gets a clear 503 with Retry-After instead of a page that hangs.
+ */
+export function createPasswordHasher(options: { concurrency: number; maxWaiting: number; params?: typeof OWASP_SCRYPT }) {
+  let running = 0;
+  const waiting: (() => void)[] = [];
+  const busy = () =>
+    new HttpError(503, "Many people are signing in right now. Please try again in a few seconds.", "Back in a moment", { retryAfterSeconds: 2 });
+
+  async function rationed<T>(work: () => Promise<T>): Promise<T> {
+    if (running < options.concurrency) running++;
+    else {
+      if (waiting.length >= options.maxWaiting) throw busy();
+      await new Promise<void>((resolve) => waiting.push(resolve)); // the finishing hash hands its slot over
+    }
+    try {
+      return await work();
+    } finally {
+      const next = waiting.shift();
+      if (next) next();
+      else running--;
+    }
+  }
+
+  return {
+    hash: (password: string) => rationed(() => hashPassword(password, options.params)),
+    verify: (password: string, stored: string) => rationed(() => verifyPassword(password, stored)),
+    /** For tests and the log: how many hashes run and wait now. */
+    get load() {
+      return { running, waiting: waiting.length };
+    },
+  };
+}
+
+export type PasswordHasher = ReturnType<typeof createPasswordHasher>;
 
 /**
  * Password rules in the spirit of NIST SP 800-63B and OWASP ASVS: long enough, not absurdly

@@ -7,7 +7,6 @@
  * browser signed in must not be able to lock the real owner out of their other devices.
  */
 import { Router, type Request, type Response } from "express";
-import { verifyPassword } from "../auth/password.ts";
 import { describeUserAgent } from "../auth/devices.ts";
 import { createFailureLimit } from "../middleware/rate-limit.ts";
 import { badRequest } from "../errors.ts";
@@ -16,7 +15,7 @@ import type { RouteDeps } from "./deps.ts";
 
 const KEY = /^[0-9a-f]{64}$/;
 
-export function accountRoutes({ store, users, flash, clock, audit }: RouteDeps): Router {
+export function accountRoutes({ store, users, flash, clock, audit, passwords }: RouteDeps): Router {
   const router = Router();
 
   // The password check below is a password oracle too: whoever sits at a signed-in browser could
@@ -56,7 +55,7 @@ export function accountRoutes({ store, users, flash, clock, audit }: RouteDeps):
 
     const account = users.findByEmail(res.locals.user.email);
     const password = typeof form.password === "string" ? form.password : "";
-    if (!account || !(await verifyPassword(password, account.passwordHash))) {
+    if (!account || !(await passwords.verify(password, account.passwordHash))) {
       audit("other-sessions-ended", "failure", { userId: account?.id ?? null, reason: "wrong password", session: req.session.key });
       res.status(401);
       await render(req, res, "That password is not right, so no session was signed out.");

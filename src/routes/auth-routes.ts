@@ -6,7 +6,7 @@
  */
 import { Router, type Request } from "express";
 import { z } from "zod";
-import { hashPassword, MAX_PASSWORD_LENGTH, passwordProblem, verifyPassword } from "../auth/password.ts";
+import { MAX_PASSWORD_LENGTH, passwordProblem } from "../auth/password.ts";
 import { createFailureLimit } from "../middleware/rate-limit.ts";
 import { safeLocalPath } from "../safe-local-path.ts";
 import type { RouteDeps } from "./deps.ts";
@@ -21,13 +21,13 @@ const credentials = z.object({
 
 const GENERIC_LOGIN_ERROR = "That email and password don't match an account.";
 
-export function authRoutes({ users, sessions, flash, clock, audit }: RouteDeps): Router {
+export function authRoutes({ users, sessions, flash, clock, audit, passwords }: RouteDeps): Router {
   const router = Router();
 
   // Verifying against a real hash when the email is unknown makes both failures take as long,
   // so response time does not reveal which emails have accounts.
   let dummyHash: Promise<string> | undefined;
-  const dummy = () => (dummyHash ??= hashPassword("not-a-real-password-for-timing"));
+  const dummy = () => (dummyHash ??= passwords.hash("not-a-real-password-for-timing"));
 
   // Failed attempts only (a successful login redirects with 303), per client and per account.
   const perClient = createFailureLimit({
@@ -54,7 +54,7 @@ export function authRoutes({ users, sessions, flash, clock, audit }: RouteDeps):
     const parsed = credentials.safeParse(form(req));
     const email = typeof form(req).email === "string" ? String(form(req).email).slice(0, 254) : "";
     const user = parsed.success ? users.findByEmail(parsed.data.email) : undefined;
-    const ok = parsed.success && (await verifyPassword(parsed.data.password, user?.passwordHash ?? (await dummy()))) && user;
+    const ok = parsed.success && (await passwords.verify(parsed.data.password, user?.passwordHash ?? (await dummy()))) && user;
     if (!ok) {
       audit("sign-in", "failure", {
         userId: user?.id ?? null,
@@ -88,7 +88,7 @@ export function authRoutes({ users, sessions, flash, clock, audit }: RouteDeps):
       res.status(400).render("register", { title: "Create an account", email, errors, next });
       return;
     }
-    const user = users.create(email.toLowerCase(), await hashPassword(password), clock.now());
+    const user = users.create(email.toLowerCase(), await passwords.hash(password), clock.now());
     if (!user) {
       audit("register", "failure", { reason: "email taken", session: req.session.key });
       res.status(409).render("register", {

@@ -1,5 +1,6 @@
 /** What the route files need, built once in createApp. */
 import type { Audit } from "../auth/audit.ts";
+import type { PasswordHasher } from "../auth/password.ts";
 import type { Users } from "../auth/users.ts";
 import type { Catalog } from "../catalog/catalog.ts";
 import type { Clock } from "../clock.ts";
@@ -19,4 +20,6 @@ export interface RouteDeps {
   clock: Clock;
   /** Security events (sign-in, sign-out, sessions ended) as their own log lines. */
   audit: Audit;
+  /** scrypt, at most a few at a time (see password.ts). */
+  passwords: PasswordHasher;
 }
