@@ -62,7 +62,7 @@ export function createApp({ config, db, sessions, store, clock, realClock, log, 
   const audit = createAudit(log);
   // Two of libuv's four threads at most for scrypt: the others keep serving files and compression.
   const passwords = createPasswordHasher({ concurrency: 2, maxWaiting: 100 });
-  const deps = { catalog, users, orders, sessions, store, flash, clock, audit, passwords };
+  const deps = { catalog, users, orders, sessions, store, flash, clock, audit, passwords, busyTimeoutMs: config.sqliteBusyTimeoutMs };
   const classroomLayer = createClassroomLayer({ config, classroom, store, sessions, catalog, cleanup, flash, log, realClock, audit, db });
 
   const app = express();

@@ -9,7 +9,7 @@ import { createApp } from "./app.ts";
 import type { Clock } from "./clock.ts";
 import type { Config } from "./config.ts";
 import { migrate, seedCatalog } from "./db/migrate.ts";
-import { type Db, openDatabase } from "./db/open.ts";
+import { type Db, forRequests, openDatabase } from "./db/open.ts";
 import type { Logger } from "./log.ts";
 import { createClassroom } from "./classroom/classroom.ts";
 import { startSessionCleanup } from "./session/cleanup.ts";
@@ -41,6 +41,7 @@ export async function createShop(config: Config, deps: ShopDeps) {
   const db = deps.db ?? openDatabase(config.databasePath, { busyTimeoutMs: config.sqliteBusyTimeoutMs });
   const migrationsApplied = ownsDb ? migrate(db, path.join(root, "db/migrations")) : [];
   const seeded = ownsDb ? seedCatalog(db, path.join(root, "db/seed.sql")) : false;
+  forRequests(db); // from here on, waits for a lock never block the event loop
 
   // The classroom's demo clock is the shop's clock: fast-forwarding moves expiry and cleanup together.
   const classroom = createClassroom({ realClock: deps.clock, vulnerableLabsAllowed: config.vulnerableLabs });

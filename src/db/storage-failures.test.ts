@@ -50,6 +50,56 @@ describe("storage failures", () => {
     );
   });
 
+  it("a write waiting for another connection's lock does not freeze the process: other pages keep answering, and the write lands when the lock goes", async () => {
+    const patient = await startTestApp({ SQLITE_BUSY_TIMEOUT_MS: "2000" });
+    try {
+      const c = patient.client();
+      await addToCart(c, 1, 1);
+      await c.get("/cart");
+      const other = new Database(path.join(patient.dir, "shop.sqlite"));
+      other.exec("BEGIN IMMEDIATE");
+      // The lock goes after 1.2 s: a timer of this process, so it only fires if the event loop is free.
+      const released = new Promise<void>((resolve) =>
+        setTimeout(() => {
+          other.exec("ROLLBACK");
+          other.close();
+          resolve();
+        }, 1200),
+      );
+      const started = performance.now();
+      const add = c.post("/cart/items", { productId: "2", quantity: "1" });
+      const bystander: number[] = [];
+      const stop = performance.now() + 1000;
+      while (performance.now() < stop) {
+        const t = performance.now();
+        const res = await fetch(`${patient.url}/no-such-page`);
+        await res.text();
+        bystander.push(performance.now() - t);
+      }
+      const added = await add;
+      const waited = performance.now() - started;
+      await released;
+      bystander.sort((x, y) => x - y);
+      const p99 = bystander[Math.floor(bystander.length * 0.99)] ?? Number.POSITIVE_INFINITY;
+      console.log(
+        `ℹ lock held 1.2 s: the add answered ${added.status} after ${Math.round(waited)} ms; a parallel page: ${bystander.length} requests, p99 ${p99.toFixed(1)} ms, max ${bystander.at(-1)?.toFixed(1)} ms`,
+      );
+      assert.ok(bystander.length >= 20, `other pages kept answering while the write waited (${bystander.length} in 1 s)`);
+      assert.ok(p99 < 100, `a parallel page's p99 stays under 100 ms (was ${p99.toFixed(0)} ms)`);
+      assert.equal(added.status, 303, "the add waited for the lock and was saved");
+      assert.ok(waited >= 1100, "it really waited for the other connection");
+      assert.deepEqual(
+        [...(await cartOf(c))],
+        [
+          [1, 1],
+          [2, 1],
+        ],
+      );
+    } finally {
+      await patient.close();
+    }
+  });
+
   it("a full disk: 503, nothing half-written, and recovery when space returns", async () => {
     const c = app.client();
     await addToCart(c, 1, 1);

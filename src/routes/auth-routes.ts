@@ -7,6 +7,7 @@
 import { Router, type Request } from "express";
 import { z } from "zod";
 import { MAX_PASSWORD_LENGTH, passwordProblem } from "../auth/password.ts";
+import { retryWhileBusy } from "../db/unavailable.ts";
 import { createFailureLimit } from "../middleware/rate-limit.ts";
 import { safeLocalPath } from "../safe-local-path.ts";
 import type { RouteDeps } from "./deps.ts";
@@ -21,7 +22,7 @@ const credentials = z.object({
 
 const GENERIC_LOGIN_ERROR = "That email and password don't match an account.";
 
-export function authRoutes({ users, sessions, flash, clock, audit, passwords }: RouteDeps): Router {
+export function authRoutes({ users, sessions, flash, clock, audit, passwords, busyTimeoutMs }: RouteDeps): Router {
   const router = Router();
 
   // Verifying against a real hash when the email is unknown makes both failures take as long,
@@ -88,7 +89,8 @@ export function authRoutes({ users, sessions, flash, clock, audit, passwords }: 
       res.status(400).render("register", { title: "Create an account", email, errors, next });
       return;
     }
-    const user = users.create(email.toLowerCase(), await passwords.hash(password), clock.now());
+    const passwordHash = await passwords.hash(password);
+    const user = await retryWhileBusy(() => users.create(email.toLowerCase(), passwordHash, clock.now()), busyTimeoutMs);
     if (!user) {
       audit("register", "failure", { reason: "email taken", session: req.session.key });
       res.status(409).render("register", {

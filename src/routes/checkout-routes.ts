@@ -13,6 +13,7 @@
 import { randomBytes } from "node:crypto";
 import type { Response } from "express";
 import { Router } from "express";
+import { retryWhileBusy } from "../db/unavailable.ts";
 import { z } from "zod";
 import { priceCart } from "../cart/pricing.ts";
 import { notFound } from "../errors.ts";
@@ -78,7 +79,7 @@ function checkoutSchema(now: Date) {
 
 const tokenSchema = z.string().regex(CHECKOUT_TOKEN);
 
-export function checkoutRoutes({ catalog, orders, sessions, flash, clock }: RouteDeps): Router {
+export function checkoutRoutes({ catalog, orders, sessions, flash, clock, busyTimeoutMs }: RouteDeps): Router {
   const router = Router();
 
   const pricedCartOf = (cart: { productId: number; quantity: number }[]) => priceCart(cart, catalog.productsByIds(cart.map((l) => l.productId)));
@@ -142,17 +143,24 @@ export function checkoutRoutes({ catalog, orders, sessions, flash, clock }: Rout
     let result = { ok: false, short: [] } as PlaceOrderResult;
     let cartKept = false;
     try {
-      await sessions.change(req.session, res, (data) => {
-        result = orders.place(userId, data.cart, { name, address, cardLast4: card.slice(-4) }, clock.now(), token);
-        if (!result.ok) return data;
-        // A retry: empty the cart only if it still holds exactly that order (the first attempt's
-        // cart write was lost). Anything else was put there since, and is not part of the order.
-        if (result.alreadyPlaced && data.cart.length > 0 && !sameLines(data.cart, result.lines)) {
-          cartKept = true;
-          return data;
-        }
-        return { ...data, cart: [] }; // the cart empties in the same commit as the order (SQLite technique)
-      });
+      // With a store other than SQLite the order's transaction runs inside the session write: when
+      // another connection holds the database's write lock, the whole write is tried again from
+      // the event loop (a busy attempt has changed nothing). The SQLite store retries by itself.
+      await retryWhileBusy(
+        () =>
+          sessions.change(req.session, res, (data) => {
+            result = orders.place(userId, data.cart, { name, address, cardLast4: card.slice(-4) }, clock.now(), token);
+            if (!result.ok) return data;
+            // A retry: empty the cart only if it still holds exactly that order (the first attempt's
+            // cart write was lost). Anything else was put there since, and is not part of the order.
+            if (result.alreadyPlaced && data.cart.length > 0 && !sameLines(data.cart, result.lines)) {
+              cartKept = true;
+              return data;
+            }
+            return { ...data, cart: [] }; // the cart empties in the same commit as the order (SQLite technique)
+          }),
+        busyTimeoutMs,
+      );
     } catch (error) {
       // Was the order committed before the failure? (Redis technique: the store failed between the
       // SQLite commit and the cart write; or the session ended meanwhile.) Then it is placed, and

@@ -22,4 +22,6 @@ export interface RouteDeps {
   audit: Audit;
   /** scrypt, at most a few at a time (see password.ts). */
   passwords: PasswordHasher;
+  /** How long a write may wait for another connection's lock (SQLITE_BUSY_TIMEOUT_MS). */
+  busyTimeoutMs: number;
 }

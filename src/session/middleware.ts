@@ -1,13 +1,9 @@
 /**
- * loadSession(storage): puts the visitor's session on req.session for every request that
- * reaches it (static files are served before it and never touch the store).
- *
- * A store outage fails the request (the 503 page), so an outage is never mistaken for an empty
- * cart. Except where `outageTolerant(req)` says the page reports the outage itself and never
- * writes the shop session (the instructor dashboard and its live stream): those get an empty,
- * unsaved session instead, so an instructor who also shops in that browser still sees "Store
- * unavailable", and the dashboard's EventSource is not answered with an error page (on which it
- * gives up for good).
+ * loadSession(storage): the visitor's session on req.session, for every request that reaches it
+ * (static files are served before it). A store outage fails the request (the 503 page), so it is
+ * never mistaken for an empty cart — except where `outageTolerant(req)` says the page reports the
+ * outage itself and never writes the session (the instructor dashboard and its live stream, whose
+ * EventSource would give up for good on an error page): those get an empty, unsaved session.
  */
 import type { Request, RequestHandler } from "express";
 import { StoreUnavailableError } from "../errors.ts";

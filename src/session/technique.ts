@@ -45,7 +45,7 @@ export async function createSessionLayer({
   });
   switch (config.sessionStore) {
     case "sqlite":
-      return overStore(createSqliteStore(db));
+      return overStore(createSqliteStore(db, { busyTimeoutMs: config.sqliteBusyTimeoutMs }));
     case "memory":
       return overStore(createMemoryStore());
     case "cookie":

@@ -35,7 +35,8 @@ function fromRow(row: SessionRow): StoredSession {
   };
 }
 
-export function createSqliteStore(db: Db): ServerStore {
+/** `busyTimeoutMs`: how long a write may wait for another connection's lock, from the event loop (SQLITE_BUSY_TIMEOUT_MS). */
+export function createSqliteStore(db: Db, options: { busyTimeoutMs?: number } = {}): ServerStore {
   const columns = "data, user_id, created_at, last_seen_at, expires_at, user_agent";
   const selectLive = db.prepare<[string, number], SessionRow>(`SELECT ${columns} FROM sessions WHERE id_hash = ? AND expires_at > ?`);
   const selectAny = db.prepare<[string], SessionRow>(`SELECT ${columns} FROM sessions WHERE id_hash = ?`);
@@ -80,47 +81,51 @@ export function createSqliteStore(db: Db): ServerStore {
     return next;
   });
 
+  // Waits for another connection's write lock without blocking (retried from the event loop), then
   // SQLite busy, locked, full or read-only: the one StoreUnavailableError (503), like every store.
-  return translatingUnavailable<ServerStore>({
-    kind: "sqlite",
-    async get(key, now) {
-      const row = selectLive.get(key, now);
-      return row ? fromRow(row) : null;
+  return translatingUnavailable<ServerStore>(
+    {
+      kind: "sqlite",
+      async get(key, now) {
+        const row = selectLive.get(key, now);
+        return row ? fromRow(row) : null;
+      },
+      async peek(key) {
+        const row = selectAny.get(key);
+        return row ? fromRow(row) : null;
+      },
+      async create(key, session) {
+        insert(key, session);
+      },
+      async update(key, now, change) {
+        return updateTx.immediate(key, now, change);
+      },
+      async rekey(oldKey, newKey, now, change) {
+        return rekeyTx.immediate(oldKey, newKey, now, change);
+      },
+      async touch(key, lastSeenAt, expiresAt) {
+        return touchRow.run(lastSeenAt, expiresAt, key, lastSeenAt).changes > 0;
+      },
+      async destroy(key) {
+        deleteRow.run(key);
+      },
+      async deleteExpired(now, limit) {
+        return deleteExpiredBatch.run(now, limit).changes;
+      },
+      async listByUser(userId, now) {
+        return listUser.all(userId, now).map((row) => ({ key: row.id_hash, ...fromRow(row) }));
+      },
+      async destroyForUser(userId, { only, except }) {
+        if (only !== undefined) return deleteUserOne.run(userId, only).changes;
+        return deleteUserExcept.run(userId, except ?? "").changes;
+      },
+      async listAll(limit) {
+        return listRecent.all(limit).map((row) => ({ key: row.id_hash, ...fromRow(row) }));
+      },
+      async stats(now) {
+        return countStats.get({ now })!;
+      },
     },
-    async peek(key) {
-      const row = selectAny.get(key);
-      return row ? fromRow(row) : null;
-    },
-    async create(key, session) {
-      insert(key, session);
-    },
-    async update(key, now, change) {
-      return updateTx.immediate(key, now, change);
-    },
-    async rekey(oldKey, newKey, now, change) {
-      return rekeyTx.immediate(oldKey, newKey, now, change);
-    },
-    async touch(key, lastSeenAt, expiresAt) {
-      return touchRow.run(lastSeenAt, expiresAt, key, lastSeenAt).changes > 0;
-    },
-    async destroy(key) {
-      deleteRow.run(key);
-    },
-    async deleteExpired(now, limit) {
-      return deleteExpiredBatch.run(now, limit).changes;
-    },
-    async listByUser(userId, now) {
-      return listUser.all(userId, now).map((row) => ({ key: row.id_hash, ...fromRow(row) }));
-    },
-    async destroyForUser(userId, { only, except }) {
-      if (only !== undefined) return deleteUserOne.run(userId, only).changes;
-      return deleteUserExcept.run(userId, except ?? "").changes;
-    },
-    async listAll(limit) {
-      return listRecent.all(limit).map((row) => ({ key: row.id_hash, ...fromRow(row) }));
-    },
-    async stats(now) {
-      return countStats.get({ now })!;
-    },
-  });
+    { retryAsyncWhileBusyMs: options.busyTimeoutMs ?? 2000 },
+  );
 }
