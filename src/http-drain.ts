@@ -106,11 +106,19 @@ export function createDrainer(server: http.Server, options: DrainOptions = {}) {
         }, deadlineMs);
         // net.Server's close, not http.Server's: the latter would close idle connections right now
         // (the very thing to avoid, see above). The callback runs once the last connection is gone.
-        net.Server.prototype.close.call(server, () => {
-          clearInterval(sweeper);
-          clearTimeout(deadline);
-          resolve();
-        });
+        // Not at once, but after the event loop has polled once more: libuv accepts every
+        // connection already waiting in the kernel's queue when it polls, and a connection still
+        // waiting there when the listener closes is reset with its request (the race of step 1).
+        // Under load a loop turn is long, so that queue is not empty at the moment of SIGTERM.
+        setImmediate(() =>
+          setImmediate(() =>
+            net.Server.prototype.close.call(server, () => {
+              clearInterval(sweeper);
+              clearTimeout(deadline);
+              resolve();
+            }),
+          ),
+        );
       });
       return drained;
     },
