@@ -22,11 +22,13 @@ if (!process.env.E2E_DB_DIR) {
  * Specs under e2e/labs-isolated/ start their own servers (restarts, demo clock, vulnerable
  * modes change a whole server), so they run once, in the sqlite project.
  */
+// E2E_PORT_BASE moves the four servers (3217–3220 by default), so two checkouts can run the suite at once.
+const portBase = Number(process.env.E2E_PORT_BASE ?? 3217);
 const techniques = [
-  { name: "sqlite", port: 3217 },
-  { name: "memory", port: 3218 },
-  { name: "cookie", port: 3219 },
-  { name: "redis", port: 3220 },
+  { name: "sqlite", port: portBase },
+  { name: "memory", port: portBase + 1 },
+  { name: "cookie", port: portBase + 2 },
+  { name: "redis", port: portBase + 3 },
 ] as const;
 const chromium = "/usr/bin/chromium";
 const browserUse = {

@@ -10,6 +10,7 @@
  * Prints a table and writes bench/results/cleanup.json.
  */
 import { execFile } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import fs from "node:fs";
 import { once } from "node:events";
 import type { AddressInfo } from "node:net";
@@ -38,9 +39,11 @@ console.log(`seeding ${ROWS.toLocaleString("en-US")} expired sessions…`);
 const seedStart = performance.now();
 const insert = db.prepare('INSERT INTO sessions VALUES (?, \'{"cart":[{"productId":1,"quantity":1}]}\', NULL, ?, ?, ?, NULL)');
 const past = Date.now() - 3_600_000;
+// Keys as the shop makes them (sha256 of a random ID), so they land all over the primary key's
+// B-tree as in real life: sequential keys would pack the index and hide the cost of deleting.
 for (let done = 0; done < ROWS; done += 100_000) {
   db.transaction(() => {
-    for (let i = done; i < Math.min(ROWS, done + 100_000); i++) insert.run(i.toString(16).padStart(64, "0"), past - i, past - i, past - i + 1);
+    for (let i = done; i < Math.min(ROWS, done + 100_000); i++) insert.run(randomBytes(32).toString("hex"), past - i, past - i, past - i + 1);
   }).immediate();
 }
 db.pragma("wal_checkpoint(TRUNCATE)");
@@ -66,6 +69,7 @@ const load = (seconds: number) =>
         p99: number;
         max: number;
         buckets: number[];
+        samples: number[];
       },
   );
 
@@ -94,6 +98,14 @@ const first = Math.max(0, Math.floor((sweepStarted - loaded.started) / 100));
 const last = Math.floor((sweepEnded - loaded.started) / 100);
 const window = loaded.buckets.slice(first, last + 1);
 const rpsDuring = window.length ? Math.round(window.reduce((a, b) => a + b, 0) / (window.length / 10)) : 0;
+// The latency of the shoppers' requests that ended while the sweep ran: what a shopper notices.
+const sweepLatencies: number[] = [];
+for (let i = 0; i < loaded.samples.length; i += 2) {
+  const at = loaded.started + loaded.samples[i]!;
+  if (at >= sweepStarted && at <= sweepEnded) sweepLatencies.push(loaded.samples[i + 1]!);
+}
+sweepLatencies.sort((a, b) => a - b);
+const pctDuring = (p: number) => sweepLatencies[Math.min(sweepLatencies.length - 1, Math.floor((p / 100) * sweepLatencies.length))] ?? 0;
 const afterSweep = loaded.buckets.slice(last + 2);
 const rpsAfter = afterSweep.length ? Math.round(afterSweep.reduce((a, b) => a + b, 0) / (afterSweep.length / 10)) : 0;
 
@@ -120,7 +132,10 @@ const figures = {
     afterCleanupRps: rpsAfter,
     ratioDuringToBaseline: Math.round((rpsDuring / baseline.rps) * 100) / 100,
   },
-  latencyMs: { baseline: { p50: baseline.p50, p99: baseline.p99 }, withCleanupRun: { p50: loaded.p50, p99: loaded.p99, max: loaded.max } },
+  latencyMs: {
+    baseline: { p50: baseline.p50, p99: baseline.p99, max: baseline.max },
+    duringSweep: { requests: sweepLatencies.length, p50: pctDuring(50), p99: pctDuring(99), max: pctDuring(100) },
+  },
   failedRequests: baseline.failures + loaded.failures,
 };
 
@@ -142,15 +157,18 @@ console.table({
   "req/s without cleanup": baseline.rps,
   "req/s during cleanup": rpsDuring,
   "during / without": figures.throughput.ratioDuringToBaseline,
+  "request p99, baseline (ms)": baseline.p99,
+  "request p99, during sweep (ms)": figures.latencyMs.duringSweep.p99,
+  "request max, during sweep (ms)": figures.latencyMs.duringSweep.max,
   "failed requests": figures.failedRequests,
 });
 // Correctness fails the run; timing is reported, not enforced (a busy machine is not a bug).
 const correct = left === 0 && figures.failedRequests === 0;
-const fast = figures.eventLoopDelayMs.duringCleanup.max < 50 && figures.throughput.ratioDuringToBaseline >= 0.8;
+const fast = figures.latencyMs.duringSweep.p99 < 50 && figures.throughput.ratioDuringToBaseline >= 0.8;
 console.log(correct ? "cleanup bench: every expired row removed, no request failed" : "cleanup bench: FAILED (rows left or requests failed)");
 console.log(
   fast
-    ? "timing targets met: event-loop delay max < 50 ms, throughput during cleanup >= 0.8 of without"
+    ? "timing targets met: request p99 during the sweep < 50 ms, throughput during cleanup >= 0.8 of without"
     : "timing targets missed on this run (see the table; rerun on a quiet machine)",
 );
 process.exit(correct ? 0 : 1);

@@ -49,6 +49,7 @@ const started = Date.now();
 const deadline = started + seconds * 1000;
 const buckets: number[] = [];
 const latencies: number[] = [];
+const samples: number[] = [];
 let failures = 0;
 let total = 0;
 
@@ -66,7 +67,10 @@ await Promise.all(
       } catch {
         failures++;
       }
-      latencies.push(performance.now() - t0);
+      const latency = performance.now() - t0;
+      latencies.push(latency);
+      // When each request ended, and how long it took: callers take percentiles over a window.
+      samples.push(Date.now() - started, Math.round(latency * 100) / 100);
       total++;
       const bucket = Math.floor((Date.now() - started) / 100);
       buckets[bucket] = (buckets[bucket] ?? 0) + 1;
@@ -86,5 +90,6 @@ console.log(
     p99: pct(99),
     max: pct(100),
     buckets: Array.from(buckets, (b) => b ?? 0),
+    samples,
   }),
 );
