@@ -2,17 +2,20 @@
  * The SQLite session store: one row per session in the `sessions` table (db/migrations/003).
  *
  * Every statement is prepared once, here, not per request. Reads filter on expires_at, so a
- * stale row is never returned even before the cleanup job has removed it. Writes that depend
- * on what is stored (update, rekey) run inside one IMMEDIATE transaction: it takes the write
- * lock before reading, so the read-modify-write cannot interleave with another request of this
+ * stale row is never returned even before the cleanup job has removed it. Writes (create,
+ * update, rekey, destroy) are group-committed (db/group-commit.ts): those of one event-loop turn
+ * share one IMMEDIATE transaction, in arrival order, each answered after the COMMIT. The lock is
+ * taken before reading, so a read-modify-write cannot interleave with another request of this
  * process (better-sqlite3 is synchronous) nor of another process sharing the file.
  *
  * Trade-off: the methods are async to fit the contract (Redis needs it), but do their work
  * synchronously inside; a query here blocks the event loop for microseconds, not milliseconds.
  */
+import { createGroupCommit } from "../../db/group-commit.ts";
 import type { Db } from "../../db/open.ts";
 import { translatingUnavailable } from "../../db/unavailable.ts";
 import type { ServerStore } from "../directory.ts";
+import { createSqliteDirectory } from "./sqlite-directory.ts";
 import type { SessionData, StoredSession } from "../types.ts";
 
 interface SessionRow {
@@ -40,10 +43,6 @@ export function createSqliteStore(db: Db, options: { busyTimeoutMs?: number } = 
   const columns = "data, user_id, created_at, last_seen_at, expires_at, user_agent";
   const selectLive = db.prepare<[string, number], SessionRow>(`SELECT ${columns} FROM sessions WHERE id_hash = ? AND expires_at > ?`);
   const selectAny = db.prepare<[string], SessionRow>(`SELECT ${columns} FROM sessions WHERE id_hash = ?`);
-  const listRecent = db.prepare<[number], SessionRow & { id_hash: string }>(`SELECT id_hash, ${columns} FROM sessions ORDER BY last_seen_at DESC LIMIT ?`);
-  const countStats = db.prepare<[{ now: number }], { live: number; expired: number }>(
-    "SELECT count(*) FILTER (WHERE expires_at > @now) AS live, count(*) FILTER (WHERE expires_at <= @now) AS expired FROM sessions",
-  );
   const insertRow = db.prepare<[string, string, number | null, number, number, number, string | null]>(
     "INSERT INTO sessions (id_hash, data, user_id, created_at, last_seen_at, expires_at, user_agent) VALUES (?, ?, ?, ?, ?, ?, ?)",
   );
@@ -56,30 +55,9 @@ export function createSqliteStore(db: Db, options: { busyTimeoutMs?: number } = 
   // One bounded batch, found through the expires_at index; the cleanup job yields between batches.
   const deleteExpiredBatch = db.prepare<[number, number]>("DELETE FROM sessions WHERE id_hash IN (SELECT id_hash FROM sessions WHERE expires_at <= ? LIMIT ?)");
 
-  const listUser = db.prepare<[number, number], SessionRow & { id_hash: string }>(
-    `SELECT id_hash, ${columns} FROM sessions WHERE user_id = ? AND expires_at > ? ORDER BY last_seen_at DESC`,
-  );
-  const deleteUserOne = db.prepare<[number, string]>("DELETE FROM sessions WHERE user_id = ? AND id_hash = ?");
-  const deleteUserExcept = db.prepare<[number, string]>("DELETE FROM sessions WHERE user_id = ? AND id_hash <> ?");
-
   const insert = (key: string, s: StoredSession) => insertRow.run(key, JSON.stringify(s.data), s.userId, s.createdAt, s.lastSeenAt, s.expiresAt, s.userAgent);
 
-  const updateTx = db.transaction((key: string, now: number, change: (c: StoredSession) => StoredSession) => {
-    const row = selectLive.get(key, now);
-    if (!row) return null; // gone (logged out, expired, swept): never re-create it
-    const next = change(fromRow(row));
-    updateRow.run(JSON.stringify(next.data), next.userId, next.lastSeenAt, next.expiresAt, key);
-    return next;
-  });
-
-  const rekeyTx = db.transaction((oldKey: string, newKey: string, now: number, change: (c: StoredSession) => StoredSession) => {
-    const row = selectLive.get(oldKey, now);
-    if (!row) return null;
-    const next = change(fromRow(row));
-    insert(newKey, next);
-    deleteRow.run(oldKey); // the old ID dies in the same commit the new one is born
-    return next;
-  });
+  const group = createGroupCommit(db);
 
   // Waits for another connection's write lock without blocking (retried from the event loop), then
   // SQLite busy, locked, full or read-only: the one StoreUnavailableError (503), like every store.
@@ -95,36 +73,35 @@ export function createSqliteStore(db: Db, options: { busyTimeoutMs?: number } = 
         return row ? fromRow(row) : null;
       },
       async create(key, session) {
-        insert(key, session);
+        await group.run(() => insert(key, session));
       },
-      async update(key, now, change) {
-        return updateTx.immediate(key, now, change);
-      },
-      async rekey(oldKey, newKey, now, change) {
-        return rekeyTx.immediate(oldKey, newKey, now, change);
-      },
+      update: (key, now, change) =>
+        group.run(() => {
+          const row = selectLive.get(key, now);
+          if (!row) return null; // gone (logged out, expired, swept): never re-create it
+          const next = change(fromRow(row));
+          updateRow.run(JSON.stringify(next.data), next.userId, next.lastSeenAt, next.expiresAt, key);
+          return next;
+        }),
+      rekey: (oldKey, newKey, now, change) =>
+        group.run(() => {
+          const row = selectLive.get(oldKey, now);
+          if (!row) return null;
+          const next = change(fromRow(row));
+          insert(newKey, next);
+          deleteRow.run(oldKey); // the old ID dies in the same commit the new one is born
+          return next;
+        }),
       async touch(key, lastSeenAt, expiresAt) {
         return touchRow.run(lastSeenAt, expiresAt, key, lastSeenAt).changes > 0;
       },
       async destroy(key) {
-        deleteRow.run(key);
+        await group.run(() => deleteRow.run(key)); // in the queue, so it keeps its place among the writes
       },
       async deleteExpired(now, limit) {
         return deleteExpiredBatch.run(now, limit).changes;
       },
-      async listByUser(userId, now) {
-        return listUser.all(userId, now).map((row) => ({ key: row.id_hash, ...fromRow(row) }));
-      },
-      async destroyForUser(userId, { only, except }) {
-        if (only !== undefined) return deleteUserOne.run(userId, only).changes;
-        return deleteUserExcept.run(userId, except ?? "").changes;
-      },
-      async listAll(limit) {
-        return listRecent.all(limit).map((row) => ({ key: row.id_hash, ...fromRow(row) }));
-      },
-      async stats(now) {
-        return countStats.get({ now })!;
-      },
+      ...createSqliteDirectory<SessionRow>(db, { columns, fromRow }), // the listings: stores/sqlite-directory.ts
     },
     { retryAsyncWhileBusyMs: options.busyTimeoutMs ?? 2000 },
   );
