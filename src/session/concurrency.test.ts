@@ -6,7 +6,8 @@
 import { afterEach, beforeEach, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import type { Request, Response } from "express";
-import { addToCart, cartOf, Client, register, startTestApp } from "../test/harness.ts";
+import { sign } from "cookie-signature";
+import { addToCart, cartOf, Client, register, SECRET_A, startTestApp } from "../test/harness.ts";
 import { SessionEndedError } from "./errors.ts";
 import { createSessionStorage } from "./storage.ts";
 
@@ -108,6 +109,7 @@ describe("logout racing other requests", () => {
       clock: app.clock,
       cookieName: "shop_sid",
       cookieSecure: false,
+      sessionSecrets: [SECRET_A],
       idleTimeoutMs: 60_000,
       absoluteTimeoutMs: 600_000,
       touchIntervalMs: 6_000,
@@ -117,9 +119,9 @@ describe("logout racing other requests", () => {
       cookie: (name: string, value: string) => cookies.push(`${name}=${value}`),
       clearCookie: (name: string) => cookies.push(`${name}=`),
     } as unknown as Response;
-    const fresh = await storage.load({ signedCookies: {}, cookies: {} } as unknown as Request, res);
+    const fresh = await storage.load({ headers: {} } as unknown as Request, res);
     await storage.change(fresh, res, (d) => ({ ...d, cart: [{ productId: 1, quantity: 1 }] }));
-    const req = { signedCookies: { shop_sid: fresh.id }, cookies: {} } as unknown as Request;
+    const req = { headers: { cookie: `shop_sid=${encodeURIComponent(`s:${sign(fresh.id!, SECRET_A)}`)}` } } as unknown as Request;
     const a = await storage.load(req, res); // request A has the session in hand
     const b = await storage.load(req, res); // request B: logout
     await storage.destroy(b, res);

@@ -23,6 +23,7 @@
 import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from "node:crypto";
 import type { CookieOptions, Request, Response } from "express";
 import type { Clock } from "../clock.ts";
+import { readCookie } from "./cookie-verifier.ts";
 import { SessionTooLargeError } from "./errors.ts";
 import { hashSessionId, isWellFormedSessionId, newSessionId } from "./id.ts";
 import type { Session, SessionData, SessionStorage } from "./types.ts";
@@ -149,9 +150,11 @@ export function createCookieSessionStorage(options: CookieSessionStorageOptions)
     cookieName,
 
     async load(req: Request, res: Response): Promise<Session> {
-      const raw: unknown = req.cookies?.[cookieName];
-      if (raw === undefined) return fresh(["no-cookie"]);
-      const opened = typeof raw === "string" ? sealer.open(raw) : null;
+      // Only this cookie, read straight from the header (no cookie-parser on the hot path). A value
+      // starting "s:" is what cookie-parser took for a signed cookie and hid: it stays "no cookie".
+      const raw = readCookie(req.headers.cookie, cookieName);
+      if (raw === undefined || raw.startsWith("s:")) return fresh(["no-cookie"]);
+      const opened = sealer.open(raw);
       if (!opened) {
         clear(res);
         return fresh(["bad-signature"]);

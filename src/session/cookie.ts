@@ -1,10 +1,12 @@
 /**
  * The session cookie: how the ID travels between browser and server, and nothing else.
  *
- * Signed with the first of SESSION_SECRETS (cookie-parser verifies with all of them), so the
- * server only ever looks up IDs it issued itself. The attributes below are the rest of its security.
+ * Signed with the first of SESSION_SECRETS and verified with all of them (cookie-verifier.ts: the
+ * same outcomes as cookie-parser, for this one cookie), so the server only looks up IDs it issued.
+ * The attributes below are the rest of its security.
  */
 import type { CookieOptions, Request, Response } from "express";
+import { createCookieVerifier, readCookie } from "./cookie-verifier.ts";
 
 export interface SessionCookie {
   readonly name: string;
@@ -14,13 +16,17 @@ export interface SessionCookie {
    * is there but its signature does not (tampered, hand-made or planted), undefined when none.
    */
   read(req: Request): string | false | undefined;
-  /** Set the cookie; it lives as long as the server-side record would (the server stays the authority). */
+  /** True when the ID read arrived signed with an older secret: send it again under the current one. */
+  signedWithOldSecret(req: Request): boolean;
+  /** sha256(id): the store's key (remembered for the IDs this cookie verified or signed). */
+  keyOf(id: string): string;
+  /** Set the cookie, signed, to live until `expiresAt` (the server stays the authority on expiry). */
   send(res: Response, id: string, expiresAt: number): void;
   /** Tell the browser to forget it (same name, Path and attributes, or it keeps the old one). */
   clear(res: Response): void;
 }
 
-export function createSessionCookie(options: { cookieName: string; cookieSecure: boolean }): SessionCookie {
+export function createSessionCookie(options: { cookieName: string; cookieSecure: boolean; sessionSecrets: readonly string[] }): SessionCookie {
   const name = options.cookieName;
   const attributes: CookieOptions = {
     httpOnly: true, // page scripts cannot read the ID, so an XSS bug cannot simply copy it out
@@ -29,17 +35,22 @@ export function createSessionCookie(options: { cookieName: string; cookieSecure:
     path: "/",
     // No Domain attribute: the cookie goes back to this host only, not to sibling subdomains.
   };
+  const verifier = createCookieVerifier(options.sessionSecrets);
+  const verified = (req: Request) => {
+    const value = readCookie(req.headers.cookie, name);
+    return value === undefined ? undefined : verifier.verify(value);
+  };
   return {
     name,
     attributes,
     read(req) {
-      // cookie-parser gives false for a bad signature. The unsigned req.cookies value is never
-      // trusted: a present-but-unsigned cookie is treated exactly like a bad signature.
-      const signed: unknown = req.signedCookies?.[name];
-      if (typeof signed === "string" || signed === false) return signed;
-      return req.cookies?.[name] === undefined ? undefined : false;
+      const result = verified(req); // an unsigned value is never trusted: it counts as a bad signature
+      return result ? result.id : result;
     },
-    send: (res, id, expiresAt) => res.cookie(name, id, { ...attributes, signed: true, expires: new Date(expiresAt) }),
+    signedWithOldSecret: (req) => (verified(req) || { keyIndex: 0 }).keyIndex > 0,
+    keyOf: (id) => verifier.keyOf(id),
+    // The signed value is remembered, so a re-send costs no HMAC. (Express encodes it as res.cookie's signed: true would.)
+    send: (res, id, expiresAt) => res.cookie(name, verifier.sign(id), { ...attributes, expires: new Date(expiresAt) }),
     clear: (res) => res.clearCookie(name, attributes),
   };
 }

@@ -16,7 +16,7 @@ import type { Response } from "express";
 import type { Clock } from "../clock.ts";
 import { createSessionCookie, type SessionCookie } from "./cookie.ts";
 import { SessionEndedError } from "./errors.ts";
-import { hashSessionId, randomIds, type SessionIds } from "./id.ts";
+import { randomIds, type SessionIds } from "./id.ts";
 import type { Session, SessionData, SessionEvent, SessionStorage, SessionStore, StoredSession } from "./types.ts";
 
 /** The settings are named as in Config, so callers can pass `{ ...config, store, clock }`. */
@@ -25,6 +25,7 @@ export interface SessionStorageOptions {
   clock: Clock;
   cookieName: string;
   cookieSecure: boolean;
+  sessionSecrets: readonly string[];
   idleTimeoutMs: number;
   absoluteTimeoutMs: number;
   /** A read writes last-seen at most once per this interval (Lucia's rule, adapted). */
@@ -57,6 +58,9 @@ export function createSessionStorage(options: SessionStorageOptions): SessionSto
 
   /** Both timeouts, in one number: the moment the record dies unless touched again. */
   const expiryFor = (createdAt: number, lastSeenAt: number) => Math.min(lastSeenAt + idleTimeoutMs, createdAt + absoluteTimeoutMs);
+  // The cookie lives until the absolute end and is sent at creation, login, touch and secret
+  // rotation, not on every write; the server alone enforces the idle timeout (docs/security.md).
+  const cookieEnd = (s: StoredSession) => s.createdAt + absoluteTimeoutMs;
 
   /** A record that starts now: the absolute timeout counts from here. */
   const newRecord = (now: number, data: SessionData, userId: number | null, res: Response): StoredSession => ({
@@ -90,7 +94,7 @@ export function createSessionStorage(options: SessionStorageOptions): SessionSto
       if (!ids.isWellFormed(raw)) return refuse(res, "malformed-id");
 
       const now = clock.now();
-      const key = hashSessionId(raw);
+      const key = cookie.keyOf(raw);
       const stored = await store.get(key, now);
       if (!stored) {
         // Unknown, destroyed or expired: never adopted, never re-created under this ID. The ID was
@@ -112,16 +116,17 @@ export function createSessionStorage(options: SessionStorageOptions): SessionSto
 
       const session = emptySession(["loaded"]);
       adopt(session, raw, key, stored);
+      let resend = cookie.signedWithOldSecret(req); // then re-signed under the current secret
       // Sliding expiry without a write per page view: touch at most once per interval.
       if (now - stored.lastSeenAt >= touchIntervalMs) {
         const expiresAt = expiryFor(stored.createdAt, now);
         if (await store.touch(key, now, expiresAt)) {
-          session.lastSeenAt = now;
-          session.expiresAt = expiresAt;
+          Object.assign(session, { lastSeenAt: now, expiresAt });
           session.events.push("touched");
-          cookie.send(res, raw, expiresAt);
+          resend = true;
         }
       }
+      if (resend) cookie.send(res, raw, cookieEnd(stored));
       return session;
     },
 
@@ -136,10 +141,10 @@ export function createSessionStorage(options: SessionStorageOptions): SessionSto
         const data = mutate(emptyData());
         const id = await ids.generate();
         const stored = newRecord(now, data, null, res);
-        await store.create(hashSessionId(id), stored);
-        adopt(session, id, hashSessionId(id), stored);
+        await store.create(cookie.keyOf(id), stored);
+        adopt(session, id, cookie.keyOf(id), stored);
         session.events.push("created");
-        cookie.send(res, id, stored.expiresAt);
+        cookie.send(res, id, cookieEnd(stored));
         return;
       }
       const updated = await store.update(session.key, now, (current) => ({
@@ -156,8 +161,7 @@ export function createSessionStorage(options: SessionStorageOptions): SessionSto
         throw new SessionEndedError();
       }
       adopt(session, session.id!, session.key, updated);
-      session.events.push("saved");
-      cookie.send(res, session.id!, updated.expiresAt);
+      session.events.push("saved"); // no Set-Cookie: the cookie's lifetime does not move (see cookieEnd)
     },
 
     /**
@@ -168,7 +172,7 @@ export function createSessionStorage(options: SessionStorageOptions): SessionSto
     async regenerate(session, res, change) {
       const now = clock.now();
       const id = await ids.generate();
-      const key = hashSessionId(id);
+      const key = cookie.keyOf(id);
       // rekey is atomic and refuses when the old record is gone: a session logged out meanwhile is never carried over.
       let stored = session.key ? await store.rekey(session.key, key, now, (current) => newRecord(now, current.data, change.userId, res)) : null;
       if (!stored) {
@@ -178,7 +182,7 @@ export function createSessionStorage(options: SessionStorageOptions): SessionSto
       }
       adopt(session, id, key, stored);
       session.events.push("regenerated");
-      cookie.send(res, id, stored.expiresAt);
+      cookie.send(res, id, cookieEnd(stored));
     },
 
     /** Logout: the record is deleted, so the old cookie value is dead everywhere, and the cookie is cleared. */
