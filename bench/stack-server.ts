@@ -6,7 +6,7 @@
  *
  *   node bench/stack-server.ts <stack> <dir>     → prints {"port": n} when listening
  *
- * Stacks: none (no session: the limit), ours-sqlite, ours-memory, ours-cookie, ours-redis (REDIS_URL), es-memory
+ * Stacks: none (no session: the limit) and none-control (the same, a second process), ours-sqlite, ours-memory, ours-cookie, ours-redis (REDIS_URL), es-memory
  * (express-session + MemoryStore), es-bs3 (express-session + better-sqlite3-session-store, WAL),
  * es-sqlite3 (express-session + connect-sqlite3), cookie-session. Every stack uses its library's
  * recommended secure settings (HttpOnly, SameSite=Lax, signed or sealed cookies, no session
@@ -15,7 +15,6 @@
 import { createRequire } from "node:module";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import cookieParser from "cookie-parser";
 import cookieSession from "cookie-session";
 import ejs from "ejs";
 import express, { type Request, type RequestHandler, type Response } from "express";
@@ -28,6 +27,7 @@ import { createCookieSessionStorage } from "../src/session/cookie-storage.ts";
 import { createSessionStorage } from "../src/session/storage.ts";
 import { createMemoryStore } from "../src/session/stores/memory-store.ts";
 import { createSqliteStore } from "../src/session/stores/sqlite-store.ts";
+import { loadSession } from "../src/session/middleware.ts";
 import { connectRedisStore } from "../src/session/redis.ts";
 import type { CartLine, SessionStorage } from "../src/session/types.ts";
 import { freshDatabase } from "../src/test/harness.ts";
@@ -57,14 +57,11 @@ const app = express();
 app.disable("x-powered-by");
 app.use(express.urlencoded({ extended: false, limit: "1kb" }));
 
+/** Ours: one middleware layer, and no cookie-parser (the storage reads its one cookie itself, as in the shop). */
 function ours(storage: SessionStorage) {
-  app.use(cookieParser(SECRET));
-  const load: RequestHandler = async (req, res, next) => {
-    req.session = await storage.load(req, res);
-    next();
-  };
-  app.get("/browse", load, (req, res) => void res.send(page(countOf(req.session.data.cart))));
-  app.post("/add", load, async (req, res) => {
+  app.use(loadSession(storage));
+  app.get("/browse", (req, res) => void res.send(page(countOf(req.session.data.cart))));
+  app.post("/add", async (req, res) => {
     const id = productOf(req);
     await storage.change(req.session, res, (data) => ({ ...data, cart: addOne(data.cart, id) }));
     res.status(204).end();
@@ -89,6 +86,7 @@ const es = (store?: session.Store) => session({ secret: SECRET, name: "sid", res
 
 switch (stack) {
   case "none":
+  case "none-control": // a second, identical limit process: if the two disagree, the run is noise
     app.get("/browse", (_req, res) => void res.send(page(0)));
     app.post("/add", (req, res) => {
       addOne([], productOf(req));

@@ -1,0 +1,77 @@
+/**
+ * A CPU profile of our SQLite stack under load (npm run bench --profile runs this; it also runs on
+ * its own): bench/stack-server.ts ours-sqlite with --cpu-prof, 5 s of browse then 5 s of add,
+ * 8 connections with their own sessions. Prints the top functions by self time and the shares by
+ * where the code lives (our session layer, express, node internals, SQLite, GC …); the last line
+ * is the JSON that bench.json keeps.
+ *
+ *   node bench/profile.ts [stack]
+ */
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { loadWithSessions } from "./lib/autocannon.ts";
+import { startBenchServer } from "./lib/servers.ts";
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+const stack = process.argv[2] ?? "ours-sqlite";
+const profDir = fs.mkdtempSync(path.join(os.tmpdir(), "bench-prof-"));
+const server = await startBenchServer(root, "bench/stack-server.ts", stack, ["--cpu-prof", `--cpu-prof-dir=${profDir}`]);
+const clients: Record<string, string>[] = [];
+for (let i = 0; i < 8; i++) {
+  const res = await fetch(`${server.url}/add`, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: "productId=2" });
+  clients.push({
+    cookie: res.headers
+      .getSetCookie()
+      .map((c) => c.split(";")[0])
+      .join("; "),
+  });
+}
+const form = { "content-type": "application/x-www-form-urlencoded" };
+const browse = await loadWithSessions(server.url, [{ method: "GET", path: "/browse" }], clients, 5, 8);
+const add = await loadWithSessions(server.url, [{ method: "POST", path: "/add", headers: form, body: "productId=5" }], clients, 5, 8);
+await server.stop();
+
+const file = fs.readdirSync(profDir).find((f) => f.endsWith(".cpuprofile"))!;
+const prof = JSON.parse(fs.readFileSync(path.join(profDir, file), "utf8")) as {
+  nodes: { id: number; callFrame: { functionName: string; url: string; lineNumber: number } }[];
+  samples: number[];
+  timeDeltas: number[];
+};
+fs.rmSync(profDir, { recursive: true, force: true });
+const byId = new Map(prof.nodes.map((n) => [n.id, n]));
+const self = new Map<string, number>();
+const areas = new Map<string, number>();
+/** Where a frame's code lives, coarsely. */
+const areaOf = (url: string, fn: string) => {
+  if (!url) return fn === "(garbage collector)" ? "GC" : fn === "(idle)" || fn === "(program)" ? fn : "native (SQLite, crypto, …)";
+  if (url.includes("/src/session/") || url.includes("/src/db/")) return "our session layer (src/session, src/db)";
+  const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url)?.[1];
+  if (pkg) return `package ${pkg}`;
+  if (url.startsWith("node:")) return "node internals";
+  return "bench/other";
+};
+prof.samples.forEach((id, i) => {
+  const f = byId.get(id)!.callFrame;
+  const name = `${f.functionName || "(anonymous)"} ${f.url.replace(/^.*node_modules\//, "").replace(/^file:\/\/.*\/(src|bench)\//, "$1/")}:${f.lineNumber + 1}`;
+  const us = prof.timeDeltas[i] ?? 0;
+  self.set(name, (self.get(name) ?? 0) + us);
+  const area = areaOf(f.url, f.functionName);
+  areas.set(area, (areas.get(area) ?? 0) + us);
+});
+const busy = [...areas.entries()].filter(([a]) => a !== "(idle)").reduce((n, [, us]) => n + us, 0);
+const share = (us: number) => Math.round((us / busy) * 1000) / 10;
+const top = [...self.entries()]
+  .filter(([fn]) => !fn.startsWith("(idle)"))
+  .sort((a, b) => b[1] - a[1])
+  .slice(0, 15)
+  .map(([fn, us]) => ({ function: fn, selfMs: Math.round(us / 1000), share: share(us) }));
+const byArea = [...areas.entries()]
+  .filter(([a]) => a !== "(idle)")
+  .sort((a, b) => b[1] - a[1])
+  .map(([area, us]) => ({ area, ms: Math.round(us / 1000), share: share(us) }));
+console.log(`\nWhere the time goes (${stack}; 5 s browse at ${browse.rps} req/s, then 5 s add at ${add.rps} req/s; self time, idle excluded):`);
+console.table(byArea);
+console.table(top);
+console.log(JSON.stringify({ stack, browseRps: browse.rps, addRps: add.rps, byArea, top }));
