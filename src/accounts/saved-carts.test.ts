@@ -4,7 +4,9 @@
  */
 import assert from "node:assert/strict";
 import { afterEach, describe, it } from "node:test";
-import { addToCart, cartOf, type Client, register, startTestApp } from "../test/harness.ts";
+import fs from "node:fs";
+import path from "node:path";
+import { addToCart, cartOf, Client, register, startTestApp, tempDir } from "../test/harness.ts";
 
 let app: Awaited<ReturnType<typeof startTestApp>>;
 afterEach(() => app.close());
@@ -13,7 +15,11 @@ async function signIn(c: Client, email: string, password: string) {
   await c.get("/login");
   return c.post("/login", { email, password });
 }
-const notice = (html: string) => /<p class="flash flash-info session-ended">([^<]*)<\/p>/.exec(html)?.[1] ?? null;
+/** The notice as the shopper reads it (HTML entities decoded). */
+const notice = (html: string) => {
+  const text = /<p class="flash flash-info session-ended">([^<]*)<\/p>/.exec(html)?.[1];
+  return text === undefined ? null : text.replaceAll("&#39;", "'").replaceAll("&quot;", '"').replaceAll("&amp;", "&");
+};
 
 for (const technique of ["sqlite", "memory", "cookie"] as const) {
   describe(`the saved cart (${technique} technique)`, () => {
@@ -70,6 +76,29 @@ for (const technique of ["sqlite", "memory", "cookie"] as const) {
     });
   });
 }
+
+describe("the saved cart, memory technique", () => {
+  it("a restart loses every session, but not a signed-in shopper's cart: the shopper is told, and gets it back by signing in", async () => {
+    const first = await startTestApp({ SESSION_STORE: "memory" });
+    const c = first.client();
+    const { email, password } = await register(c);
+    await addToCart(c, 4, 2);
+    // The same shop restarted: the same database file (accounts, saved carts), an empty memory store.
+    first.db.pragma("wal_checkpoint(TRUNCATE)");
+    const dir = tempDir();
+    fs.copyFileSync(path.join(first.dir, "shop.sqlite"), path.join(dir, "shop.sqlite"));
+    await first.close();
+    app = await startTestApp({ SESSION_STORE: "memory" }, { dir });
+    const moved = new Client(app.url);
+    moved.cookies.set("shop_sid", c.cookies.get("shop_sid")!);
+    assert.equal(
+      notice((await moved.get("/")).text),
+      "Your session could not be found: the shop's session store no longer has it (for example after a restart). Your cart was saved to your account — sign in to get it back.",
+    );
+    assert.equal((await signIn(moved, email, password)).status, 303);
+    assert.deepEqual([...(await cartOf(moved))], [[4, 2]]);
+  });
+});
 
 describe("the saved cart, server-side techniques", () => {
   it("a guest cart and the saved cart merge by sum with clamps, and the shopper reads every adjustment", async () => {
