@@ -3,11 +3,20 @@
  * notice in words, once: the session layer has already cleared the cookie, so the next page is
  * quiet. Everything here is looked up by the key of the cookie this browser sent, so a notice
  * can only ever describe the sender's own session, never another visitor's.
+ *
+ * A form sent from a page of the ended session (an add to cart on device B after the password was
+ * changed on device A) is refused with the notice (409), not quietly applied to a brand-new guest
+ * session the shopper never asked for: they read why, and nothing changed. Sign-in and
+ * registration are exempt: a stale sign-in form must still sign in.
  */
 import type { RequestHandler } from "express";
+import { HttpError } from "../errors.ts";
 import type { Clock } from "../clock.ts";
 import type { Technique } from "../session/types.ts";
 import type { SavedCarts } from "./saved-carts.ts";
+
+const SAFE = new Set(["GET", "HEAD", "OPTIONS"]);
+const SIGN_IN_FORMS = new Set(["/login", "/register", "/instructor/login"]);
 
 export interface NoticeDeps {
   savedCarts: SavedCarts;
@@ -83,6 +92,9 @@ export function sessionNotices(deps: NoticeDeps): RequestHandler {
         savedCarts.forgetEnd(ended.key); // once
       } catch (error) {
         deps.onError(error); // a notice is a courtesy: never fail the page for it
+      }
+      if (res.locals.sessionNotice && !SAFE.has(req.method) && !SIGN_IN_FORMS.has(req.path)) {
+        throw new HttpError(409, `${res.locals.sessionNotice} Nothing was changed.`, "Your session has ended");
       }
     }
     next();

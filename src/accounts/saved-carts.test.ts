@@ -173,4 +173,23 @@ describe("the saved cart, server-side techniques", () => {
     assert.equal((await signIn(b, email, "a new long passphrase")).status, 303);
     assert.deepEqual([...(await cartOf(b))], [[1, 1]]);
   });
+
+  it("a form sent from a page of an ended session is refused with the reason (409), and nothing changes", async () => {
+    app = await startTestApp();
+    const a = app.client();
+    const { email, password } = await register(a);
+    const b = app.client();
+    assert.equal((await signIn(b, email, password)).status, 303);
+    await addToCart(b, 1, 1);
+    await b.get("/cart"); // device B's page, with its form token
+    await a.get("/account/sessions");
+    const others = await a.post("/account/sessions/end", { action: "all", password });
+    assert.equal(others.status, 303);
+    const late = await b.post("/cart/items", { productId: "4", quantity: "1" });
+    assert.equal(late.status, 409);
+    assert.match(late.text, /You were signed out from another device\. Your cart was saved to your account — sign in to get it back\. Nothing was changed\./);
+    assert.deepEqual([...(await cartOf(b))], [], "no guest cart was started behind the shopper's back");
+    assert.equal((await signIn(b, email, password)).status, 303);
+    assert.deepEqual([...(await cartOf(b))], [[1, 1]], "the add did not land; the saved cart came back");
+  });
 });
