@@ -16,8 +16,6 @@ export interface SessionCookie {
    * is there but its signature does not (tampered, hand-made or planted), undefined when none.
    */
   read(req: Request): string | false | undefined;
-  /** True when the ID read arrived signed with an older secret: send it again under the current one. */
-  signedWithOldSecret(req: Request): boolean;
   /** sha256(id): the store's key (remembered for the IDs this cookie verified or signed). */
   keyOf(id: string): string;
   /** Set the cookie, signed, to live until `expiresAt` (the server stays the authority on expiry). */
@@ -36,18 +34,14 @@ export function createSessionCookie(options: { cookieName: string; cookieSecure:
     // No Domain attribute: the cookie goes back to this host only, not to sibling subdomains.
   };
   const verifier = createCookieVerifier(options.sessionSecrets);
-  const verified = (req: Request) => {
-    const value = readCookie(req.headers.cookie, name);
-    return value === undefined ? undefined : verifier.verify(value);
-  };
   return {
     name,
     attributes,
     read(req) {
-      const result = verified(req); // an unsigned value is never trusted: it counts as a bad signature
-      return result ? result.id : result;
+      const value = readCookie(req.headers.cookie, name);
+      const verified = value === undefined ? undefined : verifier.verify(value); // unsigned counts as a bad signature
+      return verified ? verified.id : verified;
     },
-    signedWithOldSecret: (req) => (verified(req) || { keyIndex: 0 }).keyIndex > 0,
     keyOf: (id) => verifier.keyOf(id),
     // The signed value is remembered, so a re-send costs no HMAC. (Express encodes it as res.cookie's signed: true would.)
     send: (res, id, expiresAt) => res.cookie(name, verifier.sign(id), { ...attributes, expires: new Date(expiresAt) }),

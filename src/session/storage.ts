@@ -30,24 +30,17 @@ export interface SessionStorageOptions {
   absoluteTimeoutMs: number;
   /** A read writes last-seen at most once per this interval (Lucia's rule, adapted). */
   touchIntervalMs: number;
-  /** How the ID travels; the signed cookie of cookie.ts unless given. */
+  /** How the ID travels and how IDs are made: cookie.ts and id.ts unless given. */
   cookie?: SessionCookie;
-  /** How IDs are made; 32 random bytes (id.ts) unless given. */
   ids?: SessionIds;
 }
 
 export const emptyData = (): SessionData => ({ cart: [] });
+export const NOTICE_GRACE_MS = 3_600_000;
 
-export const emptySession = (events: SessionEvent[]): Session => ({
-  id: null,
-  key: null,
-  data: emptyData(),
-  userId: null,
-  createdAt: null,
-  lastSeenAt: null,
-  expiresAt: null,
-  events,
-});
+export const emptySession = (events: SessionEvent[]): Session => {
+  return { id: null, key: null, data: emptyData(), userId: null, createdAt: null, lastSeenAt: null, expiresAt: null, events };
+};
 
 const userAgentOf = (res: Response) => res.req?.get("user-agent")?.slice(0, 200) ?? null;
 
@@ -58,9 +51,6 @@ export function createSessionStorage(options: SessionStorageOptions): SessionSto
 
   /** Both timeouts, in one number: the moment the record dies unless touched again. */
   const expiryFor = (createdAt: number, lastSeenAt: number) => Math.min(lastSeenAt + idleTimeoutMs, createdAt + absoluteTimeoutMs);
-  // The cookie lives until the absolute end and is sent at creation, login, touch and secret
-  // rotation, not on every write; the server alone enforces the idle timeout (docs/security.md).
-  const cookieEnd = (s: StoredSession) => s.createdAt + absoluteTimeoutMs;
 
   /** A record that starts now: the absolute timeout counts from here. */
   const newRecord = (now: number, data: SessionData, userId: number | null, res: Response): StoredSession => ({
@@ -78,10 +68,13 @@ export function createSessionStorage(options: SessionStorageOptions): SessionSto
   };
 
   /** A signed cookie we will not honour: clear it so the browser stops sending it. */
-  const refuse = (res: Response, event: SessionEvent) => {
+  const refuse = (res: Response, event: SessionEvent, ended?: Session["ended"]) => {
     cookie.clear(res);
-    return emptySession([event]);
+    return { ...emptySession([event]), ended };
   };
+  // The browser keeps the cookie until the absolute end and an hour more: the server enforces both
+  // timeouts itself, and a cookie that outlives its session lets the shop say why it ended.
+  const send = (res: Response, id: string, stored: StoredSession) => cookie.send(res, id, stored.createdAt + absoluteTimeoutMs + NOTICE_GRACE_MS);
 
   const storage: SessionStorage = {
     technique: store.kind,
@@ -94,16 +87,16 @@ export function createSessionStorage(options: SessionStorageOptions): SessionSto
       if (!ids.isWellFormed(raw)) return refuse(res, "malformed-id");
 
       const now = clock.now();
-      const key = cookie.keyOf(raw);
+      const key = cookie.keyOf(raw); // sha256, remembered for cookies verified before
       const stored = await store.get(key, now);
       if (!stored) {
         // Unknown, destroyed or expired: never adopted, never re-created under this ID. The ID was
         // signed by us, so it is ours: delete any expired row now rather than at the next sweep.
         const dead = await store.peek(key); // only to say why, for the X-ray panel
         await store.destroy(key);
-        if (!dead) return refuse(res, "unknown-id");
+        if (!dead) return refuse(res, "unknown-id", { key, record: null });
         const absolute = now - dead.createdAt >= absoluteTimeoutMs || dead.expiresAt === dead.createdAt + absoluteTimeoutMs;
-        return refuse(res, absolute ? "expired-absolute" : "expired-idle");
+        return refuse(res, absolute ? "expired-absolute" : "expired-idle", { key, record: dead });
       }
       // Both timeouts are checked against the current settings, not only the stored expires_at,
       // so shortening a timeout takes effect at once for existing sessions too.
@@ -111,22 +104,21 @@ export function createSessionStorage(options: SessionStorageOptions): SessionSto
       const absoluteOver = now - stored.createdAt >= absoluteTimeoutMs;
       if (idleOver || absoluteOver) {
         await store.destroy(key);
-        return refuse(res, absoluteOver ? "expired-absolute" : "expired-idle");
+        return refuse(res, absoluteOver ? "expired-absolute" : "expired-idle", { key, record: stored });
       }
 
       const session = emptySession(["loaded"]);
       adopt(session, raw, key, stored);
-      let resend = cookie.signedWithOldSecret(req); // then re-signed under the current secret
       // Sliding expiry without a write per page view: touch at most once per interval.
       if (now - stored.lastSeenAt >= touchIntervalMs) {
         const expiresAt = expiryFor(stored.createdAt, now);
         if (await store.touch(key, now, expiresAt)) {
-          Object.assign(session, { lastSeenAt: now, expiresAt });
+          session.lastSeenAt = now;
+          session.expiresAt = expiresAt;
           session.events.push("touched");
-          resend = true;
+          send(res, raw, stored); // the same lifetime; re-signed with the current secret after a rotation
         }
       }
-      if (resend) cookie.send(res, raw, cookieEnd(stored));
       return session;
     },
 
@@ -144,7 +136,7 @@ export function createSessionStorage(options: SessionStorageOptions): SessionSto
         await store.create(cookie.keyOf(id), stored);
         adopt(session, id, cookie.keyOf(id), stored);
         session.events.push("created");
-        cookie.send(res, id, cookieEnd(stored));
+        send(res, id, stored);
         return;
       }
       const updated = await store.update(session.key, now, (current) => ({
@@ -161,7 +153,7 @@ export function createSessionStorage(options: SessionStorageOptions): SessionSto
         throw new SessionEndedError();
       }
       adopt(session, session.id!, session.key, updated);
-      session.events.push("saved"); // no Set-Cookie: the cookie's lifetime does not move (see cookieEnd)
+      session.events.push("saved");
     },
 
     /**
@@ -174,15 +166,16 @@ export function createSessionStorage(options: SessionStorageOptions): SessionSto
       const id = await ids.generate();
       const key = cookie.keyOf(id);
       // rekey is atomic and refuses when the old record is gone: a session logged out meanwhile is never carried over.
-      let stored = session.key ? await store.rekey(session.key, key, now, (current) => newRecord(now, current.data, change.userId, res)) : null;
+      const data = change.data ?? ((d: SessionData) => d);
+      let stored = session.key ? await store.rekey(session.key, key, now, (current) => newRecord(now, data(current.data), change.userId, res)) : null;
       if (!stored) {
         // No record to carry over (a guest who stored nothing, or one that ended meanwhile).
-        stored = newRecord(now, emptyData(), change.userId, res);
+        stored = newRecord(now, data(emptyData()), change.userId, res);
         await store.create(key, stored);
       }
       adopt(session, id, key, stored);
       session.events.push("regenerated");
-      cookie.send(res, id, cookieEnd(stored));
+      send(res, id, stored);
     },
 
     /** Logout: the record is deleted, so the old cookie value is dead everywhere, and the cookie is cleared. */
