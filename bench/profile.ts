@@ -5,7 +5,8 @@
  * where the code lives (our session layer, express, node internals, SQLite, GC …); the last line
  * is the JSON that bench.json keeps.
  *
- *   node bench/profile.ts [stack]
+ *   node bench/profile.ts [stack]          a stack of bench/stack-server.ts (ours-sqlite unless given)
+ *   node bench/profile.ts app-on|app-off   the full shop's cart page, with or without sessions (issue 16 #5)
  */
 import fs from "node:fs";
 import os from "node:os";
@@ -17,20 +18,26 @@ import { startBenchServer } from "./lib/servers.ts";
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const stack = process.argv[2] ?? "ours-sqlite";
 const profDir = fs.mkdtempSync(path.join(os.tmpdir(), "bench-prof-"));
-const server = await startBenchServer(root, "bench/stack-server.ts", stack, ["--cpu-prof", `--cpu-prof-dir=${profDir}`]);
+const app = stack.startsWith("app-");
+const server = await startBenchServer(root, app ? "bench/app-server.ts" : "bench/stack-server.ts", stack, ["--cpu-prof", `--cpu-prof-dir=${profDir}`]);
+const form = { "content-type": "application/x-www-form-urlencoded" };
+const cookieOf = (res: Response) =>
+  res.headers
+    .getSetCookie()
+    .map((c) => c.split(";")[0])
+    .join("; ");
 const clients: Record<string, string>[] = [];
 for (let i = 0; i < 8; i++) {
-  const res = await fetch(`${server.url}/add`, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: "productId=2" });
-  clients.push({
-    cookie: res.headers
-      .getSetCookie()
-      .map((c) => c.split(";")[0])
-      .join("; "),
-  });
+  const res = app
+    ? await fetch(`${server.url}/cart/items`, { method: "POST", redirect: "manual", headers: form, body: "productId=2&quantity=1&returnTo=%2Fcart" })
+    : await fetch(`${server.url}/add`, { method: "POST", headers: form, body: "productId=2" });
+  clients.push({ cookie: cookieOf(res) });
 }
-const form = { "content-type": "application/x-www-form-urlencoded" };
-const browse = await loadWithSessions(server.url, [{ method: "GET", path: "/browse" }], clients, 5, 8);
-const add = await loadWithSessions(server.url, [{ method: "POST", path: "/add", headers: form, body: "productId=5" }], clients, 5, 8);
+const [first, second] = app ? (["/cart", "/cart"] as const) : (["/browse", "/add"] as const);
+const browse = await loadWithSessions(server.url, [{ method: "GET", path: first }], clients, 5, 8);
+const add = app
+  ? await loadWithSessions(server.url, [{ method: "GET", path: second }], clients, 5, 8)
+  : await loadWithSessions(server.url, [{ method: "POST", path: second, headers: form, body: "productId=5" }], clients, 5, 8);
 await server.stop();
 
 const file = fs.readdirSync(profDir).find((f) => f.endsWith(".cpuprofile"))!;
@@ -45,7 +52,13 @@ const self = new Map<string, number>();
 const areas = new Map<string, number>();
 /** Where a frame's code lives, coarsely. */
 const areaOf = (url: string, fn: string) => {
-  if (!url) return fn === "(garbage collector)" ? "GC" : fn === "(idle)" || fn === "(program)" ? fn : "native (SQLite, crypto, …)";
+  if (!url) {
+    if (fn === "(garbage collector)") return "GC";
+    if (fn === "(idle)" || fn === "(program)") return fn;
+    if (/^write|^writev$|^readv?$/.test(fn)) return "socket I/O (native)";
+    if (fn === "(anonymous)") return "compiled EJS templates";
+    return `native ${fn}`;
+  }
   if (url.includes("/src/session/") || url.includes("/src/db/")) return "our session layer (src/session, src/db)";
   const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url)?.[1];
   if (pkg) return `package ${pkg}`;
@@ -68,10 +81,10 @@ const top = [...self.entries()]
   .slice(0, 15)
   .map(([fn, us]) => ({ function: fn, selfMs: Math.round(us / 1000), share: share(us) }));
 const byArea = [...areas.entries()]
-  .filter(([a]) => a !== "(idle)")
+  .filter(([a, us]) => a !== "(idle)" && share(us) >= 0.5)
   .sort((a, b) => b[1] - a[1])
   .map(([area, us]) => ({ area, ms: Math.round(us / 1000), share: share(us) }));
-console.log(`\nWhere the time goes (${stack}; 5 s browse at ${browse.rps} req/s, then 5 s add at ${add.rps} req/s; self time, idle excluded):`);
+console.log(`\nWhere the time goes (${stack}; 5 s ${first} at ${browse.rps} req/s, then 5 s ${second} at ${add.rps} req/s; self time, idle excluded):`);
 console.table(byArea);
 console.table(top);
 console.log(JSON.stringify({ stack, browseRps: browse.rps, addRps: add.rps, byArea, top }));
