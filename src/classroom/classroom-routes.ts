@@ -66,6 +66,7 @@ export function createClassroomLayer(deps: ClassroomDeps) {
       xrayOn: xray.isOn(req),
       instructor: config.instructorPassword !== null && auth.isInstructor(req),
     };
+    res.locals.instructorCsrf = res.locals.classroom.instructor ? auth.csrfToken(req) : "";
     if (xray.isOn(req)) {
       res.locals.xray = () => xray.model(req, res, classroom.clock.now());
       if (req.method === "GET") xray.forget(req, res);
