@@ -19,8 +19,9 @@ if (!process.env.E2E_DB_DIR) {
  * The whole suite runs once per session technique (CI runs all four: sqlite, memory, cookie, redis): one server per technique,
  * each with its own database file, and one Playwright project per server. Specs ask
  * `technique()` (e2e/helpers.ts) where the behaviour must differ, and assert the difference.
- * Specs under e2e/labs-isolated/ start their own servers (restarts, demo clock, vulnerable
- * modes change a whole server), so they run once, in the sqlite project.
+ * Specs under e2e/labs-isolated/ and e2e/isolated/ start their own servers (restarts, demo clock,
+ * vulnerable modes change a whole server), so they run once, in the sqlite project; a spec there
+ * that concerns every technique starts one shop per technique itself.
  */
 // E2E_PORT_BASE moves the four servers (3217–3220 by default), so two checkouts can run the suite at once.
 const portBase = Number(process.env.E2E_PORT_BASE ?? 3217);
@@ -56,7 +57,7 @@ export default defineConfig({
   projects: techniques.map((t) => ({
     name: t.name,
     metadata: { technique: t.name },
-    testIgnore: t.name === "sqlite" ? undefined : /labs-isolated\//,
+    testIgnore: t.name === "sqlite" ? undefined : /(labs-isolated|isolated)\//,
     use: { ...browserUse, baseURL: `http://127.0.0.1:${t.port}` },
   })),
   webServer: techniques.map((t) => {

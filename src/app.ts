@@ -10,6 +10,9 @@ import type { Config } from "./config.ts";
 import type { Clock } from "./clock.ts";
 import type { Db } from "./db/open.ts";
 import type { Logger } from "./log.ts";
+import { createCartCarryOver } from "./accounts/carry-over.ts";
+import { sessionNotices } from "./accounts/notices.ts";
+import type { SavedCarts } from "./accounts/saved-carts.ts";
 import { createAudit } from "./auth/audit.ts";
 import { createPasswordHasher } from "./auth/password.ts";
 import { createCatalog } from "./catalog/catalog.ts";
@@ -51,9 +54,11 @@ export interface AppDeps {
   log: Logger;
   /** The project folder (views/, public/). */
   root: string;
+  /** The accounts' saved carts and why sessions ended (src/accounts/). */
+  savedCarts: SavedCarts;
 }
 
-export function createApp({ config, db, sessions, store, clock, realClock, log, root, classroom, cleanup }: AppDeps) {
+export function createApp({ config, db, sessions, store, clock, realClock, log, root, classroom, cleanup, savedCarts }: AppDeps) {
   const catalog = createCatalog(db);
   const users = createUsers(db);
   const orders = createOrders(db);
@@ -62,8 +67,10 @@ export function createApp({ config, db, sessions, store, clock, realClock, log, 
   const audit = createAudit(log);
   // Two of libuv's four threads at most for scrypt: the others keep serving files and compression.
   const passwords = createPasswordHasher({ concurrency: 2, maxWaiting: 100 });
-  const deps = { catalog, users, orders, sessions, store, flash, clock, audit, passwords, busyTimeoutMs: config.sqliteBusyTimeoutMs };
-  const classroomLayer = createClassroomLayer({ config, classroom, store, sessions, catalog, cleanup, flash, log, realClock, audit, db });
+  const carryOver = createCartCarryOver({ savedCarts, store, catalog, clock, policy: () => classroom.cartMergePolicy });
+  const deps = { catalog, users, orders, sessions, store, flash, clock, audit, passwords, savedCarts, carryOver, busyTimeoutMs: config.sqliteBusyTimeoutMs };
+  const onSessionEnded = (key: string) => savedCarts.recordEnd(key, "instructor", clock.now());
+  const classroomLayer = createClassroomLayer({ config, classroom, store, sessions, catalog, cleanup, flash, log, realClock, audit, db, onSessionEnded });
 
   const app = express();
   app.set("trust proxy", config.trustProxy);
@@ -79,6 +86,7 @@ export function createApp({ config, db, sessions, store, clock, realClock, log, 
     user: null,
     cartCount: 0,
     flash: null,
+    sessionNotice: null,
     csrfToken: "",
     q: "",
     // Pages with their own <meta name="description"> set this; the rest share the head's default.
@@ -107,6 +115,16 @@ export function createApp({ config, db, sessions, store, clock, realClock, log, 
   app.use(cookieParser([...config.sessionSecrets]));
   // The dashboard reports a store outage itself ("Store unavailable"): it must not get the 503 page instead.
   app.use(loadSession(sessions, { outageTolerant: (req) => req.method === "GET" && (req.path === "/instructor" || req.path === "/instructor/events") }));
+  app.use(
+    sessionNotices({
+      savedCarts,
+      clock,
+      technique: sessions.technique,
+      idleTimeoutMs: config.idleTimeoutMs,
+      absoluteTimeoutMs: config.absoluteTimeoutMs,
+      onError: (err) => log.warn({ err }, "session notice skipped"),
+    }),
+  );
   app.use(classroomLayer.remember);
   app.use(flash.read);
   app.use(locals(users));
@@ -119,7 +137,7 @@ export function createApp({ config, db, sessions, store, clock, realClock, log, 
   app.use(cartRoutes(deps));
   app.use(authRoutes(deps));
   app.use(checkoutRoutes(deps));
-  app.use(accountRoutes(deps));
+  app.use(accountRoutes(deps, config));
   app.use(classroomLayer.router);
 
   app.use(notFoundHandler);

@@ -9,10 +9,14 @@ import { createApp } from "./app.ts";
 import type { Clock } from "./clock.ts";
 import type { Config } from "./config.ts";
 import { migrate, seedCatalog } from "./db/migrate.ts";
+import { startCheckpointer } from "./db/checkpointer.ts";
 import { type Db, forRequests, openDatabase } from "./db/open.ts";
 import type { Logger } from "./log.ts";
 import { createClassroom } from "./classroom/classroom.ts";
+import { withSavedCarts } from "./accounts/account-storage.ts";
+import { createSavedCarts } from "./accounts/saved-carts.ts";
 import { startSessionCleanup } from "./session/cleanup.ts";
+import { NOTICE_GRACE_MS } from "./session/storage.ts";
 import { connectRedisStore } from "./session/redis.ts";
 import { createSessionLayer } from "./session/technique.ts";
 import type { SessionStorage } from "./session/types.ts";
@@ -42,6 +46,8 @@ export async function createShop(config: Config, deps: ShopDeps) {
   const migrationsApplied = ownsDb ? migrate(db, path.join(root, "db/migrations")) : [];
   const seeded = ownsDb ? seedCatalog(db, path.join(root, "db/seed.sql")) : false;
   forRequests(db); // from here on, waits for a lock never block the event loop
+  // ...and neither do WAL checkpoints: a worker thread does them (db/checkpointer.ts).
+  const checkpointer = startCheckpointer(db, { onError: (err) => log.warn({ err }, "WAL checkpoint") });
 
   // The classroom's demo clock is the shop's clock: fast-forwarding moves expiry and cleanup together.
   const classroom = createClassroom({ realClock: deps.clock, vulnerableLabsAllowed: config.vulnerableLabs });
@@ -50,11 +56,27 @@ export async function createShop(config: Config, deps: ShopDeps) {
   try {
     layer = await createSessionLayer({ config, db, clock, createStorage: classroom.createStorage, createRedisStore: (c) => connectRedisStore(c, log) });
   } catch (error) {
+    await checkpointer?.stop();
     if (ownsDb) db.close();
     throw error;
   }
   const { store } = layer;
-  const sessions = deps.sessions ?? layer.storage;
+  // The account's saved cart, written through on every change of a signed-in session (src/accounts/).
+  const savedCarts = createSavedCarts(db);
+  const sessions = withSavedCarts(deps.sessions ?? layer.storage, {
+    savedCarts,
+    clock,
+    onError: (err) => log.warn({ err }, "saved cart not updated; it catches up at the next change"),
+  });
+  // Why a session ended is kept only as long as its cookie can still arrive.
+  const pruneEndings = setInterval(() => {
+    try {
+      savedCarts.pruneEnds(clock.now() - config.absoluteTimeoutMs - NOTICE_GRACE_MS);
+    } catch (err) {
+      log.warn({ err }, "pruning session endings failed; will retry");
+    }
+  }, config.cleanupIntervalMs);
+  pruneEndings.unref();
 
   // The cookie technique keeps nothing on the server, and Redis expires keys itself: nothing to clean.
   const cleanup =
@@ -71,7 +93,7 @@ export async function createShop(config: Config, deps: ShopDeps) {
         })
       : null;
 
-  const app = createApp({ config, db, sessions, store, clock, realClock: deps.clock, log, root, classroom, cleanup });
+  const app = createApp({ config, db, sessions, store, clock, realClock: deps.clock, log, root, classroom, cleanup, savedCarts });
 
   return {
     app,
@@ -83,10 +105,12 @@ export async function createShop(config: Config, deps: ShopDeps) {
     cleanup,
     migrationsApplied,
     seeded,
-    /** After the HTTP server has stopped: the cleanup job, the store's connections, the database (if the shop opened it). */
+    /** After the HTTP server has stopped: the cleanup job, the store's connections, the checkpointer, the database (if the shop opened it). */
     async close() {
+      clearInterval(pruneEndings);
       await cleanup?.stop();
       await layer.close();
+      await checkpointer?.stop();
       if (ownsDb) db.close();
     },
   };

@@ -12,6 +12,8 @@ export type AuditEvent =
   | "sign-out"
   | "register"
   | "other-sessions-ended"
+  | "signed-out-everywhere"
+  | "password-change"
   | "instructor-sign-in"
   | "instructor-sign-out"
   | "session-expired-by-instructor"

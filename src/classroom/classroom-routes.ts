@@ -36,6 +36,8 @@ export interface ClassroomDeps {
   audit: Audit;
   /** The instructor's passes are kept in the shop's database. */
   db: Db;
+  /** The instructor ended this session on purpose: its next request is told so (src/accounts/notices.ts). */
+  onSessionEnded?: (key: string) => void;
 }
 
 export const techniqueNames = { sqlite: "SQLite", memory: "Memory", cookie: "Cookie", redis: "Redis" } as const;

@@ -9,6 +9,7 @@
 import type { Clock } from "../clock.ts";
 import { createSessionStorage, type SessionStorageOptions } from "../session/storage.ts";
 import type { SessionStorage } from "../session/types.ts";
+import type { MergePolicy } from "../accounts/merge.ts";
 import { createVulnerableStorage, type LabModes } from "./vulnerable-storage.ts";
 
 export type LabModeName = keyof LabModes;
@@ -32,6 +33,8 @@ export function createClassroom({ realClock, vulnerableLabsAllowed }: { realCloc
   const history: HistoryPoint[] = [];
   let removedSinceSample = 0;
   let lastSweep: { at: number; removed: number } | null = null;
+  // How a saved cart and a guest cart are merged at sign-in; lessons switch it (src/accounts/merge.ts).
+  let cartMergePolicy: MergePolicy = "sum";
 
   // Open server-sent event streams: ended at shutdown, or server.close() would wait for them forever.
   const streams = new Set<() => void>();
@@ -49,6 +52,12 @@ export function createClassroom({ realClock, vulnerableLabsAllowed }: { realCloc
      */
     createStorage: (options: SessionStorageOptions): SessionStorage =>
       vulnerableLabsAllowed ? createVulnerableStorage(options, labModes) : createSessionStorage(options),
+    get cartMergePolicy() {
+      return cartMergePolicy;
+    },
+    setCartMergePolicy(policy: MergePolicy) {
+      cartMergePolicy = policy;
+    },
     get offsetMs() {
       return offsetMs;
     },

@@ -23,6 +23,9 @@ export function openDatabase(file: string, options: { busyTimeoutMs?: number } =
   db.pragma("synchronous = NORMAL");
   db.pragma(`busy_timeout = ${Math.trunc(options.busyTimeoutMs ?? 2000)}`);
   db.pragma("foreign_keys = ON");
+  // After a checkpoint has copied everything back, the WAL is reused from its start but keeps
+  // its size; a burst (the sweep of a big backlog) would leave a huge file behind. Cap it.
+  db.pragma("journal_size_limit = 67108864");
   return db;
 }
 

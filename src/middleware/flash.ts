@@ -9,7 +9,12 @@ import type { RequestHandler, Response } from "express";
 export interface Flash {
   kind: "success" | "error" | "info";
   text: string;
+  /** Details listed under the text (e.g. every adjustment of a cart merge). */
+  lines?: string[];
 }
+
+/** A cookie holds ~4 KB: a long list is cut, and says so. */
+const MAX_LINES_SHOWN = 8;
 
 export function createFlash(options: { cookieName: string; secure: boolean }) {
   const attributes = { httpOnly: true, sameSite: "lax" as const, secure: options.secure, path: "/" };
@@ -19,15 +24,18 @@ export function createFlash(options: { cookieName: string; secure: boolean }) {
     if (raw !== undefined) {
       const f = raw as Partial<Flash> | false;
       if (f && typeof f === "object" && typeof f.text === "string" && ["success", "error", "info"].includes(f.kind as string)) {
-        res.locals.flash = { kind: f.kind, text: f.text.slice(0, 300) };
+        const lines = Array.isArray(f.lines) ? f.lines.filter((l): l is string => typeof l === "string").map((l) => l.slice(0, 200)) : [];
+        res.locals.flash = { kind: f.kind, text: f.text.slice(0, 300), lines: lines.slice(0, MAX_LINES_SHOWN + 1) };
       }
       if (req.method === "GET") res.clearCookie(options.cookieName, attributes);
     }
     next();
   };
 
-  const set = (res: Response, kind: Flash["kind"], text: string) => {
-    res.cookie(options.cookieName, { kind, text }, { ...attributes, signed: true, maxAge: 60_000 });
+  const set = (res: Response, kind: Flash["kind"], text: string, lines: readonly string[] = []) => {
+    const shown =
+      lines.length > MAX_LINES_SHOWN + 1 ? [...lines.slice(0, MAX_LINES_SHOWN), `…and ${lines.length - MAX_LINES_SHOWN} more changes.`] : [...lines];
+    res.cookie(options.cookieName, shown.length > 0 ? { kind, text, lines: shown } : { kind, text }, { ...attributes, signed: true, maxAge: 60_000 });
   };
 
   return { read, set };

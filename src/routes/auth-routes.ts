@@ -22,7 +22,7 @@ const credentials = z.object({
 
 const GENERIC_LOGIN_ERROR = "That email and password don't match an account.";
 
-export function authRoutes({ users, sessions, flash, clock, audit, passwords, busyTimeoutMs }: RouteDeps): Router {
+export function authRoutes({ users, sessions, flash, clock, audit, passwords, carryOver, busyTimeoutMs }: RouteDeps): Router {
   const router = Router();
 
   // Verifying against a real hash when the email is unknown makes both failures take as long,
@@ -66,9 +66,17 @@ export function authRoutes({ users, sessions, flash, clock, audit, passwords, bu
       return;
     }
     const previousSession = req.session.key;
-    await sessions.regenerate(req.session, res, { userId: ok.id }); // new ID, same cart: defeats fixation
-    audit("sign-in", "success", { userId: ok.id, session: req.session.key, previousSession });
-    flash.set(res, "success", `Welcome back, ${ok.email}.`);
+    // The account's saved cart comes back, merged into this visit's cart in the same write as the new ID.
+    const claimed = await carryOver.claim(ok.id, req.session.key, req.session.lastSeenAt);
+    try {
+      await sessions.regenerate(req.session, res, { userId: ok.id, data: claimed.merge }); // new ID, same cart: defeats fixation
+    } catch (error) {
+      carryOver.release(claimed); // not signed in: the saved cart stays saved
+      throw error;
+    }
+    audit("sign-in", "success", { userId: ok.id, session: req.session.key, previousSession, count: claimed.rows.length });
+    const back = claimed.restoredItems > 0 ? ` Your saved cart is back (${claimed.restoredItems} ${claimed.restoredItems === 1 ? "item" : "items"}).` : "";
+    flash.set(res, "success", `Welcome back, ${ok.email}.${back}`, claimed.adjustments);
     res.redirect(303, next);
   });
 

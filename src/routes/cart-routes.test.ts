@@ -8,7 +8,7 @@ beforeEach(async () => {
 });
 afterEach(() => app.close());
 
-const flashOf = async (c: Client) => /<p class="flash flash-(\w+)">([^<]*)<\/p>/.exec((await c.get("/cart")).text)?.slice(1);
+const flashOf = async (c: Client) => /<div class="flash flash-(\w+)"><p>([^<]*)<\/p>/.exec((await c.get("/cart")).text)?.slice(1);
 
 describe("the cart", () => {
   it("adds, merges, changes and removes lines, and empties", async () => {

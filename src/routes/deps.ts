@@ -1,4 +1,6 @@
 /** What the route files need, built once in createApp. */
+import type { CartCarryOver } from "../accounts/carry-over.ts";
+import type { SavedCarts } from "../accounts/saved-carts.ts";
 import type { Audit } from "../auth/audit.ts";
 import type { PasswordHasher } from "../auth/password.ts";
 import type { Users } from "../auth/users.ts";
@@ -22,6 +24,10 @@ export interface RouteDeps {
   audit: Audit;
   /** scrypt, at most a few at a time (see password.ts). */
   passwords: PasswordHasher;
+  /** The accounts' saved carts and why sessions ended. */
+  savedCarts: SavedCarts;
+  /** Sign-in: the saved cart comes back, merged with the guest's. */
+  carryOver: CartCarryOver;
   /** How long a write may wait for another connection's lock (SQLITE_BUSY_TIMEOUT_MS). */
   busyTimeoutMs: number;
 }

@@ -5,7 +5,7 @@ import { promisify } from "node:util";
 import fs from "node:fs";
 import { createManualClock } from "../clock.ts";
 import { freshDatabase, root } from "../test/harness.ts";
-import { startSessionCleanup, sweepExpired } from "./cleanup.ts";
+import { nextBatchSize, startSessionCleanup, sweepExpired } from "./cleanup.ts";
 import { createSqliteStore } from "./stores/sqlite-store.ts";
 
 let env: ReturnType<typeof freshDatabase>;
@@ -34,12 +34,34 @@ describe("session cleanup", () => {
     seedRows(2500, now - 1, "dead");
     seedRows(10, now, "edge"); // expires_at == now counts as expired
     seedRows(300, now + 1, "live");
-    const result = await sweepExpired(createSqliteStore(env.db), now, { batchSize: 1000, maxShare: 0.25 });
+    // batchMs: Infinity keeps the size fixed, so the batches can be counted.
+    const result = await sweepExpired(createSqliteStore(env.db), now, { batchSize: 1000, batchMs: Number.POSITIVE_INFINITY, maxShare: 0.25 });
     assert.equal(result.removed, 2510);
     assert.equal(result.batches, 3, "two full batches of 1,000 and a partial one of 510");
     assert.equal(count("dead-%"), 0);
     assert.equal(count("edge-%"), 0);
     assert.equal(count("live-%"), 300);
+  });
+
+  it("sizes batches by time: slow rows shrink the batch (at most halving per step), fast rows grow it (at most doubling), within 10..5000", () => {
+    assert.equal(nextBatchSize(500, 40, 5), 250, "a 40 ms batch of 500 halves, not to 62 at once");
+    assert.equal(nextBatchSize(250, 6, 5), 208, "close to the target: proportional");
+    assert.equal(nextBatchSize(200, 1, 5), 400, "a fast batch doubles, not ×5 at once");
+    assert.equal(nextBatchSize(200, 0, 5), 400, "a batch too fast to time doubles");
+    assert.equal(nextBatchSize(12, 100, 5), 10, "never below 10 rows: the sweep always makes progress");
+    assert.equal(nextBatchSize(4000, 0.5, 5), 5000, "never above 5,000 rows");
+  });
+
+  it("removes every expired row whatever the batch sizes it picks on the way", async () => {
+    const now = Date.now();
+    seedRows(3000, now - 1, "dead");
+    seedRows(50, now + 1, "live");
+    // A tiny time budget forces the sweep down to small batches and back: nothing may be skipped.
+    const result = await sweepExpired(createSqliteStore(env.db), now, { batchSize: 700, batchMs: 0.05 });
+    assert.equal(result.removed, 3000);
+    assert.ok(result.batches > 5, `it worked in many small batches (${result.batches})`);
+    assert.equal(count("dead-%"), 0);
+    assert.equal(count("live-%"), 50);
   });
 
   it("runs at start-up, then on its timer (interval ±10% jitter), and stops cleanly", async (t) => {

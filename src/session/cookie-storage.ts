@@ -25,6 +25,7 @@ import type { CookieOptions, Request, Response } from "express";
 import type { Clock } from "../clock.ts";
 import { SessionTooLargeError } from "./errors.ts";
 import { hashSessionId, isWellFormedSessionId, newSessionId } from "./id.ts";
+import { NOTICE_GRACE_MS } from "./storage.ts";
 import type { Session, SessionData, SessionStorage } from "./types.ts";
 
 /** What browsers promise to keep for one cookie (RFC 6265 §6.1: at least 4096 bytes of name, value and attributes). */
@@ -130,7 +131,9 @@ export function createCookieSessionStorage(options: CookieSessionStorageOptions)
     const value = sealer.seal(sealed);
     const bytes = Buffer.byteLength(`${cookieName}=${value}`);
     if (bytes > MAX_COOKIE_BYTES) throw tooLarge(bytes);
-    res.cookie(cookieName, value, { ...attributes, expires: new Date(sealed.expiresAt) });
+    // Kept by the browser past the session's end (the expiry sealed inside decides), so that an
+    // expired cookie still arrives and the shop can say why the session ended (NOTICE_GRACE_MS).
+    res.cookie(cookieName, value, { ...attributes, expires: new Date(sealed.createdAt + absoluteTimeoutMs + NOTICE_GRACE_MS) });
   };
 
   const sealedOf = (session: Session): Sealed => ({
@@ -162,7 +165,15 @@ export function createCookieSessionStorage(options: CookieSessionStorageOptions)
       const absoluteOver = now - sealed.createdAt >= absoluteTimeoutMs;
       if (absoluteOver || now - sealed.lastSeenAt >= idleTimeoutMs) {
         clear(res);
-        return fresh([absoluteOver ? "expired-absolute" : "expired-idle"]);
+        const record = {
+          data: sealed.data,
+          userId: sealed.userId,
+          createdAt: sealed.createdAt,
+          lastSeenAt: sealed.lastSeenAt,
+          expiresAt: sealed.expiresAt,
+          userAgent: null,
+        };
+        return { ...fresh([absoluteOver ? "expired-absolute" : "expired-idle"]), ended: { key: hashSessionId(sealed.id), record } };
       }
       const session = fresh(["loaded"]);
       adopt(session, sealed);
@@ -203,7 +214,7 @@ export function createCookieSessionStorage(options: CookieSessionStorageOptions)
       // A new nonce (so pre-login CSRF tokens die) and a new absolute lifetime; the cart comes along.
       const next: Sealed = {
         id: newSessionId(),
-        data: session.data,
+        data: change.data ? change.data(session.data) : session.data,
         userId: change.userId,
         createdAt: now,
         lastSeenAt: now,

@@ -29,24 +29,17 @@ export interface SessionStorageOptions {
   absoluteTimeoutMs: number;
   /** A read writes last-seen at most once per this interval (Lucia's rule, adapted). */
   touchIntervalMs: number;
-  /** How the ID travels; the signed cookie of cookie.ts unless given. */
+  /** How the ID travels and how IDs are made: cookie.ts and id.ts unless given. */
   cookie?: SessionCookie;
-  /** How IDs are made; 32 random bytes (id.ts) unless given. */
   ids?: SessionIds;
 }
 
 export const emptyData = (): SessionData => ({ cart: [] });
+export const NOTICE_GRACE_MS = 3_600_000;
 
-export const emptySession = (events: SessionEvent[]): Session => ({
-  id: null,
-  key: null,
-  data: emptyData(),
-  userId: null,
-  createdAt: null,
-  lastSeenAt: null,
-  expiresAt: null,
-  events,
-});
+export const emptySession = (events: SessionEvent[]): Session => {
+  return { id: null, key: null, data: emptyData(), userId: null, createdAt: null, lastSeenAt: null, expiresAt: null, events };
+};
 
 const userAgentOf = (res: Response) => res.req?.get("user-agent")?.slice(0, 200) ?? null;
 
@@ -74,10 +67,13 @@ export function createSessionStorage(options: SessionStorageOptions): SessionSto
   };
 
   /** A signed cookie we will not honour: clear it so the browser stops sending it. */
-  const refuse = (res: Response, event: SessionEvent) => {
+  const refuse = (res: Response, event: SessionEvent, ended?: Session["ended"]) => {
     cookie.clear(res);
-    return emptySession([event]);
+    return { ...emptySession([event]), ended };
   };
+  // The browser keeps the cookie until the absolute end and an hour more: the server enforces both
+  // timeouts itself, and a cookie that outlives its session lets the shop say why it ended.
+  const send = (res: Response, id: string, stored: StoredSession) => cookie.send(res, id, stored.createdAt + absoluteTimeoutMs + NOTICE_GRACE_MS);
 
   const storage: SessionStorage = {
     technique: store.kind,
@@ -97,9 +93,9 @@ export function createSessionStorage(options: SessionStorageOptions): SessionSto
         // signed by us, so it is ours: delete any expired row now rather than at the next sweep.
         const dead = await store.peek(key); // only to say why, for the X-ray panel
         await store.destroy(key);
-        if (!dead) return refuse(res, "unknown-id");
+        if (!dead) return refuse(res, "unknown-id", { key, record: null });
         const absolute = now - dead.createdAt >= absoluteTimeoutMs || dead.expiresAt === dead.createdAt + absoluteTimeoutMs;
-        return refuse(res, absolute ? "expired-absolute" : "expired-idle");
+        return refuse(res, absolute ? "expired-absolute" : "expired-idle", { key, record: dead });
       }
       // Both timeouts are checked against the current settings, not only the stored expires_at,
       // so shortening a timeout takes effect at once for existing sessions too.
@@ -107,7 +103,7 @@ export function createSessionStorage(options: SessionStorageOptions): SessionSto
       const absoluteOver = now - stored.createdAt >= absoluteTimeoutMs;
       if (idleOver || absoluteOver) {
         await store.destroy(key);
-        return refuse(res, absoluteOver ? "expired-absolute" : "expired-idle");
+        return refuse(res, absoluteOver ? "expired-absolute" : "expired-idle", { key, record: stored });
       }
 
       const session = emptySession(["loaded"]);
@@ -119,7 +115,7 @@ export function createSessionStorage(options: SessionStorageOptions): SessionSto
           session.lastSeenAt = now;
           session.expiresAt = expiresAt;
           session.events.push("touched");
-          cookie.send(res, raw, expiresAt);
+          send(res, raw, stored); // the same lifetime; re-signed with the current secret after a rotation
         }
       }
       return session;
@@ -139,7 +135,7 @@ export function createSessionStorage(options: SessionStorageOptions): SessionSto
         await store.create(hashSessionId(id), stored);
         adopt(session, id, hashSessionId(id), stored);
         session.events.push("created");
-        cookie.send(res, id, stored.expiresAt);
+        send(res, id, stored);
         return;
       }
       const updated = await store.update(session.key, now, (current) => ({
@@ -157,7 +153,6 @@ export function createSessionStorage(options: SessionStorageOptions): SessionSto
       }
       adopt(session, session.id!, session.key, updated);
       session.events.push("saved");
-      cookie.send(res, session.id!, updated.expiresAt);
     },
 
     /**
@@ -170,15 +165,16 @@ export function createSessionStorage(options: SessionStorageOptions): SessionSto
       const id = await ids.generate();
       const key = hashSessionId(id);
       // rekey is atomic and refuses when the old record is gone: a session logged out meanwhile is never carried over.
-      let stored = session.key ? await store.rekey(session.key, key, now, (current) => newRecord(now, current.data, change.userId, res)) : null;
+      const data = change.data ?? ((d: SessionData) => d);
+      let stored = session.key ? await store.rekey(session.key, key, now, (current) => newRecord(now, data(current.data), change.userId, res)) : null;
       if (!stored) {
         // No record to carry over (a guest who stored nothing, or one that ended meanwhile).
-        stored = newRecord(now, emptyData(), change.userId, res);
+        stored = newRecord(now, data(emptyData()), change.userId, res);
         await store.create(key, stored);
       }
       adopt(session, id, key, stored);
       session.events.push("regenerated");
-      cookie.send(res, id, stored.expiresAt);
+      send(res, id, stored);
     },
 
     /** Logout: the record is deleted, so the old cookie value is dead everywhere, and the cookie is cleared. */

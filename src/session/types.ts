@@ -49,10 +49,7 @@ export interface SessionStore {
   readonly kind: Technique;
   /** The record, or null when the key is unknown or the record expired at `now`. Never throws for that. */
   get(key: string, now: number): Promise<StoredSession | null>;
-  /**
-   * The record even if it has expired but is still stored (not swept yet), or null. Only for
-   * explaining what happened ("expired: idle") and for the instructor view: never to adopt a session.
-   */
+  /** Even an expired record not swept yet: only to explain what happened, never to adopt a session. */
   peek(key: string): Promise<StoredSession | null>;
   /** Insert a brand-new record. Keys come from 32 random bytes, so a collision means a bug: it throws. */
   create(key: string, session: StoredSession): Promise<void>;
@@ -63,10 +60,7 @@ export interface SessionStore {
    * so a request racing a logout cannot bring the session back. If `change` throws, nothing is written.
    */
   update(key: string, now: number, change: (current: StoredSession) => StoredSession): Promise<StoredSession | null>;
-  /**
-   * Atomically move a record to a new key (login): read the freshest copy under `oldKey`, apply
-   * `change`, store it under `newKey` and delete `oldKey`, all or nothing. Null when `oldKey` is gone.
-   */
+  /** Login: atomically move the freshest record to `newKey`, changed, deleting `oldKey`. Null when `oldKey` is gone. */
   rekey(oldKey: string, newKey: string, now: number, change: (current: StoredSession) => StoredSession): Promise<StoredSession | null>;
   /** Move last-seen and expiry forward. Only updates an existing record; false when there was none. */
   touch(key: string, lastSeenAt: number, expiresAt: number): Promise<boolean>;
@@ -77,10 +71,8 @@ export interface SessionStore {
 }
 
 /**
- * What happened to the session in this request, in the order it happened. The classroom X-ray
- * turns these into sentences; tests assert on them. A map, not a union, so that other modules
- * can add their own events by declaration merging (the classroom's labs do) without this file
- * knowing about them.
+ * What happened to the session in this request, in order (the X-ray's sentences, the tests' facts).
+ * A map, not a union, so that the classroom's labs can add events by declaration merging.
  */
 export interface SessionEvents {
   "no-cookie": true;
@@ -104,10 +96,7 @@ export type SessionEvent = keyof SessionEvents;
 /** The techniques of the source texts, plus Redis for scale. */
 export type Technique = "sqlite" | "memory" | "cookie" | "redis";
 
-/**
- * The cookie and the lifecycle (storage.ts over a store; cookie-storage.ts keeps it all in the cookie).
- * Routes only ever use these four calls.
- */
+/** The cookie and the lifecycle (storage.ts over a store; cookie-storage.ts): routes only use these four calls. */
 export interface SessionStorage {
   readonly technique: Technique;
   readonly cookieName: string;
@@ -115,8 +104,8 @@ export interface SessionStorage {
   load(req: Request, res: Response): Promise<Session>;
   /** The only way to write: atomic on the freshest data; creates the session on first use. */
   change(session: Session, res: Response, mutate: (data: SessionData) => SessionData): Promise<void>;
-  /** Login: the same data under a brand-new ID. */
-  regenerate(session: Session, res: Response, change: { userId: number | null }): Promise<void>;
+  /** Login: the same data (or `data(current)`, e.g. merged with a saved cart) under a brand-new ID. */
+  regenerate(session: Session, res: Response, change: { userId: number | null; data?: (current: SessionData) => SessionData }): Promise<void>;
   /** Logout. */
   destroy(session: Session, res: Response): Promise<void>;
 }
@@ -133,4 +122,6 @@ export interface Session {
   lastSeenAt: number | null;
   expiresAt: number | null;
   events: SessionEvent[];
+  /** The cookie named a session that has ended: its key, and its record if the store still had it (to say why). */
+  ended?: { key: string; record: StoredSession | null };
 }
