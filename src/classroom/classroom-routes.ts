@@ -91,7 +91,7 @@ export function createClassroomLayer(deps: ClassroomDeps) {
     res.render("labs/index", { title: "Session labs", labs });
   });
 
-  const renderLab = (res: import("express").Response, number: number, trapId: string | null = null) => {
+  const renderLab = (res: import("express").Response, number: number, trapId: string | null = null, run: Lab12Run | null = null) => {
     const lab = labs.find((l) => l.number === number);
     if (!lab) throw notFound("lab");
     res.render(`labs/lab-${lab.number}`, {
@@ -101,6 +101,8 @@ export function createClassroomLayer(deps: ClassroomDeps) {
       labModes: classroom.labModes,
       vulnerableLabsAllowed: classroom.vulnerableLabsAllowed,
       trapId,
+      run,
+      lab12: number === 12 ? lab12Page(res.req.session.data.cart) : null,
       cookieName: config.cookieName,
       idleMinutes: Math.round(config.idleTimeoutMs / 60_000),
       absoluteHours: Math.round((config.absoluteTimeoutMs / 3_600_000) * 10) / 10,
@@ -108,7 +110,11 @@ export function createClassroomLayer(deps: ClassroomDeps) {
     });
   };
 
-  router.get("/labs/:n", (req, res) => renderLab(res, /^[1-8]$/.test(req.params.n) ? Number(req.params.n) : 0));
+  router.get("/labs/:n", (req, res) => {
+    const lab = /^\d{1,2}$/.test(req.params.n) ? Number(req.params.n) : 0;
+    if (lab === 12) return renderLab(res, 12, null, lab12Run(req.query));
+    renderLab(res, lab);
+  });
 
   // Lab 2: a few long gift notes, to find the cookie technique's 4 KB wall in one click.
   router.post("/labs/2/fill", async (req, res) => {
@@ -148,5 +154,68 @@ export function createClassroomLayer(deps: ClassroomDeps) {
     renderLab(res, 5, newSessionId());
   });
 
+  // Lab 12: the slow add. It waits between loading the session (when the request began) and
+  // saving it, as a slow upload or a call to a payment provider would: the window in which a
+  // whole-session write-back loses what another tab saved. The atomic change loses nothing.
+  const lab12Product = () => {
+    const product = catalog.productById(LAB12_PRODUCT_ID);
+    if (!product) throw notFound("product");
+    return product;
+  };
+  function lab12Page(cart: readonly import("../session/types.ts").CartLine[]) {
+    const product = lab12Product();
+    return { product, quantity: cart.find((l) => l.productId === product.id)?.quantity ?? 0, fire: LAB12_FIRE, slowMs: LAB12_SLOW_MS };
+  }
+
+  router.post("/labs/12/reset", async (req, res) => {
+    const product = lab12Product();
+    await sessions.change(req.session, res, (data) => {
+      const rest = data.cart.filter((l) => l.productId !== product.id);
+      const added = addItem(rest, product, 1);
+      if (!added.ok) throw badRequest(added.message);
+      return { ...data, cart: added.cart };
+    });
+    flash.set(res, "success", `The cart holds 1 × ${product.name}. Now fire the adds.`);
+    res.redirect(303, "/labs/12");
+  });
+
+  router.post("/labs/12/add", async (req, res) => {
+    const product = lab12Product();
+    const wantsJson = (req.get("accept") ?? "").includes("application/json");
+    // Simultaneous first adds would each create a session of their own: there must be one already.
+    if (req.session.key === null) {
+      if (wantsJson) return void res.status(409).json({ ok: false, message: "Press “Start: 1 in the cart” first." });
+      flash.set(res, "info", "Press “Start: 1 in the cart” first: the adds must share one session.");
+      return void res.redirect(303, "/labs/12");
+    }
+    await new Promise((resolve) => setTimeout(resolve, LAB12_SLOW_MS));
+    await sessions.change(req.session, res, (data) => {
+      const added = addItem(data.cart, catalog.productById(product.id) ?? product, 1);
+      if (!added.ok) throw badRequest(added.message);
+      return { ...data, cart: added.cart };
+    });
+    if (wantsJson) return void res.json({ ok: true });
+    flash.set(res, "success", `Added 1 × ${product.name} (slowly: ${LAB12_SLOW_MS} ms between load and save).`);
+    res.redirect(303, "/labs/12");
+  });
+
   return { locals, remember: xray.remember, router };
+}
+
+/** Lab 12's product (Glass Storage Jar: plenty in stock), how many adds the button fires, and the slow add's wait. */
+const LAB12_PRODUCT_ID = 12;
+const LAB12_FIRE = 8;
+const LAB12_SLOW_MS = 300;
+
+interface Lab12Run {
+  sent: number;
+  acked: number;
+  before: number;
+}
+
+/** The script's report, from the query string: small whole numbers only, never passed on as they came. */
+function lab12Run(query: Record<string, unknown>): Lab12Run | null {
+  const n = (v: unknown) => (typeof v === "string" && /^\d{1,2}$/.test(v) ? Number(v) : null);
+  const [sent, acked, before] = [n(query.sent), n(query.acked), n(query.before)];
+  return sent === null || acked === null || before === null || acked > sent ? null : { sent, acked, before };
 }

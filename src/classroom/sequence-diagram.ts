@@ -69,7 +69,10 @@ export function sequenceSteps(r: SequenceInput): Step[] {
     else if (e === "saved") write(server ? `update(${fp(r.keyAfter)}): atomic` : "re-sealed: whole session");
     else if (e === "regenerated") write(server ? `rekey(${fp(r.keyBefore)} → ${fp(r.keyAfter)})` : "new nonce, same cart");
     else if (e === "destroyed") write(server ? `destroy(${fp(r.keyBefore)})` : "nothing to delete");
-    else if (e === "lab-kept-id-at-login") steps.push({ kind: "note", at: "shop", text: "LAB: signed in, SAME ID", bad: true });
+    else if (e === "lab-whole-write-back") {
+      steps.push({ kind: "note", at: "shop", text: "LAB: stale copy written back", bad: true });
+      write(`set(${fp(r.keyAfter)}): whole session`);
+    } else if (e === "lab-kept-id-at-login") steps.push({ kind: "note", at: "shop", text: "LAB: signed in, SAME ID", bad: true });
     else if (e === "lab-cookie-only-logout") steps.push({ kind: "note", at: "shop", text: "LAB: record left alive", bad: true });
     else if (e === "too-large") steps.push({ kind: "note", at: "shop", text: "over 4,096 bytes: refused", bad: true });
     else if (e === "ended-meanwhile") steps.push({ kind: "note", at: "shop", text: "ended meanwhile: not written", bad: true });

@@ -82,6 +82,8 @@ export function describeEvent(event: SessionEvent, s: XraySettings): string {
       return "LAB (vulnerable): signed in WITHOUT changing the ID. Whoever else knows this ID is now signed in too.";
     case "lab-cookie-only-logout":
       return "LAB (vulnerable): logout cleared the cookie only. The record is still on the server; a copied cookie still works.";
+    case "lab-whole-write-back":
+      return "LAB (vulnerable): saved by writing back the whole session as it was loaded when this request began. Whatever another tab saved meanwhile is overwritten.";
     case "lab-sequential-id":
       return "LAB (vulnerable): created with a sequential ID in an unsigned cookie. The next visitor gets this number plus one.";
   }
