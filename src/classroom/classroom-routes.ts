@@ -20,6 +20,7 @@ import type { Classroom } from "./classroom.ts";
 import { labModeLabels } from "./classroom.ts";
 import { createInstructorAuth } from "./instructor-auth.ts";
 import { instructorRoutes } from "./instructor-routes.ts";
+import { lab11Page, lab11Routes } from "./lab-11-routes.ts";
 import { labs } from "./labs.ts";
 import { createXray } from "./xray.ts";
 
@@ -91,7 +92,8 @@ export function createClassroomLayer(deps: ClassroomDeps) {
     res.render("labs/index", { title: "Session labs", labs });
   });
 
-  const renderLab = (res: import("express").Response, number: number, trapId: string | null = null, run: Lab12Run | null = null) => {
+  /** `extra`: what one lab's page needs besides the common parts (lab 5's trap, lab 11's cookie, lab 12's run). */
+  const renderLab = (res: import("express").Response, number: number, extra: Record<string, unknown> = {}) => {
     const lab = labs.find((l) => l.number === number);
     if (!lab) throw notFound("lab");
     res.render(`labs/lab-${lab.number}`, {
@@ -100,19 +102,23 @@ export function createClassroomLayer(deps: ClassroomDeps) {
       labs,
       labModes: classroom.labModes,
       vulnerableLabsAllowed: classroom.vulnerableLabsAllowed,
-      trapId,
-      run,
+      trapId: null,
+      run: null,
       lab12: number === 12 ? lab12Page(res.req.session.data.cart) : null,
       cookieName: config.cookieName,
       idleMinutes: Math.round(config.idleTimeoutMs / 60_000),
       absoluteHours: Math.round((config.absoluteTimeoutMs / 3_600_000) * 10) / 10,
       cleanupSeconds: Math.round(config.cleanupIntervalMs / 1000),
+      ...extra,
     });
   };
 
+  router.use(lab11Routes());
+
   router.get("/labs/:n", (req, res) => {
     const lab = /^\d{1,2}$/.test(req.params.n) ? Number(req.params.n) : 0;
-    if (lab === 12) return renderLab(res, 12, null, lab12Run(req.query));
+    if (lab === 12) return renderLab(res, 12, { run: lab12Run(req.query) });
+    if (lab === 11) return renderLab(res, 11, lab11Page(req));
     renderLab(res, lab);
   });
 
@@ -151,7 +157,7 @@ export function createClassroomLayer(deps: ClassroomDeps) {
       return void res.redirect(303, "/labs/5");
     }
     // The attacker opens the trap link too: the vulnerable shop sets the same ID in both browsers.
-    renderLab(res, 5, newSessionId());
+    renderLab(res, 5, { trapId: newSessionId() });
   });
 
   // Lab 12: the slow add. It waits between loading the session (when the request began) and

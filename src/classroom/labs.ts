@@ -72,6 +72,18 @@ export const labs: readonly Lab[] = [
     lesson: "lab-8-predictable-ids.md",
   },
   {
+    number: 11,
+    title: "Cookie attributes, live",
+    summary:
+      "Toggle HttpOnly, Secure, SameSite, Path, Domain, Max-Age and the __Host- prefix; see the Set-Cookie sent, what the browser sent back, what scripts see, and what a rejected cookie looks like.",
+    sources: [
+      "“An Introduction to Web Sessions” — Sessions & Cookies (cookie attributes)",
+      "“Session” — Security Best Practices 1 (HttpOnly, Secure)",
+      "“Sessions” — Cookie Session (what the browser stores)",
+    ],
+    lesson: "lab-11-cookie-attributes.md",
+  },
+  {
     number: 12,
     title: "Two tabs, one session: the lost update",
     summary:
