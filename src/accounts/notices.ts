@@ -94,7 +94,7 @@ export function sessionNotices(deps: NoticeDeps): RequestHandler {
         deps.onError(error); // a notice is a courtesy: never fail the page for it
       }
       if (res.locals.sessionNotice && !SAFE.has(req.method) && !SIGN_IN_FORMS.has(req.path)) {
-        throw new HttpError(409, `${res.locals.sessionNotice} Nothing was changed.`, "Your session has ended");
+        throw new HttpError(409, `${res.locals.sessionNotice} Nothing was changed.`, "Your session ended");
       }
     }
     next();

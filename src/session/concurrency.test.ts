@@ -142,8 +142,16 @@ describe("logout racing other requests", () => {
     const x = new Client(app.url);
     x.cookies.set("shop_sid", stale);
     x.csrf = c.csrf;
+    // The form from the ended session is refused with the reason (nothing changed, cookie cleared)…
+    const refused = await x.post("/cart/items", { productId: "2", quantity: "1" });
+    assert.equal(refused.status, 409);
+    assert.match(refused.text, /Your session has ended and its cart is gone/);
+    assert.notEqual(x.cookies.get("shop_sid"), stale);
+    // …and the shopper's next add starts a new guest session, under a new ID.
+    await x.get("/cart");
     const res = await x.post("/cart/items", { productId: "2", quantity: "1" });
     assert.equal(res.status, 303);
+    assert.ok(x.cookies.get("shop_sid"), "a new session cookie");
     assert.notEqual(x.cookies.get("shop_sid"), stale);
     assert.equal((app.db.prepare("SELECT count(*) AS n FROM sessions WHERE id_hash = ?").get(c.sessionKey()!) as { n: number }).n, 0);
   });
