@@ -77,9 +77,9 @@ export const labs: readonly Lab[] = [
     summary:
       "Toggle HttpOnly, Secure, SameSite, Path, Domain, Max-Age and the __Host- prefix; see the Set-Cookie sent, what the browser sent back, what scripts see, and what a rejected cookie looks like.",
     sources: [
-      "“An Introduction to Web Sessions” — Sessions & Cookies (cookie attributes)",
-      "“Session” — Security Best Practices 1 (HttpOnly, Secure)",
-      "“Sessions” — Cookie Session (what the browser stores)",
+      "“Sessions” — In-Memory Cookies (its `session-id=…; lang=en-US` sets one cookie, not two)",
+      "“An Introduction to Web Sessions” — Sessions & Cookies (a session cookie lasts until the browser closes)",
+      "“Session” — Security Best Practices 1 (the Secure flag), 3 (expiration times)",
     ],
     lesson: "lab-11-cookie-attributes.md",
   },
