@@ -214,7 +214,9 @@ export async function expectStored(cookieValue: string, stored: boolean, message
     const html = await dashboardPage(dashboard);
     expect(html.includes(listed), `${message} (${technique()} store, as listed on the instructor dashboard)`).toBe(stored);
     if (stored) return;
-    const expire = await dashboard.post(`/instructor/sessions/${key}/expire`, { headers: { origin, "sec-fetch-site": "same-origin" } });
+    // The instructor pass's own CSRF token, from the dashboard's forms, as a browser would send it.
+    const _instructor = /name="_instructor" value="([^"]+)"/.exec(html)?.[1] ?? "";
+    const expire = await dashboard.post(`/instructor/sessions/${key}/expire`, { form: { _instructor }, headers: { origin, "sec-fetch-site": "same-origin" } });
     expect(expire.status(), "Expire answers with the dashboard").toBe(200);
     expect(await expire.text(), `${message} (${technique()} store: Expire finds no live session under that key)`).toContain("That session had already ended.");
   });

@@ -77,6 +77,17 @@ for (const technique of ["sqlite", "memory", "cookie"] as const) {
   });
 }
 
+/** One account signed in on two devices; device B has 1 teapot in its cart. */
+async function twoDevices() {
+  app = await startTestApp();
+  const a = app.client();
+  const { email, password } = await register(a);
+  const b = app.client();
+  assert.equal((await signIn(b, email, password)).status, 303);
+  await addToCart(b, 1, 1);
+  return { a, b, email, password };
+}
+
 describe("the saved cart, memory technique", () => {
   it("a restart loses every session, but not a signed-in shopper's cart: the shopper is told, and gets it back by signing in", async () => {
     const first = await startTestApp({ SESSION_STORE: "memory" });
@@ -147,12 +158,7 @@ describe("the saved cart, server-side techniques", () => {
   });
 
   it("the password form: a wrong current password changes nothing; the right one ends the other sessions, which are told why", async () => {
-    app = await startTestApp();
-    const a = app.client();
-    const { email, password } = await register(a);
-    const b = app.client();
-    assert.equal((await signIn(b, email, password)).status, 303);
-    await addToCart(b, 1, 1);
+    const { a, b, email, password } = await twoDevices();
     await a.get("/account");
     const wrong = await a.post("/account/password", {
       currentPassword: "nope nope nope",
@@ -175,12 +181,7 @@ describe("the saved cart, server-side techniques", () => {
   });
 
   it("a form sent from a page of an ended session is refused with the reason (409), and nothing changes", async () => {
-    app = await startTestApp();
-    const a = app.client();
-    const { email, password } = await register(a);
-    const b = app.client();
-    assert.equal((await signIn(b, email, password)).status, 303);
-    await addToCart(b, 1, 1);
+    const { a, b, email, password } = await twoDevices();
     await b.get("/cart"); // device B's page, with its form token
     await a.get("/account/sessions");
     const others = await a.post("/account/sessions/end", { action: "all", password });

@@ -20,6 +20,7 @@ import type { Classroom } from "./classroom.ts";
 import { labModeLabels } from "./classroom.ts";
 import { createInstructorAuth } from "./instructor-auth.ts";
 import { instructorRoutes } from "./instructor-routes.ts";
+import { lab11Page, lab11Routes } from "./lab-11-routes.ts";
 import { labs } from "./labs.ts";
 import { createXray } from "./xray.ts";
 
@@ -68,6 +69,7 @@ export function createClassroomLayer(deps: ClassroomDeps) {
       xrayOn: xray.isOn(req),
       instructor: config.instructorPassword !== null && auth.isInstructor(req),
     };
+    res.locals.instructorCsrf = res.locals.classroom.instructor ? auth.csrfToken(req) : "";
     if (xray.isOn(req)) {
       res.locals.xray = () => xray.model(req, res, classroom.clock.now());
       if (req.method === "GET") xray.forget(req, res);
@@ -90,7 +92,8 @@ export function createClassroomLayer(deps: ClassroomDeps) {
     res.render("labs/index", { title: "Session labs", labs });
   });
 
-  const renderLab = (res: import("express").Response, number: number, trapId: string | null = null) => {
+  /** `extra`: what one lab's page needs besides the common parts (lab 5's trap, lab 11's cookie, lab 12's run). */
+  const renderLab = (res: import("express").Response, number: number, extra: Record<string, unknown> = {}) => {
     const lab = labs.find((l) => l.number === number);
     if (!lab) throw notFound("lab");
     res.render(`labs/lab-${lab.number}`, {
@@ -99,15 +102,25 @@ export function createClassroomLayer(deps: ClassroomDeps) {
       labs,
       labModes: classroom.labModes,
       vulnerableLabsAllowed: classroom.vulnerableLabsAllowed,
-      trapId,
+      trapId: null,
+      run: null,
+      lab12: number === 12 ? lab12Page(res.req.session.data.cart) : null,
       cookieName: config.cookieName,
       idleMinutes: Math.round(config.idleTimeoutMs / 60_000),
       absoluteHours: Math.round((config.absoluteTimeoutMs / 3_600_000) * 10) / 10,
       cleanupSeconds: Math.round(config.cleanupIntervalMs / 1000),
+      ...extra,
     });
   };
 
-  router.get("/labs/:n", (req, res) => renderLab(res, /^[1-8]$/.test(req.params.n) ? Number(req.params.n) : 0));
+  router.use(lab11Routes());
+
+  router.get("/labs/:n", (req, res) => {
+    const lab = /^\d{1,2}$/.test(req.params.n) ? Number(req.params.n) : 0;
+    if (lab === 12) return renderLab(res, 12, { run: lab12Run(req.query) });
+    if (lab === 11) return renderLab(res, 11, lab11Page(req));
+    renderLab(res, lab);
+  });
 
   // Lab 2: a few long gift notes, to find the cookie technique's 4 KB wall in one click.
   router.post("/labs/2/fill", async (req, res) => {
@@ -144,8 +157,71 @@ export function createClassroomLayer(deps: ClassroomDeps) {
       return void res.redirect(303, "/labs/5");
     }
     // The attacker opens the trap link too: the vulnerable shop sets the same ID in both browsers.
-    renderLab(res, 5, newSessionId());
+    renderLab(res, 5, { trapId: newSessionId() });
+  });
+
+  // Lab 12: the slow add. It waits between loading the session (when the request began) and
+  // saving it, as a slow upload or a call to a payment provider would: the window in which a
+  // whole-session write-back loses what another tab saved. The atomic change loses nothing.
+  const lab12Product = () => {
+    const product = catalog.productById(LAB12_PRODUCT_ID);
+    if (!product) throw notFound("product");
+    return product;
+  };
+  function lab12Page(cart: readonly import("../session/types.ts").CartLine[]) {
+    const product = lab12Product();
+    return { product, quantity: cart.find((l) => l.productId === product.id)?.quantity ?? 0, fire: LAB12_FIRE, slowMs: LAB12_SLOW_MS };
+  }
+
+  router.post("/labs/12/reset", async (req, res) => {
+    const product = lab12Product();
+    await sessions.change(req.session, res, (data) => {
+      const rest = data.cart.filter((l) => l.productId !== product.id);
+      const added = addItem(rest, product, 1);
+      if (!added.ok) throw badRequest(added.message);
+      return { ...data, cart: added.cart };
+    });
+    flash.set(res, "success", `The cart holds 1 × ${product.name}. Now fire the adds.`);
+    res.redirect(303, "/labs/12");
+  });
+
+  router.post("/labs/12/add", async (req, res) => {
+    const product = lab12Product();
+    const wantsJson = (req.get("accept") ?? "").includes("application/json");
+    // Simultaneous first adds would each create a session of their own: there must be one already.
+    if (req.session.key === null) {
+      if (wantsJson) return void res.status(409).json({ ok: false, message: "Press “Start: 1 in the cart” first." });
+      flash.set(res, "info", "Press “Start: 1 in the cart” first: the adds must share one session.");
+      return void res.redirect(303, "/labs/12");
+    }
+    await new Promise((resolve) => setTimeout(resolve, LAB12_SLOW_MS));
+    await sessions.change(req.session, res, (data) => {
+      const added = addItem(data.cart, catalog.productById(product.id) ?? product, 1);
+      if (!added.ok) throw badRequest(added.message);
+      return { ...data, cart: added.cart };
+    });
+    if (wantsJson) return void res.json({ ok: true });
+    flash.set(res, "success", `Added 1 × ${product.name} (slowly: ${LAB12_SLOW_MS} ms between load and save).`);
+    res.redirect(303, "/labs/12");
   });
 
   return { locals, remember: xray.remember, router };
+}
+
+/** Lab 12's product (Glass Storage Jar: plenty in stock), how many adds the button fires, and the slow add's wait. */
+const LAB12_PRODUCT_ID = 12;
+const LAB12_FIRE = 8;
+const LAB12_SLOW_MS = 300;
+
+interface Lab12Run {
+  sent: number;
+  acked: number;
+  before: number;
+}
+
+/** The script's report, from the query string: small whole numbers only, never passed on as they came. */
+function lab12Run(query: Record<string, unknown>): Lab12Run | null {
+  const n = (v: unknown) => (typeof v === "string" && /^\d{1,2}$/.test(v) ? Number(v) : null);
+  const [sent, acked, before] = [n(query.sent), n(query.acked), n(query.before)];
+  return sent === null || acked === null || before === null || acked > sent ? null : { sent, acked, before };
 }

@@ -18,6 +18,7 @@ export const labModeLabels: Record<LabModeName, string> = {
   fixation: "Session fixation: accept planted IDs, keep the ID at login",
   cookieOnlyLogout: "Logout clears the cookie only: the server-side session stays alive",
   sequentialIds: "Predictable IDs: a counter in an unsigned cookie",
+  wholeWriteBack: "Lost updates: each request writes back the whole session it loaded",
 };
 
 export interface HistoryPoint {
@@ -29,7 +30,7 @@ export interface HistoryPoint {
 
 export function createClassroom({ realClock, vulnerableLabsAllowed }: { realClock: Clock; vulnerableLabsAllowed: boolean }) {
   let offsetMs = 0;
-  const labModes: LabModes = { fixation: false, cookieOnlyLogout: false, sequentialIds: false };
+  const labModes: LabModes = { fixation: false, cookieOnlyLogout: false, sequentialIds: false, wholeWriteBack: false };
   const history: HistoryPoint[] = [];
   let removedSinceSample = 0;
   let lastSweep: { at: number; removed: number } | null = null;

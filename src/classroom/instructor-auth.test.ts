@@ -5,7 +5,7 @@
  */
 import { after, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { SECRET_A, SECRET_B, startTestApp, tempDir } from "../test/harness.ts";
+import { SECRET_A, SECRET_B, addToCart, startTestApp, tempDir } from "../test/harness.ts";
 
 const PASSWORD = "a long classroom password";
 const apps: Awaited<ReturnType<typeof startTestApp>>[] = [];
@@ -93,5 +93,48 @@ describe("leaving the dashboard and leaving it alone", () => {
     }
     app.clock.advance(20 * 60_000);
     assert.equal((await dashboardWith(app, busy)).status, 303, "8 hours after sign-in, even in use: ended");
+  });
+});
+
+describe("the instructor pass's own CSRF token", () => {
+  it("is required on every instructor action, with or without a shop session, and is tied to the pass", async () => {
+    const app = await shop(SECRET_A);
+    const teacher = app.client();
+    await teacher.get("/instructor/login");
+    await teacher.post("/instructor/login", { password: PASSWORD, next: "/instructor" });
+    const page = await teacher.get("/instructor");
+    assert.equal(page.status, 200);
+    assert.equal(teacher.cookies.has("shop_sid"), false, "the instructor has no shop session");
+    assert.match(page.text, /name="_instructor" value="[\w-]{86}"/, "every instructor form carries the pass's token");
+    const token = teacher.instructorCsrf;
+    // Same-origin headers, pass cookie present: only the token is missing or wrong.
+    const sameSite = { origin: app.url, "sec-fetch-site": "same-origin" };
+    for (const form of [{ _instructor: "" }, { _instructor: "A".repeat(86) }]) {
+      const refused = await teacher.request("POST", "/instructor/clock", { form: { ...form, minutes: "5" }, headers: sameSite });
+      assert.equal(refused.status, 403, `refused with _instructor=${form._instructor.slice(0, 4)}…`);
+    }
+    assert.doesNotMatch((await teacher.get("/")).text, /Demo clock:/, "nothing moved");
+
+    // Another instructor's token does not fit this pass.
+    const other = app.client();
+    await other.get("/instructor/login");
+    await other.post("/instructor/login", { password: PASSWORD, next: "/instructor" });
+    await other.get("/instructor");
+    assert.notEqual(other.instructorCsrf, token);
+    const crossed = await teacher.request("POST", "/instructor/clock", { form: { _instructor: other.instructorCsrf, minutes: "5" }, headers: sameSite });
+    assert.equal(crossed.status, 403);
+
+    const ok = await teacher.request("POST", "/instructor/clock", { form: { _instructor: token, minutes: "5" }, headers: sameSite });
+    assert.equal(ok.status, 303);
+    assert.match((await teacher.get("/")).text, /Demo clock:/);
+
+    // With a shop session too, the shop's token alone is not enough.
+    await teacher.get("/products/wool-beanie");
+    await addToCart(teacher, 1);
+    assert.ok(teacher.cookies.has("shop_sid"));
+    await teacher.get("/instructor");
+    const shopTokenOnly = await teacher.request("POST", "/instructor/sweep", { form: { _csrf: teacher.csrf }, headers: sameSite });
+    assert.equal(shopTokenOnly.status, 403);
+    assert.equal((await teacher.post("/instructor/sweep", {}, sameSite)).status, 303);
   });
 });

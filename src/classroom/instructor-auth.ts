@@ -11,12 +11,20 @@
  * pass for it and a forged value is refused before the database is asked. Like every signed cookie
  * of the shop, the first of SESSION_SECRETS signs and all of them verify: rotating the secrets
  * (new first, old still listed) keeps the instructor signed in, dropping the old one ends its passes.
+ *
+ * Every instructor action (sweep, expire, revoke, demo clock, lab switches) also needs the pass's
+ * own CSRF token (field `_instructor`): HMAC of the pass token, masked per page like the shop's.
+ * The shop's token is tied to a shop session, and the instructor often has none — or has one a
+ * lab has broken on purpose (a planted, fixated ID is shared with the "attacker"). SameSite=Strict
+ * and the Origin check already stop a foreign form; the token is the layer that does not depend
+ * on what the browser chooses to send.
  */
 import { createHash, createHmac, randomBytes, timingSafeEqual } from "node:crypto";
 import type { Request, RequestHandler, Response } from "express";
 import type { Clock } from "../clock.ts";
 import type { Config } from "../config.ts";
 import type { Db } from "../db/open.ts";
+import { createCsrf, forbidden } from "../middleware/csrf.ts";
 import { translatingUnavailable } from "../db/unavailable.ts";
 
 const PASS_MS = 8 * 3600_000;
@@ -76,19 +84,33 @@ export function createInstructorAuth(config: Config, realClock: Clock, db: Db) {
     return true;
   };
 
+  // The pass's own CSRF token: stateless (an HMAC of the pass token), dies with the pass.
+  const csrf = createCsrf(config.sessionSecrets, { cookieSecure: config.cookieSecure });
+  const csrfSubject = (token: string) => `instructor:${token}`;
+
   /** Dashboard pages: a 404 with instructions when the dashboard is off, the sign-in page without a pass. */
   const requireInstructor: RequestHandler = (req, res, next) => {
     if (config.instructorPassword === null) {
       res.status(404).render("instructor-off", { title: "Instructor dashboard" });
       return;
     }
-    if (isInstructor(req)) return next();
-    res.redirect(303, `/instructor/login?next=${encodeURIComponent(req.originalUrl)}`);
+    if (!isInstructor(req)) return void res.redirect(303, `/instructor/login?next=${encodeURIComponent(req.originalUrl)}`);
+    if (req.method !== "GET" && req.method !== "HEAD") {
+      const given: unknown = ((req.body ?? {}) as Record<string, unknown>)._instructor;
+      // isInstructor held, so the token is there and its signature checks out.
+      if (!csrf.isValid(csrfSubject(tokenOf(req)!), given)) throw forbidden();
+    }
+    next();
   };
 
   return {
     isInstructor,
     requireInstructor,
+    /** For the instructor's forms (views/partials/instructor-csrf.ejs): "" without a pass. */
+    csrfToken: (req: Request) => {
+      const token = tokenOf(req);
+      return token === null ? "" : csrf.tokenFor(csrfSubject(token));
+    },
     /** Compares digests, so the time taken says nothing about the password's length or prefix. */
     passwordMatches: (given: unknown) =>
       config.instructorPassword !== null && typeof given === "string" && timingSafeEqual(digest(given), digest(config.instructorPassword)),

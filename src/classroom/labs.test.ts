@@ -1,5 +1,5 @@
 /**
- * The deliberately vulnerable lab modes do what labs 5, 6 and 8 say, through real HTTP with an
+ * The deliberately vulnerable lab modes do what labs 5, 6, 8 and 12 say, through real HTTP with an
  * attacker and a victim in separate cookie jars; and with each mode off, the same attack fails.
  */
 import { after, describe, it } from "node:test";
@@ -185,5 +185,39 @@ describe("lab 8: predictable IDs", () => {
     guesser.cookies.set("shop_sid", "1001");
     assert.deepEqual([...(await cartOf(guesser))], []);
     assert.equal(guesser.cookies.has("shop_sid"), false, "the made-up cookie is cleared");
+  });
+});
+
+describe("lab 12: the lost update", () => {
+  /** One shopper's session, 1 jar in it, then `n` slow adds at once; returns how many jars end up in the cart. */
+  async function fireAdds(app: App, n: number) {
+    const shopper = app.client();
+    await shopper.get("/labs/12");
+    assert.equal((await shopper.post("/labs/12/reset")).status, 303);
+    await shopper.get("/labs/12");
+    const replies = await Promise.all(Array.from({ length: n }, () => shopper.post("/labs/12/add", {}, { accept: "application/json" })));
+    assert.deepEqual(
+      replies.map((r) => r.status),
+      Array(n).fill(200),
+      "every add is acknowledged",
+    );
+    return (await cartOf(shopper)).get(12);
+  }
+
+  it("with the whole-session write-back on, simultaneous acknowledged adds are lost; with the atomic change, none", async () => {
+    const app = await shop();
+    await setModeOverHttp(app, "wholeWriteBack", true, 12);
+    assert.equal(await fireAdds(app, 6), 2, "all six loaded the same cart (1 jar) and each wrote back 2");
+    await setModeOverHttp(app, "wholeWriteBack", false, 12);
+    assert.equal(await fireAdds(app, 6), 7, "1 + 6: each add changed the freshest row");
+  });
+
+  it("refuses the adds until there is a session to share, so they cannot each create their own", async () => {
+    const app = await shop();
+    const c = app.client();
+    await c.get("/labs/12");
+    const res = await c.post("/labs/12/add", {}, { accept: "application/json" });
+    assert.equal(res.status, 409);
+    assert.equal(c.cookies.has("shop_sid"), false);
   });
 });

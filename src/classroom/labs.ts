@@ -1,5 +1,5 @@
 /**
- * The eight labs: what each one shows, and where the source texts (`../shared/seeds/`, summarised
+ * The labs: what each one shows, and where the source texts (`../shared/seeds/`, summarised
  * in docs/teaching/) discuss it. Each lab has a page (views/labs/lab-N.ejs), a lesson in
  * docs/teaching/ and a Playwright spec that performs it: e2e/labs/lab-N-*.spec.ts on every technique, or
  * e2e/labs-isolated/lab-N-*.spec.ts for the labs that restart shops, move the clock or switch on vulnerable modes.
@@ -70,5 +70,28 @@ export const labs: readonly Lab[] = [
     summary: "A vulnerable mode hands out sequential IDs: guess a neighbour's number and wear their cart.",
     sources: ["“Sessions” — Database Sessions (why the ID must not be the user's ID)", "“Sessions” — In-Memory Cookies (guessing a valid session id)"],
     lesson: "lab-8-predictable-ids.md",
+  },
+  {
+    number: 11,
+    title: "Cookie attributes, live",
+    summary:
+      "Toggle HttpOnly, Secure, SameSite, Path, Domain, Max-Age and the __Host- prefix; see the Set-Cookie sent, what the browser sent back, what scripts see, and what a rejected cookie looks like.",
+    sources: [
+      "“Sessions” — In-Memory Cookies (its `session-id=…; lang=en-US` sets one cookie, not two)",
+      "“An Introduction to Web Sessions” — Sessions & Cookies (a session cookie lasts until the browser closes)",
+      "“Session” — Security Best Practices 1 (the Secure flag), 3 (expiration times)",
+    ],
+    lesson: "lab-11-cookie-attributes.md",
+  },
+  {
+    number: 12,
+    title: "Two tabs, one session: the lost update",
+    summary:
+      "Fire eight adds at once: with the naive “load at the start, write it all back at the end” most are acknowledged and lost; with the shop's atomic change every one is in the cart.",
+    sources: [
+      "“Session” — How Sessions Work (the session is read and saved on every request)",
+      "“Sessions” — Database Sessions (the session is a row that concurrent requests share)",
+    ],
+    lesson: "lab-12-lost-update.md",
   },
 ];

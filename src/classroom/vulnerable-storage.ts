@@ -18,6 +18,7 @@ declare module "../session/types.ts" {
     "lab-kept-id-at-login": true;
     "lab-cookie-only-logout": true;
     "lab-sequential-id": true;
+    "lab-whole-write-back": true;
   }
 }
 
@@ -29,6 +30,8 @@ export interface LabModes {
   cookieOnlyLogout: boolean;
   /** Lab 8: IDs from a counter, in an unsigned cookie. */
   sequentialIds: boolean;
+  /** Lab 12: change the copy loaded when the request began and write the whole session back (express-session's way). */
+  wholeWriteBack: boolean;
 }
 
 const SEQUENTIAL_ID = /^\d{1,12}$/;
@@ -101,6 +104,18 @@ export function createVulnerableStorage(options: SessionStorageOptions, modes: L
     },
 
     async change(session, res, mutate) {
+      if (modes.wholeWriteBack && session.key !== null) {
+        // LAB 12 ONLY: what express-session with most stores does — the data as it was loaded when
+        // this request began, changed, and written back whole over whatever the row holds now. Two
+        // tabs that loaded the same cart each write their own version: the last one wins.
+        const stale = mutate(session.data);
+        const written = await store.update(session.key, clock.now(), (current) => ({ ...current, data: stale }));
+        if (written) {
+          session.data = written.data;
+          session.events.push("lab-whole-write-back");
+          return;
+        }
+      }
       await honest.change(session, res, mutate);
       // LAB 8 ONLY: say so in the X-ray when the new session got a number for an ID.
       const last = session.events.length - 1;

@@ -16,6 +16,7 @@ import type { Request, RequestHandler, Response } from "express";
 import onHeaders from "on-headers";
 import { fingerprint, hashSessionId } from "../session/id.ts";
 import type { Session, SessionEvent, Technique } from "../session/types.ts";
+import { renderSequenceDiagram, type SequenceInput } from "./sequence-diagram.ts";
 
 export const XRAY_COOKIE = "shop_xray";
 const LAST_COOKIE = "shop_xray_last";
@@ -81,6 +82,8 @@ export function describeEvent(event: SessionEvent, s: XraySettings): string {
       return "LAB (vulnerable): signed in WITHOUT changing the ID. Whoever else knows this ID is now signed in too.";
     case "lab-cookie-only-logout":
       return "LAB (vulnerable): logout cleared the cookie only. The record is still on the server; a copied cookie still works.";
+    case "lab-whole-write-back":
+      return "LAB (vulnerable): saved by writing back the whole session as it was loaded when this request began. Whatever another tab saved meanwhile is overwritten.";
     case "lab-sequential-id":
       return "LAB (vulnerable): created with a sequential ID in an unsigned cookie. The next visitor gets this number plus one.";
   }
@@ -155,6 +158,8 @@ export interface XrayRequestSummary {
   status: number;
   events: string[];
   setCookies: string[];
+  /** What the sequence diagram of that request needs (sequence-diagram.ts). */
+  sequence?: SequenceInput;
 }
 
 export interface XrayModel {
@@ -177,6 +182,9 @@ export interface XrayModel {
   } | null;
   events: string[];
   previous: XrayRequestSummary | null;
+  /** SVG, escaped in sequence-diagram.ts: this request, and the one before when there was one. */
+  diagram: string;
+  previousDiagram: string | null;
   now: number;
 }
 
@@ -184,6 +192,62 @@ function setCookieLines(res: Response): string[] {
   const header = res.getHeader("set-cookie");
   const lines = header === undefined ? [] : Array.isArray(header) ? header : [String(header)];
   return lines.filter((l) => !l.startsWith(`${LAST_COOKIE}=`));
+}
+
+/** The facts of one request for its sequence diagram: cookie sent and set (redacted), events, key fingerprints. */
+function sequenceInput(req: Request, res: Response, s: XraySettings): SequenceInput {
+  const session: Session = req.session;
+  const raw = (req.get("cookie") ?? "")
+    .split(";")
+    .map((p) => p.trim())
+    .find((p) => p.startsWith(`${s.cookieName}=`))
+    ?.slice(s.cookieName.length + 1);
+  let idBefore: string | null = null;
+  try {
+    const value = raw === undefined ? "" : decodeURIComponent(raw);
+    if (value.startsWith("s:") && value.lastIndexOf(".") > 2) idBefore = value.slice(2, value.lastIndexOf("."));
+    else if (/^\d{1,12}$/.test(value)) idBefore = value;
+  } catch {
+    idBefore = null;
+  }
+  const set = setCookieLines(res).find((l) => l.startsWith(`${s.cookieName}=`));
+  const setPair = set?.split(";")[0] ?? null;
+  return {
+    technique: s.technique,
+    method: req.method,
+    path: req.path.slice(0, 100),
+    status: res.statusCode,
+    cookieSent: raw === undefined ? null : redact(`${s.cookieName}=${raw}`, s),
+    events: [...(session?.events ?? [])],
+    keyBefore: s.technique === "cookie" || idBefore === null ? null : fingerprint(hashSessionId(idBefore)),
+    keyAfter: s.technique === "cookie" || !session?.key ? null : fingerprint(session.key),
+    cookieSetName: set === undefined ? null : s.cookieName,
+    cookieSet: setPair === null || setPair === `${s.cookieName}=` ? null : redact(setPair, s),
+    cartLines: session?.data.cart.length ?? 0,
+  };
+}
+
+/** The request before comes back from a cookie the browser could have changed: draw it only if it still has the right shape. */
+function previousPicture(input: unknown, s: XraySettings): string | null {
+  const i = input as Partial<Record<keyof SequenceInput, unknown>> | undefined;
+  if (!i || typeof i !== "object" || !Array.isArray(i.events) || !i.events.every((e) => typeof e === "string")) return null;
+  const text = (v: unknown) => (typeof v === "string" ? v.slice(0, 200) : null);
+  return renderSequenceDiagram(
+    {
+      technique: s.technique,
+      method: text(i.method) ?? "POST",
+      path: text(i.path) ?? "/",
+      status: typeof i.status === "number" ? i.status : 0,
+      cookieSent: text(i.cookieSent),
+      events: i.events as SessionEvent[],
+      keyBefore: text(i.keyBefore),
+      keyAfter: text(i.keyAfter),
+      cookieSetName: text(i.cookieSetName),
+      cookieSet: text(i.cookieSet),
+      cartLines: typeof i.cartLines === "number" ? i.cartLines : 0,
+    },
+    { title: "The request before" },
+  );
 }
 
 export function createXray(settings: XraySettings & { enabled: boolean; secure: boolean }) {
@@ -208,6 +272,7 @@ export function createXray(settings: XraySettings & { enabled: boolean; secure: 
       previous = null;
     }
     const json = JSON.stringify(session.data);
+    const previousSequence = previous?.sequence;
     return {
       technique: settings.technique,
       instanceName: settings.instanceName,
@@ -245,6 +310,8 @@ export function createXray(settings: XraySettings & { enabled: boolean; secure: 
             },
       events: session.events.map((e) => describeEvent(e, settings)),
       previous,
+      diagram: renderSequenceDiagram(sequenceInput(req, res, settings), { title: "This request" }),
+      previousDiagram: previousPicture(previousSequence, settings),
       now,
     };
   };
@@ -260,6 +327,7 @@ export function createXray(settings: XraySettings & { enabled: boolean; secure: 
         status: res.statusCode,
         events: (req.session?.events ?? []).map((e) => describeEvent(e, settings)),
         setCookies: setCookieLines(res).map((l) => redact(l, settings)),
+        sequence: sequenceInput(req, res, settings),
       };
       res.cookie(LAST_COOKIE, Buffer.from(JSON.stringify(summary)).toString("base64url"), { ...attributes, maxAge: 60_000 });
     });

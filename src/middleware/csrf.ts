@@ -21,7 +21,7 @@ import { HttpError } from "../errors.ts";
 
 const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
 
-const forbidden = () =>
+export const forbidden = () =>
   new HttpError(403, "This form was out of date or was sent from another site, so we ignored it. Go back, reload the page and try again.", "Request refused");
 
 /** scheme://host[:port] with default ports dropped, or null when it is not a URL. */
@@ -107,5 +107,6 @@ export function createCsrf(secrets: readonly string[], options: { cookieSecure: 
     next();
   };
 
-  return { protect, tokenFor };
+  // isValid is exported for the instructor's pass, which carries a token of its own (classroom/instructor-auth.ts).
+  return { protect, tokenFor, isValid };
 }

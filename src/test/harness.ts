@@ -100,6 +100,8 @@ export interface Reply {
 export class Client {
   readonly cookies = new Map<string, string>();
   csrf = "";
+  /** The instructor pass's own token (src/classroom/instructor-auth.ts), from the last page that had one. */
+  instructorCsrf = "";
   /** Give up on a request after this long (fault tests: "no request hangs"); a timeout rejects with a TimeoutError. */
   timeoutMs: number | undefined;
   checkoutToken = "";
@@ -136,6 +138,8 @@ export class Client {
     }
     const token = /name="_csrf" value="([^"]*)"/.exec(text);
     if (token) this.csrf = token[1]!;
+    const instructor = /name="_instructor" value="([^"]+)"/.exec(text);
+    if (instructor) this.instructorCsrf = instructor[1]!;
     const checkout = /name="checkoutToken" value="([^"]*)"/.exec(text);
     if (checkout) this.checkoutToken = checkout[1]!;
     return { status: res.status, headers: res.headers, text, location: res.headers.get("location"), setCookies };
@@ -147,7 +151,8 @@ export class Client {
 
   /** POST a form with the CSRF token of the last page seen (like a browser submitting that page's form). */
   post(urlPath: string, form: Record<string, string> = {}, headers?: Record<string, string>) {
-    return this.request("POST", urlPath, { form: { _csrf: this.csrf, ...form }, headers });
+    const instructor: Record<string, string> = this.instructorCsrf ? { _instructor: this.instructorCsrf } : {};
+    return this.request("POST", urlPath, { form: { _csrf: this.csrf, ...instructor, ...form }, headers });
   }
 
   /** The session ID inside the signed cookie value "s:<id>.<signature>". */
