@@ -35,7 +35,6 @@ export function startCheckpointer(db: Db, options: CheckpointerOptions = {}): Ch
   if (db.memory || db.name === "" || db.name === ":memory:") return null;
   const { intervalMs = 250, onError } = options;
   const worker = new Worker(new URL("./checkpoint-worker.ts", import.meta.url), { workerData: { file: db.name, intervalMs } });
-  worker.unref(); // never keeps the process alive
   db.pragma("wal_autocheckpoint = 0");
   let stopped = false;
 
@@ -48,9 +47,11 @@ export function startCheckpointer(db: Db, options: CheckpointerOptions = {}): Ch
   worker.on("exit", (code) => {
     if (!stopped) fallBack(new Error(`the WAL checkpointer stopped (exit code ${code}); SQLite checkpoints by itself again`));
   });
+  // Kept alive until its first checkpoint (or its failure) is heard of, then never keeps the process alive.
   const ready = new Promise<void>((resolve) => {
     const first = () => {
       worker.off("message", first);
+      worker.unref();
       resolve();
     };
     worker.on("message", first);
@@ -69,8 +70,11 @@ export function startCheckpointer(db: Db, options: CheckpointerOptions = {}): Ch
         worker.on("message", (m: { type: string }) => m.type === "stopped" && resolve());
         worker.once("exit", () => resolve());
       });
+      worker.ref(); // the answer to "stop" must be waited for, even when nothing else keeps the process alive
       worker.postMessage({ type: "stop" });
-      await Promise.race([done, new Promise((r) => setTimeout(r, 2000).unref())]);
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([done, new Promise((r) => (timer = setTimeout(r, 2000)))]);
+      clearTimeout(timer);
       await worker.terminate();
       if (db.open) db.pragma(`wal_autocheckpoint = ${AUTO_CHECKPOINT_PAGES}`);
     },

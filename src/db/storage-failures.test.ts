@@ -85,7 +85,10 @@ describe("storage failures", () => {
         `ℹ lock held 1.2 s: the add answered ${added.status} after ${Math.round(waited)} ms; a parallel page: ${bystander.length} requests, p99 ${p99.toFixed(1)} ms, max ${bystander.at(-1)?.toFixed(1)} ms`,
       );
       assert.ok(bystander.length >= 20, `other pages kept answering while the write waited (${bystander.length} in 1 s)`);
-      assert.ok(p99 < 100, `a parallel page's p99 stays under 100 ms (was ${p99.toFixed(0)} ms)`);
+      // Frozen, the process made every bystander wait out the lock (2.0–2.8 s before the fix). The bound
+      // is well under the lock's 1.2 s, and loose enough for one scheduling hiccup of a loaded 2-core
+      // machine (45 samples: p99 is the slowest one; 140–156 ms seen while other test runs shared it).
+      assert.ok(p99 < 500, `a parallel page's p99 stays far below the lock's 1.2 s (was ${p99.toFixed(0)} ms)`);
       assert.equal(added.status, 303, "the add waited for the lock and was saved");
       assert.ok(waited >= 1100, "it really waited for the other connection");
       assert.deepEqual(
