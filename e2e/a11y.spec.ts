@@ -101,5 +101,9 @@ test.describe("accessibility", () => {
     await instructorSignIn(page);
     await expect(page.getByRole("heading", { level: 1, name: "Instructor dashboard" })).toBeVisible();
     await expectGoodPage(page, "instructor dashboard");
+    // Lab pages whose instructor's switch is more than one button: checked as the instructor sees them.
+    await page.goto("/labs/13");
+    await expect(page.getByRole("button", { name: "Use this policy" })).toBeVisible();
+    await expectGoodPage(page, "lab 13 with the instructor's merge-policy switch");
   });
 });

@@ -1,6 +1,6 @@
 /**
- * The dashboard's buttons: sweep now, expire or revoke one session, move the demo clock, and
- * switch the lab modes. Every one is a POST behind the instructor's pass, and each says what it
+ * The dashboard's buttons: sweep now, expire or revoke one session, move the demo clock, switch
+ * the lab modes, and choose how carts merge at sign-in (lab 13). Every one is a POST behind the instructor's pass, and each says what it
  * did in a flash message on the page it returns to.
  */
 import { Router, type Request, type Response } from "express";
@@ -13,6 +13,7 @@ import type { Classroom, LabModeName } from "./classroom.ts";
 import { labModeLabels } from "./classroom.ts";
 import type { InstructorAuth } from "./instructor-auth.ts";
 import type { Audit } from "../auth/audit.ts";
+import { cartMergeLabels, isMergePolicy } from "./lab-13-routes.ts";
 
 const KEY = /^[0-9a-f]{64}$/;
 
@@ -117,6 +118,16 @@ export function instructorActions({ classroom, store, cleanup, technique, auth, 
     }
     classroom.setLabMode(name as LabModeName, on);
     flash.set(res, on ? "error" : "success", `${labModeLabels[name as LabModeName]}: ${on ? "ON — this shop is now deliberately vulnerable" : "off"}.`);
+    res.redirect(303, back(req));
+  });
+
+  // Lab 13: how the guest's cart and the account's saved cart become one at sign-in. Not a
+  // vulnerable mode (every policy is a real shop's), so it needs no CLASSROOM_VULNERABLE_LABS.
+  router.post("/instructor/cart-merge", requireInstructor, (req, res) => {
+    const policy = ((req.body ?? {}) as Record<string, unknown>).policy;
+    if (!isMergePolicy(policy)) throw badRequest("That is not a cart merge policy: choose sum, larger, newest or account.");
+    classroom.setCartMergePolicy(policy);
+    flash.set(res, "success", `Carts now merge at sign-in by “${cartMergeLabels[policy]}”. The next sign-in uses it.`);
     res.redirect(303, back(req));
   });
 

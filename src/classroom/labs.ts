@@ -94,4 +94,16 @@ export const labs: readonly Lab[] = [
     ],
     lesson: "lab-12-lost-update.md",
   },
+  {
+    number: 13,
+    title: "The cart across sign-in",
+    summary:
+      "A saved cart and a guest cart meet at sign-in: add them up, keep the larger, newest wins or account wins — the instructor switches the policy, and the shopper reads every clamp to stock and limits.",
+    sources: [
+      "“Sessions” — introduction (how a shop keeps track of the cart from page to page)",
+      "“Session” — Example of Sessions in Action (logging in creates a new session; logging out ends it)",
+      "“Sessions” — Database Cookies (a session that persists for a registered user)",
+    ],
+    lesson: "lab-13-cart-merge.md",
+  },
 ];
