@@ -61,7 +61,7 @@ export interface AppDeps {
 export function createApp({ config, db, sessions, store, clock, realClock, log, root, classroom, cleanup, savedCarts }: AppDeps) {
   const catalog = createCatalog(db);
   const users = createUsers(db);
-  const orders = createOrders(db);
+  const orders = createOrders(db, classroom.createStockKeeping(db));
   const flash = createFlash({ cookieName: config.cookieSecure ? "__Host-shop_flash" : "shop_flash", secure: config.cookieSecure });
   const csrf = createCsrf(config.sessionSecrets, { cookieSecure: config.cookieSecure });
   const audit = createAudit(log);

@@ -22,6 +22,7 @@ import { createInstructorAuth } from "./instructor-auth.ts";
 import { instructorRoutes } from "./instructor-routes.ts";
 import { lab11Page, lab11Routes } from "./lab-11-routes.ts";
 import { lab13Page, lab13Routes } from "./lab-13-routes.ts";
+import { createLab14 } from "./lab-14-routes.ts";
 import { labs } from "./labs.ts";
 import { createXray } from "./xray.ts";
 
@@ -116,12 +117,15 @@ export function createClassroomLayer(deps: ClassroomDeps) {
 
   router.use(lab11Routes());
   router.use(lab13Routes({ catalog, sessions, classroom, flash }));
+  const lab14 = createLab14({ db: deps.db, catalog, sessions, classroom, requireInstructor: auth.requireInstructor, flash });
+  router.use(lab14.router);
 
   router.get("/labs/:n", (req, res) => {
     const lab = /^\d{1,2}$/.test(req.params.n) ? Number(req.params.n) : 0;
     if (lab === 12) return renderLab(res, 12, { run: lab12Run(req.query) });
     if (lab === 11) return renderLab(res, 11, lab11Page(req));
     if (lab === 13) return renderLab(res, 13, lab13Page(req, res, { catalog, classroom }));
+    if (lab === 14) return renderLab(res, 14, lab14.page(req, res));
     renderLab(res, lab);
   });
 

@@ -10,6 +10,9 @@ import type { Clock } from "../clock.ts";
 import { createSessionStorage, type SessionStorageOptions } from "../session/storage.ts";
 import type { SessionStorage } from "../session/types.ts";
 import type { MergePolicy } from "../accounts/merge.ts";
+import type { Db } from "../db/open.ts";
+import { conditionalStock, type StockKeeping } from "../orders/orders.ts";
+import { labStock } from "./last-unit.ts";
 import { createVulnerableStorage, type LabModes } from "./vulnerable-storage.ts";
 
 export type LabModeName = keyof LabModes;
@@ -19,6 +22,7 @@ export const labModeLabels: Record<LabModeName, string> = {
   cookieOnlyLogout: "Logout clears the cookie only: the server-side session stays alive",
   sequentialIds: "Predictable IDs: a counter in an unsigned cookie",
   wholeWriteBack: "Lost updates: each request writes back the whole session it loaded",
+  checkThenDecrement: "The last unit: checkout checks the stock, waits, then decrements without a condition",
 };
 
 export interface HistoryPoint {
@@ -30,7 +34,7 @@ export interface HistoryPoint {
 
 export function createClassroom({ realClock, vulnerableLabsAllowed }: { realClock: Clock; vulnerableLabsAllowed: boolean }) {
   let offsetMs = 0;
-  const labModes: LabModes = { fixation: false, cookieOnlyLogout: false, sequentialIds: false, wholeWriteBack: false };
+  const labModes: LabModes = { fixation: false, cookieOnlyLogout: false, sequentialIds: false, wholeWriteBack: false, checkThenDecrement: false };
   const history: HistoryPoint[] = [];
   let removedSinceSample = 0;
   let lastSweep: { at: number; removed: number } | null = null;
@@ -53,6 +57,8 @@ export function createClassroom({ realClock, vulnerableLabsAllowed }: { realCloc
      */
     createStorage: (options: SessionStorageOptions): SessionStorage =>
       vulnerableLabsAllowed ? createVulnerableStorage(options, labModes) : createSessionStorage(options),
+    /** How checkout takes stock: the shop's one-statement way, or, only when vulnerable labs are allowed, lab 14's wrapper (honest while its switch is off). */
+    createStockKeeping: (db: Db): StockKeeping => (vulnerableLabsAllowed ? labStock(db, labModes) : conditionalStock(db)),
     get cartMergePolicy() {
       return cartMergePolicy;
     },

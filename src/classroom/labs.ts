@@ -106,4 +106,15 @@ export const labs: readonly Lab[] = [
     ],
     lesson: "lab-13-cart-merge.md",
   },
+  {
+    number: 14,
+    title: "The last unit",
+    summary:
+      "Two shoppers, one unit left, “Place order” at the same moment: with “check the stock, then decrement” both orders go through and the shop sells a unit it does not have; with the shop's one-statement take, exactly one does, and the other is told which line ran out.",
+    sources: [
+      "“Sessions” — introduction (the cart kept in the session: a cart is a wish, not a reservation)",
+      "“Session” — How Sessions Work (each shopper's session is their own; the stock is shared by all of them)",
+    ],
+    lesson: "lab-14-last-unit.md",
+  },
 ];

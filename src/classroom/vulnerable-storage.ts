@@ -32,6 +32,8 @@ export interface LabModes {
   sequentialIds: boolean;
   /** Lab 12: change the copy loaded when the request began and write the whole session back (express-session's way). */
   wholeWriteBack: boolean;
+  /** Lab 14: checkout checks the stock, waits, then decrements without a condition (last-unit.ts). */
+  checkThenDecrement: boolean;
 }
 
 const SEQUENTIAL_ID = /^\d{1,12}$/;

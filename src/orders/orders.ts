@@ -13,6 +13,10 @@
  * SQLite refuses a read→write upgrade at once, SQLITE_BUSY without waiting, when another
  * connection holds the lock.) Inside another transaction (the SQLite session update) it is a
  * savepoint of that one, which is already IMMEDIATE.
+ *
+ * How stock is taken is one small seam (StockKeeping): a step before the transaction, which does
+ * nothing in the shop, and the per-line take inside it, the conditional UPDATE. The classroom's
+ * lab 14 swaps in the broken two-step way ("check, then decrement") to show why it is one statement.
  */
 import { translatingUnavailable } from "../db/unavailable.ts";
 import type { Db } from "../db/open.ts";
@@ -57,6 +61,27 @@ export interface OrderDetail extends OrderSummary {
   lines: { productId: number; name: string; unitPriceCents: number; quantity: number }[];
 }
 
+/**
+ * How an order takes its stock. The shop's (conditionalStock) checks and takes in one statement,
+ * inside the order's transaction; a step before the transaction exists so that a classroom lab can
+ * put a separate, slow "check" there (src/classroom/last-unit.ts).
+ */
+export interface StockKeeping {
+  /** Before the order's transaction, outside it: lines already known to be short. The shop's: none. */
+  beforePlacing(cart: readonly CartLine[]): Promise<ShortLine[]>;
+  /** Inside the transaction: take `quantity` of the product; false when not that many are left now. */
+  take(productId: number, quantity: number): boolean;
+}
+
+export function conditionalStock(db: Db): StockKeeping {
+  const takeStock = db.prepare<[number, number, number]>("UPDATE products SET stock = stock - ? WHERE id = ? AND stock >= ?");
+  return {
+    beforePlacing: async () => [],
+    // The conditional UPDATE is the stock check: it succeeds only if enough is left right now.
+    take: (productId, quantity) => takeStock.run(quantity, productId, quantity).changes > 0,
+  };
+}
+
 class OutOfStock extends Error {
   readonly short: ShortLine[];
   constructor(short: ShortLine[]) {
@@ -67,11 +92,10 @@ class OutOfStock extends Error {
 
 export type Orders = ReturnType<typeof createOrders>;
 
-export function createOrders(db: Db) {
+export function createOrders(db: Db, stock: StockKeeping = conditionalStock(db)) {
   const product = db.prepare<[number], { id: number; name: string; price_cents: number; stock: number }>(
     "SELECT id, name, price_cents, stock FROM products WHERE id = ?",
   );
-  const takeStock = db.prepare<[number, number, number]>("UPDATE products SET stock = stock - ? WHERE id = ? AND stock >= ?");
   const insertOrder = db.prepare<[number, string, string, string, number, number, string]>(
     "INSERT INTO orders (user_id, ship_name, ship_address, card_last4, total_cents, created_at, checkout_token) VALUES (?, ?, ?, ?, ?, ?, ?)",
   );
@@ -115,8 +139,7 @@ export function createOrders(db: Db) {
         short.push({ productId: line.productId, name: "A product that is no longer sold", requested: line.quantity, available: 0 });
         continue;
       }
-      // The conditional UPDATE is the stock check: it succeeds only if enough is left right now.
-      if (takeStock.run(line.quantity, p.id, line.quantity).changes === 0) {
+      if (!stock.take(p.id, line.quantity)) {
         short.push({ productId: p.id, name: p.name, requested: line.quantity, available: p.stock });
         continue;
       }
@@ -131,6 +154,8 @@ export function createOrders(db: Db) {
 
   // SQLite busy, locked, full or read-only: the one StoreUnavailableError (a 503), never a 500.
   return translatingUnavailable({
+    /** Before placing, outside any transaction (see StockKeeping): lines already known to be short. */
+    beforePlacing: (cart: readonly CartLine[]): Promise<ShortLine[]> => stock.beforePlacing(cart),
     /**
      * Place the order for `cart`, once per checkout token. Runs as a nested transaction (a
      * savepoint) when called inside another one, e.g. the SQLite session update.
