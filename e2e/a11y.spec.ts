@@ -105,5 +105,8 @@ test.describe("accessibility", () => {
     await page.goto("/labs/13");
     await expect(page.getByRole("button", { name: "Use this policy" })).toBeVisible();
     await expectGoodPage(page, "lab 13 with the instructor's merge-policy switch");
+    await page.goto("/labs/14");
+    await expect(page.getByRole("button", { name: "Put one Trail Compass on the shelf" })).toBeVisible();
+    await expectGoodPage(page, "lab 14 with the instructor's shelf button");
   });
 });
