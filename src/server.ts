@@ -75,6 +75,8 @@ const attacker =
 attacker?.listen(config.attackerPort!, config.host, () => {
   log.info({ port: config.attackerPort }, `Lab 10's attacker site is at http://127.0.0.1:${config.attackerPort}/`);
 });
+// A lab's extra page is not worth the shop: if its port is taken, say so and carry on without it.
+attacker?.on("error", (err) => log.error({ err, port: config.attackerPort }, "lab 10's attacker site could not start; the shop runs without it"));
 
 let stopping = false;
 async function shutdown(signal: string) {
