@@ -96,6 +96,7 @@ test("the attacker's page is a valid, accessible page on another site, with plai
   await expect(page.locator(`form[action="${shopUrl}/cart/items"] input[type=hidden][name=productId]`)).toHaveCount(1);
   await expect(page.locator(`form[action="${shopUrl}/logout"]`)).toHaveCount(1);
   await expectGoodPage(page, "lab 10's attacker page");
+  await lessonShot(page, "lab-10-prize-page");
   await page.goto(sameSite);
   await expect(page.getByText("the same site as the shop: only the port differs")).toBeVisible();
 });
@@ -120,8 +121,18 @@ test("checks off, SameSite=Lax: the cross-site POST carries no cookie, so the kn
   const teacher = await (await browser.newContext({ baseURL: shopUrl })).newPage();
   await instructorSignIn(teacher);
   await expect(teacher.locator(`tr[data-fingerprint="${fingerprint}"]`)).toContainText("1 line (1)");
-  await teacher.context().close();
   await context.close();
+
+  // The forged sign-out signs out nobody — yet its answer clears the cookie in the victim's browser.
+  const second = await victim(browser);
+  await onPrizePage(second.page, crossSite, "Unsubscribe from these offers");
+  await expect(second.page.getByText("You have signed out.")).toBeVisible();
+  await second.page.goto("/labs/10");
+  await expect(second.page.getByTestId("lab10-victim")).toContainText("This request brought no session cookie");
+  await teacher.goto("/instructor");
+  await expect(teacher.locator(`tr[data-fingerprint="${second.fingerprint}"]`), "the session itself is alive on the server").toContainText("1 line (1)");
+  await teacher.context().close();
+  await second.context.close();
 });
 
 test("checks off, SameSite=None; Secure: the attack adds the knife to the victim's own cart, and Unsubscribe signs the victim out", async ({ browser }) => {
@@ -182,6 +193,17 @@ test("SameSite=Strict: the prize page's link into the shop shows an empty cart; 
   await expect(page.getByText("Your cart is empty.")).toHaveCount(0);
   await expect(page.getByText("Stoneware Mug")).not.toHaveCount(0);
   await context.close();
+});
+
+test("lab 10's page, as the instructor sees it with the attacker site on, is valid and accessible", async ({ browser }) => {
+  const page = await (await browser.newContext({ baseURL: shopUrl })).newPage();
+  recordDocuments(page);
+  await instructorSignIn(page, "/labs/10");
+  await page.goto("/labs/10");
+  await expect(page.getByRole("link", { name: "open the prize page (another site)" })).toHaveAttribute("href", crossSite);
+  await expectGoodPage(page, "lab 10 with the attacker site");
+  await lessonShot(page, "lab-10-page");
+  await page.context().close();
 });
 
 test("two ports of one host are one site: with the checks off, even a Lax cookie goes with the POST; with them on, it is refused", async ({ browser }) => {
