@@ -9,10 +9,11 @@
  */
 import { expect, test, type Browser, type Page } from "@playwright/test";
 import { freePort } from "../../src/test/processes.ts";
-import { instructorSignIn, lessonShot, showXray, startShop, type ShopProcess } from "../classroom.ts";
+import { instructorSignIn, lessonShot, showXray, startShop, xray, type ShopProcess } from "../classroom.ts";
 import { expectGoodPage, recordDocuments } from "../page-checks.ts";
 
-test.describe.configure({ mode: "serial" });
+// Several browsers and instructor sign-ins per test, on a machine shared with other suites: room to be slow.
+test.describe.configure({ mode: "serial", timeout: 120_000 });
 
 let shop: ShopProcess;
 let shopUrl: string;
@@ -208,9 +209,11 @@ test("lab 10's page, as the instructor sees it with the attacker site on, is val
 
 test("two ports of one host are one site: with the checks off, even a Lax cookie goes with the POST; with them on, it is refused", async ({ browser }) => {
   await setModes(browser, { checksOff: true, sameSite: "Lax" });
-  const { page, context, fingerprint } = await victim(browser);
+  const { page, context, fingerprint } = await victim(browser, { xrayOn: true });
   await onPrizePage(page, sameSite, "Claim my free gift");
   await expect(page.getByText("Added 1 × Chef's Knife to your cart.")).toBeVisible();
+  // Same site: even the X-ray's own Lax cookie went with the POST, so it could record what the shop skipped.
+  await expect(xray(page)).toContainText("CSRF checks skipped");
   await page.goto("/labs/10");
   expect(await sessionOn(page)).toBe(fingerprint);
   await expect(page.getByTestId("lab10-victim")).toContainText("In the cart: 1 × Stoneware Mug, 1 × Chef's Knife.");
