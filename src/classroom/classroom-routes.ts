@@ -20,6 +20,7 @@ import type { Classroom } from "./classroom.ts";
 import { labModeLabels } from "./classroom.ts";
 import { createInstructorAuth } from "./instructor-auth.ts";
 import { instructorRoutes } from "./instructor-routes.ts";
+import { lab10Page, lab10Routes } from "./lab-10-routes.ts";
 import { lab11Page, lab11Routes } from "./lab-11-routes.ts";
 import { labs } from "./labs.ts";
 import { createXray } from "./xray.ts";
@@ -113,12 +114,14 @@ export function createClassroomLayer(deps: ClassroomDeps) {
     });
   };
 
+  router.use(lab10Routes({ config, classroom, catalog, sessions, flash }));
   router.use(lab11Routes());
 
   router.get("/labs/:n", (req, res) => {
     const lab = /^\d{1,2}$/.test(req.params.n) ? Number(req.params.n) : 0;
     if (lab === 12) return renderLab(res, 12, { run: lab12Run(req.query) });
     if (lab === 11) return renderLab(res, 11, lab11Page(req));
+    if (lab === 10) return renderLab(res, 10, { lab10: lab10Page(req, { config, classroom, catalog }) });
     renderLab(res, lab);
   });
 
