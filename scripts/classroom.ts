@@ -2,6 +2,7 @@
  * npm run classroom — three shops side by side, one per session technique, for a class:
  *
  *   http://localhost:3000  SQLite   http://localhost:3001  Memory   http://localhost:3002  Cookie
+ *   http://127.0.0.1:3010  lab 10's attacker site (another site than localhost), posting to the SQLite shop
  *
  * They share one database file (catalog, accounts, orders), one cookie secret and one instructor
  * password, both kept in .classroom.json beside the database (db/ by default) so a restart keeps the SQLite and cookie sessions valid —
@@ -20,8 +21,8 @@ import { waitFor } from "./wait-for.ts";
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const portArg = process.argv.indexOf("--port");
 const firstPort = Number(portArg > 0 ? process.argv[portArg + 1] : (process.env.PORT ?? 3000));
-if (!Number.isInteger(firstPort) || firstPort < 1 || firstPort > 65533) {
-  console.error("--port must be a port number (the three shops use it and the next two)");
+if (!Number.isInteger(firstPort) || firstPort < 1 || firstPort > 65525) {
+  console.error("--port must be a port number (the three shops use it and the next two, lab 10's attacker site the port 10 above it)");
   process.exit(1);
 }
 
@@ -34,10 +35,12 @@ const state = fs.existsSync(stateFile)
   : { secret: randomBytes(32).toString("base64url"), instructorPassword: randomBytes(9).toString("base64url") };
 fs.writeFileSync(stateFile, JSON.stringify(state, null, 2), { mode: 0o600 });
 
+// Lab 10's attacker site runs beside the SQLite shop (the SameSite switches need a server-side technique).
+const attackerPort = firstPort + 10;
 const shops = [
-  { technique: "sqlite", label: "SQLite", port: firstPort },
-  { technique: "memory", label: "Memory", port: firstPort + 1 },
-  { technique: "cookie", label: "Cookie", port: firstPort + 2 },
+  { technique: "sqlite", label: "SQLite", port: firstPort, attackerPort },
+  { technique: "memory", label: "Memory", port: firstPort + 1, attackerPort: null },
+  { technique: "cookie", label: "Cookie", port: firstPort + 2, attackerPort: null },
 ] as const;
 const children = new Map<string, ChildProcess>();
 let stopping = false;
@@ -57,6 +60,7 @@ async function start(shop: (typeof shops)[number]) {
       INSTRUCTOR_PASSWORD: process.env.INSTRUCTOR_PASSWORD ?? state.instructorPassword,
       CLASSROOM: "true",
       CLASSROOM_VULNERABLE_LABS: "1",
+      ...(shop.attackerPort === null ? {} : { CLASSROOM_ATTACKER_PORT: String(shop.attackerPort) }),
       LOG_LEVEL: process.env.LOG_LEVEL ?? "warn",
     },
   });
@@ -85,8 +89,9 @@ Stateful Shop — classroom: three techniques side by side
   Cookie  http://localhost:${shops[2].port}   (the whole session in an encrypted cookie)
 
   Labs:        /labs on any of them        Session X-ray: link at the bottom of every page
+  Lab 10:      the attacker's site is http://127.0.0.1:${attackerPort}/ (posts to the SQLite shop)
   Instructor:  /instructor   password: ${process.env.INSTRUCTOR_PASSWORD ? "(your INSTRUCTOR_PASSWORD)" : state.instructorPassword}
-  Vulnerable lab modes are allowed here and OFF until you switch them on (labs 5, 6, 8).
+  Vulnerable lab modes are allowed here and OFF until you switch them on (labs 5, 6, 8, 10, 12).
 
   Keys: m = restart the memory shop (lab 2)   r = restart all three   q = quit
 `);

@@ -47,6 +47,8 @@ export interface Config {
   readonly vulnerableLabs: boolean;
   /** A label for this shop in the header (npm run classroom runs three side by side). */
   readonly shopLabel: string | null;
+  /** Lab 10's "attacker" site: a second listener on this port (null: none). Only with vulnerable labs. */
+  readonly attackerPort: number | null;
 }
 
 export class ConfigError extends Error {}
@@ -98,6 +100,7 @@ const schema = z.object({
   INSTRUCTOR_PASSWORD: z.string().min(12, "INSTRUCTOR_PASSWORD must have at least 12 characters").optional(),
   CLASSROOM_VULNERABLE_LABS: bool("CLASSROOM_VULNERABLE_LABS").default(false),
   SHOP_LABEL: z.string().trim().max(40, "SHOP_LABEL: at most 40 characters").optional(),
+  CLASSROOM_ATTACKER_PORT: integer("CLASSROOM_ATTACKER_PORT", 1, 65535).optional(),
 });
 
 function parseTrustProxy(value: string | undefined): false | number | string {
@@ -164,6 +167,14 @@ export function readConfig(env: Record<string, string | undefined>, root: string
     throw new ConfigError("CLASSROOM_VULNERABLE_LABS cannot be enabled in production (NODE_ENV=production)");
   }
 
+  if (e.CLASSROOM_ATTACKER_PORT !== undefined && !e.CLASSROOM_VULNERABLE_LABS) {
+    // An attacker page is only worth serving when the shop can be made vulnerable to it (lab 10).
+    throw new ConfigError("CLASSROOM_ATTACKER_PORT needs CLASSROOM_VULNERABLE_LABS=1 (lab 10's attacker site)");
+  }
+  if (e.CLASSROOM_ATTACKER_PORT !== undefined && e.CLASSROOM_ATTACKER_PORT === e.PORT) {
+    throw new ConfigError("CLASSROOM_ATTACKER_PORT must differ from PORT");
+  }
+
   return Object.freeze({
     production,
     port: e.PORT,
@@ -192,6 +203,7 @@ export function readConfig(env: Record<string, string | undefined>, root: string
     instructorPassword: e.INSTRUCTOR_PASSWORD ?? null,
     vulnerableLabs: e.CLASSROOM_VULNERABLE_LABS,
     shopLabel: e.SHOP_LABEL ?? null,
+    attackerPort: e.CLASSROOM_ATTACKER_PORT ?? null,
   });
 }
 

@@ -5,6 +5,7 @@
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { createHttpServer } from "./http-server.ts";
+import { createAttackerSite } from "./classroom/attacker-site.ts";
 import { createDrainer } from "./http-drain.ts";
 import { systemClock } from "./clock.ts";
 import { type Config, ConfigError, readConfig } from "./config.ts";
@@ -66,6 +67,17 @@ server.listen(config.port, config.host, () => {
   );
 });
 
+// Lab 10's attacker site, on its own port: reached as 127.0.0.1 it is another site than the shop at localhost.
+const attacker =
+  config.attackerPort !== null && config.vulnerableLabs && config.classroom
+    ? createHttpServer(createAttackerSite({ root, shopOrigin: `http://localhost:${config.port}` }))
+    : null;
+attacker?.listen(config.attackerPort!, config.host, () => {
+  log.info({ port: config.attackerPort }, `Lab 10's attacker site is at http://127.0.0.1:${config.attackerPort}/`);
+});
+// A lab's extra page is not worth the shop: if its port is taken, say so and carry on without it.
+attacker?.on("error", (err) => log.error({ err, port: config.attackerPort }, "lab 10's attacker site could not start; the shop runs without it"));
+
 let stopping = false;
 async function shutdown(signal: string) {
   if (stopping) return;
@@ -80,6 +92,8 @@ async function shutdown(signal: string) {
   // kept-alive connections only after a grace time, never under a proxy's next request (a POST
   // that nginx sent on a connection we drop becomes a 502: src/http-drain.ts says why).
   const drained = drainer.drain();
+  attacker?.closeAllConnections();
+  attacker?.close();
   shop.classroom.endStreams();
   await drained;
   await shop.close();

@@ -20,6 +20,7 @@ import type { Classroom } from "./classroom.ts";
 import { labModeLabels } from "./classroom.ts";
 import { createInstructorAuth } from "./instructor-auth.ts";
 import { instructorRoutes } from "./instructor-routes.ts";
+import { lab10Page, lab10Routes } from "./lab-10-routes.ts";
 import { lab11Page, lab11Routes } from "./lab-11-routes.ts";
 import { lab13Page, lab13Routes } from "./lab-13-routes.ts";
 import { createLab14 } from "./lab-14-routes.ts";
@@ -115,6 +116,7 @@ export function createClassroomLayer(deps: ClassroomDeps) {
     });
   };
 
+  router.use(lab10Routes({ config, classroom, catalog, sessions, flash }));
   router.use(lab11Routes());
   router.use(lab13Routes({ catalog, sessions, classroom, flash }));
   const lab14 = createLab14({ db: deps.db, catalog, sessions, classroom, requireInstructor: auth.requireInstructor, flash });
@@ -124,6 +126,7 @@ export function createClassroomLayer(deps: ClassroomDeps) {
     const lab = /^\d{1,2}$/.test(req.params.n) ? Number(req.params.n) : 0;
     if (lab === 12) return renderLab(res, 12, { run: lab12Run(req.query) });
     if (lab === 11) return renderLab(res, 11, lab11Page(req));
+    if (lab === 10) return renderLab(res, 10, { lab10: lab10Page(req, { config, classroom, catalog }) });
     if (lab === 13) return renderLab(res, 13, lab13Page(req, res, { catalog, classroom }));
     if (lab === 14) return renderLab(res, 14, lab14.page(req, res));
     renderLab(res, lab);

@@ -10,6 +10,8 @@ import type { Clock } from "../clock.ts";
 import { createSessionStorage, type SessionStorageOptions } from "../session/storage.ts";
 import type { SessionStorage } from "../session/types.ts";
 import type { MergePolicy } from "../accounts/merge.ts";
+import type { RequestHandler } from "express";
+import { withLabCsrf } from "./lab-10-csrf.ts";
 import type { Db } from "../db/open.ts";
 import { conditionalStock, type StockKeeping } from "../orders/orders.ts";
 import { labStock } from "./last-unit.ts";
@@ -22,8 +24,14 @@ export const labModeLabels: Record<LabModeName, string> = {
   cookieOnlyLogout: "Logout clears the cookie only: the server-side session stays alive",
   sequentialIds: "Predictable IDs: a counter in an unsigned cookie",
   wholeWriteBack: "Lost updates: each request writes back the whole session it loaded",
+  csrfChecksOff: "CSRF checks off: the shop accepts forms posted from other sites",
+  sameSiteNone: "Session cookie SameSite=None; Secure: sent with requests from other sites",
+  sameSiteStrict: "Session cookie SameSite=Strict: not sent when a link from another site is followed",
   checkThenDecrement: "The last unit: checkout checks the stock, waits, then decrements without a condition",
 };
+
+/** Lab 10's two cookie settings exclude each other: switching one on switches the other off. */
+const exclusive: Partial<Record<LabModeName, LabModeName>> = { sameSiteNone: "sameSiteStrict", sameSiteStrict: "sameSiteNone" };
 
 export interface HistoryPoint {
   at: number;
@@ -34,7 +42,16 @@ export interface HistoryPoint {
 
 export function createClassroom({ realClock, vulnerableLabsAllowed }: { realClock: Clock; vulnerableLabsAllowed: boolean }) {
   let offsetMs = 0;
-  const labModes: LabModes = { fixation: false, cookieOnlyLogout: false, sequentialIds: false, wholeWriteBack: false, checkThenDecrement: false };
+  const labModes: LabModes = {
+    fixation: false,
+    cookieOnlyLogout: false,
+    sequentialIds: false,
+    wholeWriteBack: false,
+    csrfChecksOff: false,
+    sameSiteNone: false,
+    sameSiteStrict: false,
+    checkThenDecrement: false,
+  };
   const history: HistoryPoint[] = [];
   let removedSinceSample = 0;
   let lastSweep: { at: number; removed: number } | null = null;
@@ -57,6 +74,9 @@ export function createClassroom({ realClock, vulnerableLabsAllowed }: { realCloc
      */
     createStorage: (options: SessionStorageOptions): SessionStorage =>
       vulnerableLabsAllowed ? createVulnerableStorage(options, labModes) : createSessionStorage(options),
+    /** The shop's CSRF protection: as it is, or, only when vulnerable labs are allowed, with lab 10's switch around it. */
+    csrfProtection: (csrf: { protect: RequestHandler; tokenFor(subject: string): string }): RequestHandler =>
+      vulnerableLabsAllowed ? withLabCsrf(csrf, labModes) : csrf.protect,
     /** How checkout takes stock: the shop's one-statement way, or, only when vulnerable labs are allowed, lab 14's wrapper (honest while its switch is off). */
     createStockKeeping: (db: Db): StockKeeping => (vulnerableLabsAllowed ? labStock(db, labModes) : conditionalStock(db)),
     get cartMergePolicy() {
@@ -77,6 +97,8 @@ export function createClassroom({ realClock, vulnerableLabsAllowed }: { realCloc
     setLabMode(name: LabModeName, on: boolean) {
       if (on && !vulnerableLabsAllowed) throw new Error("vulnerable labs are not enabled (CLASSROOM_VULNERABLE_LABS)");
       labModes[name] = on;
+      const other = exclusive[name];
+      if (on && other) labModes[other] = false;
     },
     recordSweep(removed: number) {
       removedSinceSample += removed;

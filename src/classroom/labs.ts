@@ -72,6 +72,18 @@ export const labs: readonly Lab[] = [
     lesson: "lab-8-predictable-ids.md",
   },
   {
+    number: 10,
+    title: "CSRF and SameSite, from a real second site",
+    summary:
+      "A prize page on another site posts a hidden form to the cart and to sign-out: with the CSRF checks off, SameSite decides — Lax sends no cookie, None lets the attack in; the checks refuse it whatever SameSite says; Strict empties the cart on every inbound link.",
+    sources: [
+      "“Session” — How Sessions Work, step 2 (“the client sends the session ID cookie with every request”: also the ones another site makes it send)",
+      "“An Introduction to Web Sessions” — Sessions & Cookies (cookies are “automatically sent with HTTP requests”)",
+      "“Session” — Security Best Practices 1 (the Secure flag: SameSite=None requires it)",
+    ],
+    lesson: "lab-10-csrf-samesite.md",
+  },
+  {
     number: 11,
     title: "Cookie attributes, live",
     summary:

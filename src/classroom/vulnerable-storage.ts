@@ -8,8 +8,9 @@
  */
 import type { Response } from "express";
 import { createSessionCookie, type SessionCookie } from "../session/cookie.ts";
+import { createCookieVerifier } from "../session/cookie-verifier.ts";
 import { hashSessionId, randomIds, type SessionIds } from "../session/id.ts";
-import { createSessionStorage, emptyData, emptySession, type SessionStorageOptions } from "../session/storage.ts";
+import { createSessionStorage, emptyData, emptySession, NOTICE_GRACE_MS, type SessionStorageOptions } from "../session/storage.ts";
 import type { SessionStorage } from "../session/types.ts";
 
 declare module "../session/types.ts" {
@@ -19,6 +20,7 @@ declare module "../session/types.ts" {
     "lab-cookie-only-logout": true;
     "lab-sequential-id": true;
     "lab-whole-write-back": true;
+    "lab-cookie-resent": true;
   }
 }
 
@@ -32,15 +34,39 @@ export interface LabModes {
   sequentialIds: boolean;
   /** Lab 12: change the copy loaded when the request began and write the whole session back (express-session's way). */
   wholeWriteBack: boolean;
+  /** Lab 10: the shop's CSRF checks (origin and token) are skipped for the shop's own forms (lab-10-csrf.ts). */
+  csrfChecksOff: boolean;
+  /** Lab 10: the session cookie goes out with SameSite=None (and Secure, which None requires). */
+  sameSiteNone: boolean;
+  /** Lab 10: the session cookie goes out with SameSite=Strict. */
+  sameSiteStrict: boolean;
   /** Lab 14: checkout checks the stock, waits, then decrements without a condition (last-unit.ts). */
   checkThenDecrement: boolean;
 }
 
+type SameSite = "lax" | "none" | "strict";
+
+/** LAB 10 ONLY: the SameSite value the session cookie is sent with now (the honest cookie's is Lax). */
+const labSameSite = (modes: LabModes): SameSite => (modes.sameSiteNone ? "none" : modes.sameSiteStrict ? "strict" : "lax");
+
 const SEQUENTIAL_ID = /^\d{1,12}$/;
+
+/** LAB 10 ONLY: browsers drop a SameSite=None cookie without Secure; http://localhost counts as secure (lab-10 lesson). */
+const labAttributes = (sameSite: SameSite) => (sameSite === "none" ? { sameSite, secure: true } : sameSite === "strict" ? { sameSite } : {});
 
 export function createVulnerableStorage(options: SessionStorageOptions, modes: LabModes): SessionStorage {
   const { store, clock } = options;
   const signed = createSessionCookie(options);
+  // LAB 10 ONLY: the same signed value as the honest cookie's, for sending it with other attributes.
+  const signer = createCookieVerifier(options.sessionSecrets);
+  // LAB 10 ONLY: which sessions' cookies went out with a SameSite other than Lax, so that the
+  // instructor's switch reaches cookies already in browsers (re-sent at their next request).
+  const sentWith = new Map<string, SameSite>();
+  const remember = (key: string, sameSite: SameSite) => {
+    if (sameSite === "lax") return void sentWith.delete(key);
+    if (sentWith.size >= 10_000) sentWith.clear(); // at worst a cookie is re-sent once more
+    sentWith.set(key, sameSite);
+  };
   // LAB 8 ONLY: a counter, the classic mistake. Starts somewhere random so it looks "fine" at first sight.
   let sequence = 1000 + Math.floor(Math.random() * 9000);
 
@@ -68,9 +94,18 @@ export function createVulnerableStorage(options: SessionStorageOptions, modes: L
       return value;
     },
     send(res, id, expiresAt) {
+      const sameSite = labSameSite(modes);
+      remember(signed.keyOf(id), sameSite);
       // LAB 8 ONLY: sequential IDs go out unsigned, as in the apps that make this mistake.
-      if (SEQUENTIAL_ID.test(id)) res.cookie(signed.name, id, { ...signed.attributes, expires: new Date(expiresAt) });
+      if (SEQUENTIAL_ID.test(id)) res.cookie(signed.name, id, { ...signed.attributes, ...labAttributes(sameSite), expires: new Date(expiresAt) });
+      // LAB 10 ONLY: the same signed value, with the lab's SameSite.
+      else if (sameSite !== "lax") res.cookie(signed.name, signer.sign(id), { ...signed.attributes, ...labAttributes(sameSite), expires: new Date(expiresAt) });
       else signed.send(res, id, expiresAt);
+    },
+    clear(res) {
+      const sameSite = labSameSite(modes);
+      if (sameSite === "lax") signed.clear(res);
+      else res.clearCookie(signed.name, { ...signed.attributes, ...labAttributes(sameSite) });
     },
   };
 
@@ -102,7 +137,14 @@ export function createVulnerableStorage(options: SessionStorageOptions, modes: L
           return session;
         }
       }
-      return honest.load(req, res);
+      const session = await honest.load(req, res);
+      // LAB 10 ONLY: the instructor changed SameSite since this browser got its cookie: send it again as it is now.
+      const sameSite = labSameSite(modes);
+      if (session.key !== null && session.id !== null && session.createdAt !== null && (sentWith.get(session.key) ?? "lax") !== sameSite) {
+        cookie.send(res, session.id, session.createdAt + options.absoluteTimeoutMs + NOTICE_GRACE_MS);
+        session.events.push("lab-cookie-resent");
+      }
+      return session;
     },
 
     async change(session, res, mutate) {

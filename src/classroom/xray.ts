@@ -84,6 +84,10 @@ export function describeEvent(event: SessionEvent, s: XraySettings): string {
       return "LAB (vulnerable): logout cleared the cookie only. The record is still on the server; a copied cookie still works.";
     case "lab-whole-write-back":
       return "LAB (vulnerable): saved by writing back the whole session as it was loaded when this request began. Whatever another tab saved meanwhile is overwritten.";
+    case "lab-cookie-resent":
+      return "LAB: the session cookie was sent again with the SameSite the instructor chose (the same ID, new attributes).";
+    case "lab-csrf-unchecked":
+      return "LAB (vulnerable): CSRF checks skipped — this form was accepted without asking where it came from or for its token.";
     case "lab-sequential-id":
       return "LAB (vulnerable): created with a sequential ID in an unsigned cookie. The next visitor gets this number plus one.";
   }
