@@ -21,6 +21,7 @@ import { labModeLabels } from "./classroom.ts";
 import { createInstructorAuth } from "./instructor-auth.ts";
 import { instructorRoutes } from "./instructor-routes.ts";
 import { lab11Page, lab11Routes } from "./lab-11-routes.ts";
+import { lab15Page, lab15Routes } from "./lab-15-routes.ts";
 import { labs } from "./labs.ts";
 import { createXray } from "./xray.ts";
 
@@ -105,6 +106,7 @@ export function createClassroomLayer(deps: ClassroomDeps) {
       trapId: null,
       run: null,
       lab12: number === 12 ? lab12Page(res.req.session.data.cart) : null,
+      lab15: null,
       cookieName: config.cookieName,
       idleMinutes: Math.round(config.idleTimeoutMs / 60_000),
       absoluteHours: Math.round((config.absoluteTimeoutMs / 3_600_000) * 10) / 10,
@@ -114,11 +116,14 @@ export function createClassroomLayer(deps: ClassroomDeps) {
   };
 
   router.use(lab11Routes());
+  const lab15 = { config, store: deps.store, catalog, clock: classroom.clock };
+  router.use(lab15Routes(lab15));
 
-  router.get("/labs/:n", (req, res) => {
+  router.get("/labs/:n", async (req, res) => {
     const lab = /^\d{1,2}$/.test(req.params.n) ? Number(req.params.n) : 0;
     if (lab === 12) return renderLab(res, 12, { run: lab12Run(req.query) });
     if (lab === 11) return renderLab(res, 11, lab11Page(req));
+    if (lab === 15) return renderLab(res, 15, await lab15Page(req, res, lab15));
     renderLab(res, lab);
   });
 
