@@ -6,7 +6,7 @@
 import { expect, test, type Page } from "@playwright/test";
 import { labs } from "../src/classroom/labs.ts";
 import { expectGoodPage, recordDocuments } from "./page-checks.ts";
-import { addFromProductPage, cartLabel, cartLink, placeOrder, register } from "./helpers.ts";
+import { addFromProductPage, cartLabel, cartLink, placeOrder, register, technique } from "./helpers.ts";
 import { instructorSignIn, showXray } from "./classroom.ts";
 
 const guestPages: [string, string, string][] = [
@@ -108,5 +108,18 @@ test.describe("accessibility", () => {
     await page.goto("/labs/14");
     await expect(page.getByRole("button", { name: "Put one Trail Compass on the shelf" })).toBeVisible();
     await expectGoodPage(page, "lab 14 with the instructor's shelf button");
+    // Lab 15 shows the instructor more than a shopper: the thief's table, then a tried hash's refusal
+    // (last: the try replaces this browser's session cookie). The cookie technique has no table.
+    await page.goto("/labs/15");
+    await expectGoodPage(page, "lab 15, the instructor's view");
+    if (technique() === "cookie") {
+      await expect(page.getByText("there is no table to steal")).toBeVisible();
+    } else {
+      const key = (await page.getByTestId("thief-table").locator("tr[data-key]").first().getAttribute("data-key"))!;
+      await page.getByLabel("A key from the table (64 hex digits)").fill(key);
+      await page.getByRole("button", { name: "Send it as my session cookie" }).click();
+      await expect(page.getByTestId("lab15-attempt")).toContainText("Refused.");
+      await expectGoodPage(page, "lab 15, a hash refused");
+    }
   });
 });

@@ -35,6 +35,8 @@ export async function lessonShot(page: Page, name: string): Promise<void> {
 
 export interface ShopProcess {
   url: string;
+  /** Its temp folder: the database file is shop.sqlite in here (lab 15 reads it as a thief would). */
+  dir: string;
   /** Stop and start the same shop (same port, database and secrets): a server restart. */
   restart(): Promise<void>;
   stop(): Promise<void>;
@@ -81,6 +83,7 @@ export async function startShop(env: Record<string, string> = {}): Promise<ShopP
   await start();
   return {
     url,
+    dir,
     async restart() {
       await stop();
       await start();

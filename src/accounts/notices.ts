@@ -46,7 +46,7 @@ export function sessionNotices(deps: NoticeDeps): RequestHandler {
   const idle = spell(deps.idleTimeoutMs);
   const absolute = spell(deps.absoluteTimeoutMs);
 
-  const explain = (key: string, record: { userId: number | null; data: { cart: unknown[] } } | null, event: string): string => {
+  const explain = (key: string, record: { userId: number | null } | null, event: string): string => {
     const ending = savedCarts.endOf(key);
     const saved = savedCarts.find(key);
     const signedIn = (record !== null && record.userId !== null) || saved !== undefined;

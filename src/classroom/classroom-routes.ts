@@ -24,6 +24,7 @@ import { lab10Page, lab10Routes } from "./lab-10-routes.ts";
 import { lab11Page, lab11Routes } from "./lab-11-routes.ts";
 import { lab13Page, lab13Routes } from "./lab-13-routes.ts";
 import { createLab14 } from "./lab-14-routes.ts";
+import { lab15Page, lab15Routes } from "./lab-15-routes.ts";
 import { labs } from "./labs.ts";
 import { createXray } from "./xray.ts";
 
@@ -108,6 +109,7 @@ export function createClassroomLayer(deps: ClassroomDeps) {
       trapId: null,
       run: null,
       lab12: number === 12 ? lab12Page(res.req.session.data.cart) : null,
+      lab15: null,
       cookieName: config.cookieName,
       idleMinutes: Math.round(config.idleTimeoutMs / 60_000),
       absoluteHours: Math.round((config.absoluteTimeoutMs / 3_600_000) * 10) / 10,
@@ -121,14 +123,17 @@ export function createClassroomLayer(deps: ClassroomDeps) {
   router.use(lab13Routes({ catalog, sessions, classroom, flash }));
   const lab14 = createLab14({ db: deps.db, catalog, sessions, classroom, requireInstructor: auth.requireInstructor, flash });
   router.use(lab14.router);
+  const lab15 = { config, store: deps.store, catalog, clock: classroom.clock };
+  router.use(lab15Routes(lab15));
 
-  router.get("/labs/:n", (req, res) => {
+  router.get("/labs/:n", async (req, res) => {
     const lab = /^\d{1,2}$/.test(req.params.n) ? Number(req.params.n) : 0;
     if (lab === 12) return renderLab(res, 12, { run: lab12Run(req.query) });
     if (lab === 11) return renderLab(res, 11, lab11Page(req));
     if (lab === 10) return renderLab(res, 10, { lab10: lab10Page(req, { config, classroom, catalog }) });
     if (lab === 13) return renderLab(res, 13, lab13Page(req, res, { catalog, classroom }));
     if (lab === 14) return renderLab(res, 14, lab14.page(req, res));
+    if (lab === 15) return renderLab(res, 15, await lab15Page(req, res, lab15));
     renderLab(res, lab);
   });
 

@@ -47,10 +47,10 @@ export function instructorRoutes(deps: InstructorDeps): Router {
     res.redirect(303, "/");
   });
 
-  router.get("/instructor", requireInstructor, async (_req, res) => {
+  router.get("/instructor", requireInstructor, async (req, res) => {
     res.render("instructor", {
       title: "Instructor dashboard",
-      live: await liveModel(),
+      live: await liveModel(req.session),
       settings: {
         technique,
         idleTimeoutMs: config.idleTimeoutMs,

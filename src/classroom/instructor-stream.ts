@@ -6,11 +6,11 @@
  */
 import type { RequestHandler } from "express";
 import type { Classroom } from "./classroom.ts";
-import type { LiveModel } from "./instructor-live.ts";
+import type { LiveModel, OwnSession } from "./instructor-live.ts";
 
 const EVERY_MS = 2_000;
 
-export function liveStream({ classroom, liveModel }: { classroom: Classroom; liveModel: () => Promise<LiveModel> }): RequestHandler {
+export function liveStream({ classroom, liveModel }: { classroom: Classroom; liveModel: (own: OwnSession) => Promise<LiveModel> }): RequestHandler {
   return (req, res) => {
     res.writeHead(200, { "Content-Type": "text/event-stream", "Cache-Control": "no-store", Connection: "keep-alive" });
     res.flushHeaders();
@@ -20,7 +20,7 @@ export function liveStream({ classroom, liveModel }: { classroom: Classroom; liv
       );
     const push = async () => {
       try {
-        res.write(`event: live\ndata: ${JSON.stringify({ html: await render(await liveModel()) })}\n\n`);
+        res.write(`event: live\ndata: ${JSON.stringify({ html: await render(await liveModel(req.session)) })}\n\n`);
       } catch {
         res.write(`event: error\ndata: {}\n\n`);
       }

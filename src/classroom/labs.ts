@@ -129,4 +129,16 @@ export const labs: readonly Lab[] = [
     ],
     lesson: "lab-14-last-unit.md",
   },
+  {
+    number: 15,
+    title: "What a stolen database gives away",
+    summary:
+      "The sessions table as a thief with a copy of the database file sees it: hashed keys that are no cookie, carts sealed under keys only the cookies give; beside it, this browser's own record opened with its cookie.",
+    sources: [
+      "“Session” — Security Best Practices 4 (store sessions securely: encrypted storage; Redis alone is not encryption)",
+      "“Sessions” — Database Sessions (the session is a row in a table: whoever has the file has the rows)",
+      "“Sessions” — In-Memory Cookies (“the cookie should be encrypted”: here the data at rest is)",
+    ],
+    lesson: "lab-15-stolen-database.md",
+  },
 ];

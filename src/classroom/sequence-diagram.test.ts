@@ -41,7 +41,8 @@ describe("the X-ray's sequence diagram", () => {
     assert.ok(texts(now).includes(`Cookie: shop_sid=s%3A‹ID ${fp}›.‹signature›`));
     assert.ok(texts(now).includes("HMAC signature ✓"));
     assert.ok(texts(now).includes(`get(sha256(ID) = ‹${fp}›)`));
-    assert.ok(texts(now).includes("record: 1 cart line"));
+    assert.ok(texts(now).includes("sealed record"), "the store hands back a sealed record…");
+    assert.ok(texts(now).includes("opened: 1 cart line"), "…that only the ID in the cookie opens");
     assert.ok(texts(now).includes("no Set-Cookie"));
     assert.match(now, /role="img" aria-labelledby="seq-this-request"/);
     assert.doesNotMatch(now + before, new RegExp(c.sessionId()!), "never the raw ID");

@@ -55,12 +55,18 @@ export function sequenceSteps(r: SequenceInput): Step[] {
   else if (has("malformed-id")) steps.push({ kind: "note", at: "shop", text: "not an ID we issue → fresh", bad: true });
   else if (r.cookieSent) steps.push({ kind: "note", at: "shop", text: server ? "HMAC signature ✓" : "AES-GCM tag ✓: opened" });
 
-  const looked = has("loaded") || has("unknown-id") || has("expired-idle") || has("expired-absolute") || has("lab-adopted-planted-id");
+  const looked = has("loaded") || has("unknown-id") || has("unreadable") || has("expired-idle") || has("expired-absolute") || has("lab-adopted-planted-id");
   if (server && looked) {
     steps.push({ kind: "arrow", from: "shop", to: "store", text: `get(sha256(ID) = ${fp(r.keyBefore)})` });
     if (has("unknown-id")) steps.push({ kind: "arrow", from: "store", to: "shop", text: "null: no such record", back: true });
     else if (has("expired-idle") || has("expired-absolute")) steps.push({ kind: "arrow", from: "store", to: "shop", text: "expired: null", back: true });
-    else steps.push({ kind: "arrow", from: "store", to: "shop", text: `record: ${r.cartLines} cart ${r.cartLines === 1 ? "line" : "lines"}`, back: true });
+    else if (has("unreadable")) {
+      steps.push({ kind: "arrow", from: "store", to: "shop", text: "sealed record", back: true });
+      steps.push({ kind: "note", at: "shop", text: "open: AES-GCM tag ✗ → fresh", bad: true });
+    } else {
+      steps.push({ kind: "arrow", from: "store", to: "shop", text: "sealed record", back: true });
+      steps.push({ kind: "note", at: "shop", text: `opened: ${r.cartLines} cart ${r.cartLines === 1 ? "line" : "lines"}` });
+    }
   }
   const write = (text: string) => steps.push(server ? { kind: "arrow", from: "shop", to: "store", text } : { kind: "note", at: "shop", text });
   for (const e of r.events) {

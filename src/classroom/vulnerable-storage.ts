@@ -10,6 +10,7 @@ import type { Response } from "express";
 import { createSessionCookie, type SessionCookie } from "../session/cookie.ts";
 import { createCookieVerifier } from "../session/cookie-verifier.ts";
 import { hashSessionId, randomIds, type SessionIds } from "../session/id.ts";
+import { sealFor } from "../session/seal.ts";
 import { createSessionStorage, emptyData, emptySession, NOTICE_GRACE_MS, type SessionStorageOptions } from "../session/storage.ts";
 import type { SessionStorage } from "../session/types.ts";
 
@@ -118,7 +119,7 @@ export function createVulnerableStorage(options: SessionStorageOptions, modes: L
     await store.destroy(key); // an expired leftover under this ID would block the insert
     const expiresAt = Math.min(now + options.idleTimeoutMs, now + options.absoluteTimeoutMs);
     const userAgent = res.req?.get("user-agent")?.slice(0, 200) ?? null;
-    await store.create(key, { data: emptyData(), userId: null, createdAt: now, lastSeenAt: now, expiresAt, userAgent });
+    await store.create(key, { data: sealFor(id, key).seal(emptyData()), userId: null, createdAt: now, lastSeenAt: now, expiresAt, userAgent });
   };
 
   return {
@@ -153,9 +154,9 @@ export function createVulnerableStorage(options: SessionStorageOptions, modes: L
         // this request began, changed, and written back whole over whatever the row holds now. Two
         // tabs that loaded the same cart each write their own version: the last one wins.
         const stale = mutate(session.data);
-        const written = await store.update(session.key, clock.now(), (current) => ({ ...current, data: stale }));
+        const written = await store.update(session.key, clock.now(), (current) => ({ ...current, data: sealFor(session.id!, session.key!).seal(stale) }));
         if (written) {
-          session.data = written.data;
+          session.data = stale;
           session.events.push("lab-whole-write-back");
           return;
         }

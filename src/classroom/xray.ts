@@ -44,6 +44,8 @@ export function describeEvent(event: SessionEvent, s: XraySettings): string {
         : "Rejected: bad signature. The cookie was changed, or signed with a secret this server doesn't have. A fresh session was started.";
     case "malformed-id":
       return "Rejected: correctly signed, but not a session ID this shop makes. A fresh session was started.";
+    case "unreadable":
+      return "Rejected: the record under this ID's hash did not open with the key this ID gives (AES-GCM tag): it was changed in the store, or copied there from another row. A fresh session was started.";
     case "unknown-id":
       return "Unknown ID: no such session (signed out, revoked, or swept by the cleanup job). A fresh session was started; the old ID is never reused.";
     case "expired-idle":

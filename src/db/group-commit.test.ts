@@ -9,7 +9,7 @@ import fs from "node:fs";
 import Database from "better-sqlite3";
 import { freshDatabase } from "../test/harness.ts";
 import { createSqliteStore } from "../session/stores/sqlite-store.ts";
-import type { StoredSession } from "../session/types.ts";
+import type { SessionData, StoredSession } from "../session/types.ts";
 import { createGroupCommit } from "./group-commit.ts";
 import type { Db } from "./open.ts";
 
@@ -37,10 +37,12 @@ const record = (productIds: number[] = []): StoredSession => ({
   expiresAt: NOW + 60_000,
   userAgent: null,
 });
-const add = (productId: number) => (s: StoredSession) => ({ ...s, data: { cart: [...s.data.cart, { productId, quantity: 1 }] } });
+// Stores keep whatever data they are given (sealing happens above them, in storage.ts): plaintext here.
+const cartOf = (s: StoredSession) => (s.data as SessionData).cart;
+const add = (productId: number) => (s: StoredSession) => ({ ...s, data: { cart: [...cartOf(s), { productId, quantity: 1 }] } });
 const committedCart = (key: string) => {
   const row = other.prepare("SELECT data FROM sessions WHERE id_hash = ?").get(key) as { data: string } | undefined;
-  return row ? (JSON.parse(row.data) as StoredSession["data"]).cart.map((l) => l.productId) : null;
+  return row ? (JSON.parse(row.data) as SessionData).cart.map((l) => l.productId) : null;
 };
 
 describe("group commit", () => {
@@ -98,7 +100,7 @@ describe("group commit", () => {
     await store.create("k", record());
     const [before, , after] = await Promise.all([store.update("k", NOW, add(1)), store.destroy("k"), store.update("k", NOW, add(2))]);
     assert.deepEqual(
-      before?.data.cart.map((l) => l.productId),
+      (before ? cartOf(before) : undefined)?.map((l) => l.productId),
       [1],
       "the add queued before the logout was applied",
     );
@@ -117,12 +119,12 @@ describe("group commit", () => {
     ]);
     assert.ok(before && moved);
     assert.deepEqual(
-      moved.data.cart.map((l) => l.productId),
+      cartOf(moved).map((l) => l.productId),
       [1],
     );
     assert.equal(lateOnOld, null);
     assert.deepEqual(
-      onNew?.data.cart.map((l) => l.productId),
+      (onNew ? cartOf(onNew) : undefined)?.map((l) => l.productId),
       [1, 3],
     );
     assert.equal(committedCart("old"), null);

@@ -6,6 +6,7 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { addToCart, type Client, register, startTestApp } from "../test/harness.ts";
+import { sealFor } from "../session/seal.ts";
 
 let app: Awaited<ReturnType<typeof startTestApp>>;
 let shopper: Client;
@@ -15,7 +16,14 @@ before(async () => {
   await addToCart(shopper, 1, 2);
   await register(shopper);
   await addToCart(shopper, 3, 1);
-  assert.equal(app.sessionRows()[0]!.data, '{"cart":[{"productId":1,"quantity":2},{"productId":3,"quantity":1}]}');
+  // The row is sealed at rest (a fresh nonce on every write): opened with the shopper's ID, it holds the cart.
+  const [row] = app.sessionRows();
+  assert.deepEqual(sealFor(shopper.sessionId()!, row!.id_hash).open(JSON.parse(row!.data)), {
+    cart: [
+      { productId: 1, quantity: 2 },
+      { productId: 3, quantity: 1 },
+    ],
+  });
 });
 after(() => app.close());
 

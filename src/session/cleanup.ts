@@ -24,12 +24,7 @@ export interface CleanupOptions {
   onError?: (error: unknown) => void;
 }
 
-export interface SweepResult {
-  removed: number;
-  batches: number;
-  ms: number;
-  slowestBatchMs: number;
-}
+export type SweepResult = { removed: number; batches: number; ms: number; slowestBatchMs: number };
 
 /** batchSize: the first batch; batchMs: a batch's time budget; maxShare: after t ms of work, rest t·(1/share − 1). */
 export type SweepOptions = { batchSize?: number; batchMs?: number; maxShare?: number };
@@ -100,12 +95,10 @@ export function startSessionCleanup(options: CleanupOptions) {
   const firstRun = runOnce();
   schedule();
 
+  // runOnce: the instructor's "sweep now"; stop waits for a sweep in progress to finish.
   return {
-    /** The start-up sweep, for callers that want to wait for it. */
     firstRun,
-    /** Sweep now (the instructor's button, tests). */
     runOnce,
-    /** Stop the timer and wait for a sweep in progress to finish. */
     async stop() {
       stopped = true;
       clearTimeout(timer);

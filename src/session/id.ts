@@ -12,23 +12,15 @@ const ID_BYTES = 32;
 /** 32 bytes in base64url are exactly 43 characters from this alphabet. */
 const ID_PATTERN = /^[A-Za-z0-9_-]{43}$/;
 
-export function newSessionId(): string {
-  return randomBytes(ID_BYTES).toString("base64url");
-}
+export const newSessionId = (): string => randomBytes(ID_BYTES).toString("base64url");
 
 /** Anything else in the cookie (even correctly signed) is treated as "no session". */
-export function isWellFormedSessionId(value: unknown): value is string {
-  return typeof value === "string" && ID_PATTERN.test(value);
-}
+export const isWellFormedSessionId = (value: unknown): value is string => typeof value === "string" && ID_PATTERN.test(value);
 
-export function hashSessionId(id: string): string {
-  return createHash("sha256").update(id).digest("hex");
-}
+export const hashSessionId = (id: string): string => createHash("sha256").update(id).digest("hex");
 
 /** A short, non-reversible label for showing "which session" on screen or in tests without revealing it. */
-export function fingerprint(key: string): string {
-  return key.slice(0, 8);
-}
+export const fingerprint = (key: string): string => key.slice(0, 8);
 
 /** How IDs are made and recognised. The storage is given one; this is the only honest one. */
 export interface SessionIds {

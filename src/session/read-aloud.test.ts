@@ -9,8 +9,8 @@ import fs from "node:fs";
 import path from "node:path";
 import { root } from "../test/harness.ts";
 
-/** In reading order: what a session is, where IDs come from, how they travel, the lifecycle, the SQL, the cleanup, the wiring. */
-const READ_ALOUD = ["types.ts", "id.ts", "cookie.ts", "errors.ts", "storage.ts", "stores/sqlite-store.ts", "cleanup.ts", "middleware.ts"];
+/** In reading order: what a session is, where IDs come from, how they travel, the lifecycle, sealing at rest, the SQL, the cleanup, the wiring. */
+const READ_ALOUD = ["types.ts", "id.ts", "cookie.ts", "errors.ts", "storage.ts", "seal.ts", "stores/sqlite-store.ts", "cleanup.ts", "middleware.ts"];
 
 const sessionDir = path.join(root, "src/session");
 const sourceFiles = (dir: string): string[] =>

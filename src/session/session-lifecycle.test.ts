@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { sign } from "cookie-signature";
 import { addToCart, cartOf, Client, register, restartShop, SECRET_A, SECRET_B, startTestApp } from "../test/harness.ts";
 import { hashSessionId, newSessionId } from "./id.ts";
+import { sealFor } from "./seal.ts";
 
 type App = Awaited<ReturnType<typeof startTestApp>>;
 let app: App;
@@ -42,7 +43,9 @@ describe("lazy creation", () => {
     assert.match(decodeURIComponent(c.cookies.get("shop_sid")!), /^s:[A-Za-z0-9_-]{43}\.[A-Za-z0-9+/]+$/);
     const rows = app.sessionRows();
     assert.equal(rows.length, 1);
-    assert.deepEqual(JSON.parse(rows[0]!.data), { cart: [{ productId: 1, quantity: 2 }] });
+    const stored = JSON.parse(rows[0]!.data);
+    assert.match(stored.sealed, /^v1\.[A-Za-z0-9_-]{16}\.[A-Za-z0-9_-]+$/, "the data column holds a sealed blob, not the cart");
+    assert.deepEqual(sealFor(c.sessionId()!, rows[0]!.id_hash).open(stored), { cart: [{ productId: 1, quantity: 2 }] }, "the cookie's ID opens it");
     assert.equal(rows[0]!.user_id, null);
   });
 

@@ -1,23 +1,23 @@
 /**
  * The session storage: the cookie and the lifecycle, on top of any SessionStore.
  *
- *   load        cookie → signature → ID → sha256 → store record → expiry checks → (throttled) touch
- *   change      the only way to write: an atomic read-modify-write; creates the record and the
- *               cookie on first use (lazy: no row, no cookie until there is something to keep)
- *   regenerate  login: the same cart under a brand-new ID; the old ID is dead in the same commit
+ *   load        cookie → signature → ID → sha256 → store record → expiry checks → open → (throttled) touch
+ *   change      the only way to write: an atomic read-modify-write, sealed (seal.ts); creates the
+ *               record and the cookie on first use (lazy: no row, no cookie until there is something to keep)
+ *   regenerate  login: the same cart under a brand-new ID, re-sealed; the old ID is dead in the same commit
  *   destroy     logout: the record is deleted and the cookie cleared
  *
- * What it does not do: it never trusts anything about the cookie beyond "this exact ID was
- * signed by us". Bad signature, unknown ID, expired record: all give a fresh empty session and
- * never throw, because all of them are attacker-controlled input. Real store failures do throw
- * (the app shows a 503), so an outage is never mistaken for an empty cart.
+ * It trusts nothing about the cookie beyond "this exact ID was signed by us". Bad signature,
+ * unknown ID, expired or unreadable record: a fresh empty session, never a throw, because all of
+ * them are attacker-controlled input. Store failures do throw (503): an outage is not an empty cart.
  */
 import type { Response } from "express";
 import type { Clock } from "../clock.ts";
 import { createSessionCookie, type SessionCookie } from "./cookie.ts";
 import { SessionEndedError } from "./errors.ts";
 import { randomIds, type SessionIds } from "./id.ts";
-import type { Session, SessionData, SessionEvent, SessionStorage, SessionStore, StoredSession } from "./types.ts";
+import { sealFor } from "./seal.ts";
+import type { Session, SessionData, SessionEvent, SessionStorage, SessionStore, StoredData, StoredSession } from "./types.ts";
 
 /** The settings are named as in Config, so callers can pass `{ ...config, store, clock }`. */
 export interface SessionStorageOptions {
@@ -52,19 +52,13 @@ export function createSessionStorage(options: SessionStorageOptions): SessionSto
   /** Both timeouts, in one number: the moment the record dies unless touched again. */
   const expiryFor = (createdAt: number, lastSeenAt: number) => Math.min(lastSeenAt + idleTimeoutMs, createdAt + absoluteTimeoutMs);
 
-  /** A record that starts now: the absolute timeout counts from here. */
-  const newRecord = (now: number, data: SessionData, userId: number | null, res: Response): StoredSession => ({
-    data,
-    userId,
-    createdAt: now,
-    lastSeenAt: now,
-    expiresAt: expiryFor(now, now),
-    userAgent: userAgentOf(res),
-  });
+  /** A record that starts now (the absolute timeout counts from here), its data sealed. */
+  const newRecord = (now: number, data: StoredData, userId: number | null, res: Response): StoredSession => {
+    return { data, userId, createdAt: now, lastSeenAt: now, expiresAt: expiryFor(now, now), userAgent: userAgentOf(res) };
+  };
 
-  const adopt = (session: Session, id: string, key: string, stored: StoredSession) => {
-    Object.assign(session, { id, key, data: stored.data, userId: stored.userId });
-    Object.assign(session, { createdAt: stored.createdAt, lastSeenAt: stored.lastSeenAt, expiresAt: stored.expiresAt });
+  const adopt = (session: Session, id: string, key: string, { userId, createdAt, lastSeenAt, expiresAt }: StoredSession, data: SessionData) => {
+    Object.assign(session, { id, key, data, userId, createdAt, lastSeenAt, expiresAt });
   };
 
   /** A signed cookie we will not honour: clear it so the browser stops sending it. */
@@ -106,9 +100,11 @@ export function createSessionStorage(options: SessionStorageOptions): SessionSto
         await store.destroy(key);
         return refuse(res, absoluteOver ? "expired-absolute" : "expired-idle", { key, record: stored });
       }
+      const data = sealFor(raw, key).open(stored.data);
+      if (!data) return refuse(res, "unreadable"); // changed in the store, or copied from another row
 
       const session = emptySession(["loaded"]);
-      adopt(session, raw, key, stored);
+      adopt(session, raw, key, stored, data);
       // Sliding expiry without a write per page view: touch at most once per interval.
       if (now - stored.lastSeenAt >= touchIntervalMs) {
         const expiresAt = expiryFor(stored.createdAt, now);
@@ -123,28 +119,30 @@ export function createSessionStorage(options: SessionStorageOptions): SessionSto
     },
 
     /**
-     * Apply `mutate` to the freshest stored data, atomically. `mutate` must be synchronous and may
-     * throw to refuse the change (nothing is written then). On a session without a record this
-     * creates the record with a new random ID and sends the cookie.
+     * `mutate` gets the freshest data, opened; it must be synchronous, and may throw to refuse the
+     * change (nothing is written then). Without a record yet: a new random ID, record and cookie.
      */
     async change(session, res, mutate) {
       const now = clock.now();
       if (session.key === null) {
         const data = mutate(emptyData());
         const id = await ids.generate();
-        const stored = newRecord(now, data, null, res);
-        await store.create(cookie.keyOf(id), stored);
-        adopt(session, id, cookie.keyOf(id), stored);
+        const key = cookie.keyOf(id);
+        const stored = newRecord(now, sealFor(id, key).seal(data), null, res);
+        await store.create(key, stored);
+        adopt(session, id, key, stored, data);
         session.events.push("created");
         send(res, id, stored);
         return;
       }
-      const updated = await store.update(session.key, now, (current) => ({
-        ...current,
-        data: mutate(current.data),
-        lastSeenAt: now,
-        expiresAt: expiryFor(current.createdAt, now),
-      }));
+      const seal = sealFor(session.id!, session.key);
+      let data = session.data;
+      const updated = await store.update(session.key, now, (current) => {
+        const opened = seal.open(current.data);
+        if (!opened) throw new SessionEndedError(); // changed in the store since this request loaded it
+        data = mutate(opened);
+        return { ...current, data: seal.seal(data), lastSeenAt: now, expiresAt: expiryFor(current.createdAt, now) };
+      });
       if (!updated) {
         // Logged out (or expired) after this request loaded the session. Writing anyway would
         // resurrect it; creating a new one would hide what happened. Refuse, loudly (409).
@@ -152,7 +150,7 @@ export function createSessionStorage(options: SessionStorageOptions): SessionSto
         cookie.clear(res);
         throw new SessionEndedError();
       }
-      adopt(session, session.id!, session.key, updated);
+      adopt(session, session.id!, session.key, updated, data);
       session.events.push("saved");
     },
 
@@ -165,15 +163,19 @@ export function createSessionStorage(options: SessionStorageOptions): SessionSto
       const now = clock.now();
       const id = await ids.generate();
       const key = cookie.keyOf(id);
+      let data = emptyData();
+      const fresh = (current: SessionData) => {
+        data = change.data ? change.data(current) : current;
+        return newRecord(now, sealFor(id, key).seal(data), change.userId, res); // re-sealed under the new ID's key
+      };
       // rekey is atomic and refuses when the old record is gone: a session logged out meanwhile is never carried over.
-      const data = change.data ?? ((d: SessionData) => d);
-      let stored = session.key ? await store.rekey(session.key, key, now, (current) => newRecord(now, data(current.data), change.userId, res)) : null;
+      const old = session.key ? sealFor(session.id!, session.key) : null;
+      let stored = old && (await store.rekey(session.key!, key, now, (current) => fresh(old.open(current.data) ?? emptyData())));
       if (!stored) {
-        // No record to carry over (a guest who stored nothing, or one that ended meanwhile).
-        stored = newRecord(now, data(emptyData()), change.userId, res);
+        stored = fresh(emptyData()); // no record to carry over (a guest who stored nothing, or one that ended meanwhile)
         await store.create(key, stored);
       }
-      adopt(session, id, key, stored);
+      adopt(session, id, key, stored, data);
       session.events.push("regenerated");
       send(res, id, stored);
     },

@@ -13,7 +13,7 @@ import { createRedisStore } from "./stores/redis-store.ts";
 import { startRedisServer } from "../test/redis-server.ts";
 import { createClient } from "redis";
 import type { ServerStore } from "./directory.ts";
-import type { StoredSession } from "./types.ts";
+import type { SessionData, StoredSession } from "./types.ts";
 
 // A year ahead of the real clock, whole minutes. Not a fixed date: Redis expires keys by the real
 // clock (PXAT), so a fixed T0 would make every Redis record vanish on arrival once that date passed.
@@ -28,6 +28,8 @@ const record = (over: Partial<StoredSession> = {}): StoredSession => ({
   ...over,
 });
 const key = () => hashSessionId(newSessionId());
+// Stores keep whatever data they are given (sealing happens above them, in storage.ts): plaintext here.
+const cartOf = (s: StoredSession) => (s.data as SessionData).cart;
 
 const cleanups: (() => void | Promise<void>)[] = [];
 after(async () => {
@@ -74,7 +76,7 @@ for (const [name, make] of stores) {
       await store.create(k, record({ userId: null }));
       const got = await store.get(k, T0 + 1);
       assert.deepEqual(got, record());
-      got!.data.cart.push({ productId: 9, quantity: 9 });
+      cartOf(got!).push({ productId: 9, quantity: 9 });
       assert.deepEqual((await store.get(k, T0 + 1))!.data, record().data, "mutating a loaded copy changes nothing stored");
     });
 
@@ -97,9 +99,11 @@ for (const [name, make] of stores) {
       const store = make();
       const k = key();
       await store.create(k, record());
-      const addLine = (productId: number) => (s: StoredSession) => ({ ...s, data: { cart: [...s.data.cart, { productId, quantity: 1 }] } });
+      const addLine = (productId: number) => (s: StoredSession) => ({ ...s, data: { cart: [...cartOf(s), { productId, quantity: 1 }] } });
       await Promise.all([store.update(k, T0, addLine(2)), store.update(k, T0, addLine(3)), store.update(k, T0, addLine(4))]);
-      const ids = (await store.get(k, T0))!.data.cart.map((l) => l.productId).sort();
+      const ids = cartOf((await store.get(k, T0))!)
+        .map((l) => l.productId)
+        .sort();
       assert.deepEqual(ids, [1, 2, 3, 4]);
     });
 

@@ -1,14 +1,11 @@
 /**
  * The session contract, in two levels (after React Router's session storage and Lucia):
+ * a SessionStore (stores/) keeps records under a key and knows nothing about HTTP; a
+ * SessionStorage (storage.ts) owns the cookie and the lifecycle on top of any store.
  *
- * - a SessionStore keeps records under a key and knows nothing about HTTP or cookies
- *   (stores/sqlite-store.ts, stores/memory-store.ts, stores/redis-store.ts); a
- *   SessionDirectory (directory.ts) lists them for the account and instructor pages;
- * - a SessionStorage (storage.ts) owns the cookie and the lifecycle on top of any store:
- *   load, change, regenerate, destroy.
- *
- * Stores are keyed by sha256(session ID), never by the ID itself, so whoever reads the
- * store (a backup, a log of SQL, a curious admin) learns nothing they could put in a cookie.
+ * Stores are keyed by sha256(session ID), never by the ID itself, and the data is sealed under a
+ * key only the ID gives (seal.ts): whoever reads the store (a backup, a log of SQL, a curious
+ * admin) learns nothing they could put in a cookie, and sees no carts.
  */
 import type { Request, Response } from "express";
 
@@ -25,9 +22,12 @@ export interface SessionData {
   cart: CartLine[];
 }
 
+/** Session data as a store keeps it: sealed (seal.ts), or plaintext in a record from before sealing. */
+export type StoredData = SessionData | { sealed: string };
+
 /** A store's record for one session. All times are epoch milliseconds. */
 export interface StoredSession {
-  data: SessionData;
+  data: StoredData;
   /** The signed-in user, or null for a guest. A separate column, never the session key. */
   userId: number | null;
   /** The absolute timeout counts from here. */
@@ -90,6 +90,7 @@ export interface SessionEvents {
   "ended-meanwhile": true;
   "too-large": true;
   "rotated-secret": true;
+  unreadable: true;
 }
 export type SessionEvent = keyof SessionEvents;
 
@@ -106,7 +107,6 @@ export interface SessionStorage {
   change(session: Session, res: Response, mutate: (data: SessionData) => SessionData): Promise<void>;
   /** Login: the same data (or `data(current)`, e.g. merged with a saved cart) under a brand-new ID. */
   regenerate(session: Session, res: Response, change: { userId: number | null; data?: (current: SessionData) => SessionData }): Promise<void>;
-  /** Logout. */
   destroy(session: Session, res: Response): Promise<void>;
 }
 

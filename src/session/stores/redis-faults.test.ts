@@ -11,7 +11,7 @@ import { connectRedisStore } from "../redis.ts";
 import { startRedisServer } from "../../test/redis-server.ts";
 import { startTcpProxy } from "../../test/tcp-proxy.ts";
 import type { ServerStore } from "../directory.ts";
-import type { StoredSession } from "../types.ts";
+import type { SessionData, StoredSession } from "../types.ts";
 
 type Store = ServerStore & { close(): Promise<void> };
 
@@ -24,13 +24,20 @@ const record = (userId: number | null, productIds: number[], now = Date.now()): 
   expiresAt: now + HOUR,
   userAgent: null,
 });
+// Stores keep whatever data they are given (sealing happens above them, in storage.ts): plaintext here.
+const cartOf = (s: StoredSession) => (s.data as SessionData).cart;
 const withProduct =
   (productId: number) =>
   (s: StoredSession): StoredSession => ({
     ...s,
-    data: { cart: [...s.data.cart, { productId, quantity: 1 }] },
+    data: { cart: [...cartOf(s), { productId, quantity: 1 }] },
   });
-const idsIn = (s: StoredSession | null) => (s ? s.data.cart.map((l) => l.productId).sort((a, b) => a - b) : null);
+const idsIn = (s: StoredSession | null) =>
+  s
+    ? cartOf(s)
+        .map((l) => l.productId)
+        .sort((a, b) => a - b)
+    : null;
 const key = (name: string) => `${name}-${Math.random().toString(36).slice(2)}`.padEnd(64, "0");
 const mentions = (text: string) => (command: string[]) => command.some((w) => w.includes(text));
 

@@ -16,27 +16,20 @@ import type { Db } from "../../db/open.ts";
 import { translatingUnavailable } from "../../db/unavailable.ts";
 import type { ServerStore } from "../directory.ts";
 import { createSqliteDirectory } from "./sqlite-directory.ts";
-import type { SessionData, StoredSession } from "../types.ts";
+import type { StoredData, StoredSession } from "../types.ts";
 
-interface SessionRow {
-  data: string;
-  user_id: number | null;
-  created_at: number;
-  last_seen_at: number;
-  expires_at: number;
-  user_agent: string | null;
-}
+type SessionRow = { data: string; user_id: number | null; created_at: number; last_seen_at: number; expires_at: number; user_agent: string | null };
 
-function fromRow(row: SessionRow): StoredSession {
+const fromRow = (r: SessionRow): StoredSession => {
   return {
-    data: JSON.parse(row.data) as SessionData,
-    userId: row.user_id,
-    createdAt: row.created_at,
-    lastSeenAt: row.last_seen_at,
-    expiresAt: row.expires_at,
-    userAgent: row.user_agent,
+    data: JSON.parse(r.data) as StoredData,
+    userId: r.user_id,
+    createdAt: r.created_at,
+    lastSeenAt: r.last_seen_at,
+    expiresAt: r.expires_at,
+    userAgent: r.user_agent,
   };
-}
+};
 
 /** `busyTimeoutMs`: how long a write may wait for another connection's lock, from the event loop (SQLITE_BUSY_TIMEOUT_MS). */
 export function createSqliteStore(db: Db, options: { busyTimeoutMs?: number } = {}): ServerStore {
