@@ -55,7 +55,7 @@ test.describe("accessibility", () => {
     await checkPages(page, guestPages);
   });
 
-  test("the cart, checkout, order confirmation and order history have no serious accessibility problems", async ({ page }) => {
+  test("the cart, checkout, order confirmation, order history and lab 14's order form have no serious accessibility problems", async ({ page }) => {
     // Product 30, Wicker Picnic Basket: only this test buys it.
     await addFromProductPage(page, "picnic-basket", "Wicker Picnic Basket", 1);
     await register(page, { next: "/cart" });
@@ -82,6 +82,12 @@ test.describe("accessibility", () => {
       await expect(page.getByRole("heading", { level: 1 })).toBeVisible();
       await expectGoodPage(page, what);
     }
+
+    // Lab 14 as a signed-in shopper with the last unit in the cart: its order form appears.
+    await page.goto("/labs/14");
+    await page.getByRole("button", { name: "Put the Trail Compass in my cart" }).click();
+    await expect(page.getByRole("button", { name: "Place order now" })).toBeVisible();
+    await expectGoodPage(page, "lab 14 with a signed-in shopper's order form");
   });
 
   // The classroom in three tests (they run side by side): about twenty pages, each checked at two
