@@ -78,6 +78,9 @@ export function createApp({ config, db, sessions, store, clock, realClock, log, 
   app.set("views", path.join(root, "views"));
   app.set("view cache", true);
   app.disable("x-powered-by");
+  // req.cookies and req.signedCookies (flash, pre-session, X-ray) are parsed when read, each signed
+  // one verified when read: the session reads and verifies its own cookie, once (session/cookie.ts).
+  lazyCookies(app.request, config.sessionSecrets);
   Object.assign(app.locals, {
     formatCents,
     // The browser's max and maxlength say what the server enforces (cart.ts), from the same constants.
@@ -112,9 +115,6 @@ export function createApp({ config, db, sessions, store, clock, realClock, log, 
   // Static files first: images and CSS never load a session.
   app.use(express.static(path.join(root, "public"), { maxAge: config.production ? "1d" : 0 }));
   app.use(noStore);
-  // The other cookies (flash, pre-session, X-ray) are parsed only when read, each signed one verified
-  // only when read: the session reads and verifies its own cookie, once (session/cookie.ts).
-  app.use(lazyCookies(config.sessionSecrets));
   // The dashboard reports a store outage itself ("Store unavailable"): it must not get the 503 page instead.
   app.use(loadSession(sessions, { outageTolerant: (req) => req.method === "GET" && (req.path === "/instructor" || req.path === "/instructor/events") }));
   app.use(

@@ -32,11 +32,14 @@ function viaCookieParser(header: string | undefined, secrets: string[]): Parsed 
   return read(req);
 }
 
-function viaLazy(header: string | undefined, secrets: string[]): Parsed {
-  const req = requestWith(header);
-  lazyCookies(secrets)(req, {} as Response, () => {});
-  return read(req);
+/** A request whose prototype has the lazy accessors, as Express's app.request gives every request. */
+function lazyRequest(header: string | undefined, secrets: string[]): Request {
+  const prototype = {};
+  lazyCookies(prototype, secrets);
+  return Object.assign(Object.create(prototype) as Request, requestWith(header));
 }
+
+const viaLazy = (header: string | undefined, secrets: string[]) => read(lazyRequest(header, secrets));
 
 const headers: (string | undefined)[] = [
   undefined,
@@ -67,8 +70,7 @@ describe("lazy cookies agree with cookie-parser", () => {
   }
 
   it("verifies a signed cookie only when a route reads that cookie", () => {
-    const req = requestWith(`${SID}=${enc(`s:${sign(ID, SECRET_A)}`)}; ${FLASH}=${flashValue(SECRET_A)}; shop_xray=1`);
-    lazyCookies([SECRET_A])(req, {} as Response, () => {});
+    const req = lazyRequest(`${SID}=${enc(`s:${sign(ID, SECRET_A)}`)}; ${FLASH}=${flashValue(SECRET_A)}; shop_xray=1`, [SECRET_A]);
     assert.equal(req.cookies.shop_xray, "1");
     assert.deepEqual(req.signedCookies[FLASH], { kind: "success", text: "Added 2 × Teapot" });
     // The session's cookie was neither read nor verified: its value is still behind its accessor.
@@ -78,14 +80,15 @@ describe("lazy cookies agree with cookie-parser", () => {
     assert.equal(Object.getOwnPropertyDescriptor(req.signedCookies, SID)?.value, ID, "verified once, then kept");
   });
 
-  it("leaves cookies someone already parsed alone, and lets a route replace them", () => {
-    const req = requestWith("a=1");
-    req.cookies = { a: "mine" };
-    lazyCookies([SECRET_A])(req, {} as Response, () => {});
-    assert.deepEqual(req.cookies, { a: "mine" });
-    const fresh = requestWith("a=1");
-    lazyCookies([SECRET_A])(fresh, {} as Response, () => {});
-    fresh.cookies = { a: "2" };
-    assert.deepEqual(fresh.cookies, { a: "2" });
+  it("lets a route replace them, and keeps each request's own", () => {
+    const prototype = {};
+    lazyCookies(prototype, [SECRET_A]);
+    const one = Object.assign(Object.create(prototype) as Request, requestWith("a=1"));
+    const two = Object.assign(Object.create(prototype) as Request, requestWith("a=2"));
+    assert.equal(one.cookies.a, "1");
+    assert.equal(two.cookies.a, "2");
+    one.cookies = { a: "mine" };
+    assert.deepEqual(one.cookies, { a: "mine" });
+    assert.equal(two.cookies.a, "2");
   });
 });

@@ -9,14 +9,15 @@
  *   req.cookies        parsed on first read (no HMAC: which values are signed shows in their "s:")
  *   req.signedCookies  each signed cookie verified on first read of *that* cookie
  *
- * A request that reads neither (most of them: the session reads its own cookie) parses nothing; the
- * flash and pre-session cookies are looked up by name and cost no HMAC for the session's cookie.
- * The values are exactly cookie-parser's, computed with its own functions and the very `cookie`
- * parser it uses (cookies.test.ts compares the two on awkward headers).
+ * The session's cookie is verified once, by the session; the flash, pre-session and X-ray cookies
+ * cost a parse of the header when read, and no HMAC for the session's cookie. The accessors sit on
+ * the app's request prototype (`app.request`), defined once: defining them on every request object
+ * cost more than the parse. The values are exactly cookie-parser's, computed with its own functions
+ * and the very `cookie` parser it uses (cookies.test.ts compares the two on awkward headers).
  */
 import { createRequire } from "node:module";
 import cookieParser from "cookie-parser";
-import type { Request, RequestHandler } from "express";
+import type { IncomingHttpHeaders } from "node:http";
 
 const require = createRequire(import.meta.url);
 /** The `cookie` package cookie-parser itself resolves, so the parse cannot drift from it. */
@@ -27,7 +28,15 @@ type Jar = Record<string, unknown>;
 /** cookie-parser's JSONCookies, one value: "j:…" becomes its JSON when that parses to something truthy. */
 const json = (value: unknown) => cookieParser.JSONCookie(value as string) || value;
 
-export function lazyCookies(secrets: readonly string[]): RequestHandler {
+/** Per request: the header split into the two jars, once, when either is first read. */
+const JARS = Symbol("cookie jars");
+interface WithJars {
+  headers: IncomingHttpHeaders;
+  [JARS]?: { cookies: Jar; signed: Jar };
+}
+
+/** Give every request of `request` (an Express app's `app.request`) cookie-parser's req.cookies, req.signedCookies and req.secret, lazily. */
+export function lazyCookies(request: object, secrets: readonly string[]): void {
   const keys = [...secrets];
 
   /** What cookie-parser would have put in req.cookies and req.signedCookies, its own way. */
@@ -55,28 +64,30 @@ export function lazyCookies(secrets: readonly string[]): RequestHandler {
     }
     return { cookies, signed };
   };
+  const jars = (req: WithJars) => (req[JARS] ??= parseAll(req.headers.cookie));
+  // A route that assigns one of them gets an own property, as with cookie-parser's plain fields.
+  const own = (req: object, name: string, value: unknown) => Object.defineProperty(req, name, { value, configurable: true, enumerable: true, writable: true });
 
-  return (req, _res, next) => {
-    if (req.cookies) return next(); // as cookie-parser: someone parsed them already
-    (req as Request & { secret?: string }).secret = keys[0]; // res.cookie(…, { signed: true }) signs with it (flash.ts)
-    let jars: { cookies: Jar; signed: Jar } | undefined;
-    const jar = () => (jars ??= parseAll(req.headers.cookie));
-    for (const [property, pick] of [
-      ["cookies", () => jar().cookies],
-      ["signedCookies", () => jar().signed],
-    ] as const) {
-      let assigned: unknown;
-      let set = false;
-      Object.defineProperty(req, property, {
-        configurable: true,
-        enumerable: true,
-        get: () => (set ? assigned : pick()),
-        set(value: unknown) {
-          assigned = value;
-          set = true;
-        },
-      });
-    }
-    next();
-  };
+  Object.defineProperties(request, {
+    cookies: {
+      configurable: true,
+      get(this: WithJars) {
+        return jars(this).cookies;
+      },
+      set(this: WithJars, value: unknown) {
+        own(this, "cookies", value);
+      },
+    },
+    signedCookies: {
+      configurable: true,
+      get(this: WithJars) {
+        return jars(this).signed;
+      },
+      set(this: WithJars, value: unknown) {
+        own(this, "signedCookies", value);
+      },
+    },
+    // res.cookie(…, { signed: true }) signs with req.secret (flash.ts), as after cookie-parser.
+    secret: { value: keys[0], configurable: true, writable: true },
+  });
 }
