@@ -120,7 +120,15 @@ function summary(list: { sample: Sample; limit: Sample }[]) {
 
 const cookieHeaderOf = (setCookies: string[]) => setCookies.map((c) => c.split(";")[0]).join("; ");
 
-/** One session per connection, made before measuring: POST /add once and keep its cookies. */
+/**
+ * One session per connection, made just before measuring: POST /add once and keep its cookies.
+ * Fresh for every slice: autocannon sends the cookie it was given for the whole run and never takes
+ * a Set-Cookie, so a session older than the touch interval (60 s) would be touched on *every*
+ * request. For the server-side stores that only moves a row; for the cookie techniques (ours and
+ * cookie-session) the record is the cookie, so each request would re-seal and re-send it, which a
+ * browser (it keeps the new cookie and is touched once a minute) never does. A slice is 2 s, so a
+ * session made for it stays within its first touch interval, as a browser's would between touches.
+ */
 async function sessionsFor(server: BenchServer): Promise<Record<string, string>[]> {
   const clients: Record<string, string>[] = [];
   for (let i = 0; i < CONNECTIONS; i++) {
@@ -151,15 +159,19 @@ const allSamples: Sample[] = [];
 for (let round = 0; round < ROUNDS; round++) {
   const servers: BenchServer[] = [];
   for (const [name] of STACKS) servers.push(await startBenchServer(root, "bench/stack-server.ts", name, [], { REDIS_URL: redis.url }));
+  /** The sessions each stack's connections use in the slice being measured (the last ones stay for the check below). */
   const clients = new Map<string, Record<string, string>[]>();
-  for (const server of servers) clients.set(server.name, await sessionsFor(server));
+  const freshSessions = async (server: BenchServer) => {
+    clients.set(server.name, await sessionsFor(server));
+    return clients.get(server.name)!;
+  };
   // A short warm-up per stack (JIT, page cache), not measured.
-  for (const server of servers) for (const r of Object.values(routes)) await measure(server, r, clients.get(server.name)!, 1);
+  for (const server of servers) for (const r of Object.values(routes)) await measure(server, r, await freshSessions(server), 1);
   for (let slice = 0; slice < SLICES; slice++) {
     for (const route of Object.keys(routes)) {
       const inSlice = new Map<string, Sample>();
       for (const server of rotated(servers, round * SLICES + slice)) {
-        const sample = await measure(server, routes[route]!, clients.get(server.name)!);
+        const sample = await measure(server, routes[route]!, await freshSessions(server));
         inSlice.set(server.name, sample);
         allSamples.push(sample);
       }

@@ -96,6 +96,9 @@ switch (stack) {
   case "ours-sqlite":
     ours(createSessionStorage({ ...settings, store: createSqliteStore(db) }));
     break;
+  case "ours-sqlite-nocache": // the same without the read cache (bench/read-cache.ts compares the two)
+    ours(createSessionStorage({ ...settings, store: createSqliteStore(db, { readCache: 0 }) }));
+    break;
   case "ours-memory":
     ours(createSessionStorage({ ...settings, store: createMemoryStore() }));
     break;

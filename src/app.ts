@@ -3,7 +3,6 @@
  * built by createShop (shop.ts), which wires what it needs.
  */
 import path from "node:path";
-import cookieParser from "cookie-parser";
 import compression from "compression";
 import express from "express";
 import type { Config } from "./config.ts";
@@ -20,6 +19,7 @@ import { createUsers } from "./auth/users.ts";
 import { createOrders } from "./orders/orders.ts";
 import { formatCents } from "./cart/money.ts";
 import { MAX_NOTE_LENGTH, MAX_PER_LINE } from "./cart/cart.ts";
+import { lazyCookies } from "./middleware/cookies.ts";
 import { createCsrf } from "./middleware/csrf.ts";
 import { createFlash } from "./middleware/flash.ts";
 import { errorHandler, notFoundHandler } from "./middleware/errors.ts";
@@ -78,6 +78,9 @@ export function createApp({ config, db, sessions, store, clock, realClock, log, 
   app.set("views", path.join(root, "views"));
   app.set("view cache", true);
   app.disable("x-powered-by");
+  // req.cookies and req.signedCookies (flash, pre-session, X-ray) are parsed when read, each signed
+  // one verified when read: the session reads and verifies its own cookie, once (session/cookie.ts).
+  lazyCookies(app.request, config.sessionSecrets);
   Object.assign(app.locals, {
     formatCents,
     // The browser's max and maxlength say what the server enforces (cart.ts), from the same constants.
@@ -112,7 +115,6 @@ export function createApp({ config, db, sessions, store, clock, realClock, log, 
   // Static files first: images and CSS never load a session.
   app.use(express.static(path.join(root, "public"), { maxAge: config.production ? "1d" : 0 }));
   app.use(noStore);
-  app.use(cookieParser([...config.sessionSecrets]));
   // The dashboard reports a store outage itself ("Store unavailable"): it must not get the 503 page instead.
   app.use(loadSession(sessions, { outageTolerant: (req) => req.method === "GET" && (req.path === "/instructor" || req.path === "/instructor/events") }));
   app.use(

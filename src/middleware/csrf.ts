@@ -68,7 +68,8 @@ export function createCsrf(secrets: readonly string[], options: { cookieSecure: 
   const NONCE = /^[\w-]{43}$/;
 
   const protect: RequestHandler = (req, res, next) => {
-    const nonce: unknown = req.cookies?.[preName];
+    // (Only a header that names the cookie is parsed: most requests carry a session, not this.)
+    const nonce: unknown = req.headers.cookie?.includes(preName) ? req.cookies?.[preName] : undefined;
     const pre = typeof nonce === "string" && NONCE.test(nonce) ? `pre:${nonce}` : null;
     if (req.session.id) {
       res.locals.csrfToken = tokenFor(req.session.id);

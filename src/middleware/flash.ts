@@ -20,7 +20,8 @@ export function createFlash(options: { cookieName: string; secure: boolean }) {
   const attributes = { httpOnly: true, sameSite: "lax" as const, secure: options.secure, path: "/" };
 
   const read: RequestHandler = (req, res, next) => {
-    const raw: unknown = req.signedCookies?.[options.cookieName];
+    // Most requests carry no flash: then the signed cookies need not be looked at at all.
+    const raw: unknown = req.headers.cookie?.includes(options.cookieName) ? req.signedCookies?.[options.cookieName] : undefined;
     if (raw !== undefined) {
       const f = raw as Partial<Flash> | false;
       if (f && typeof f === "object" && typeof f.text === "string" && ["success", "error", "info"].includes(f.kind as string)) {

@@ -15,24 +15,22 @@ import { createGroupCommit } from "../../db/group-commit.ts";
 import type { Db } from "../../db/open.ts";
 import { translatingUnavailable } from "../../db/unavailable.ts";
 import type { ServerStore } from "../directory.ts";
+import { createRecordCache } from "./record-cache.ts";
 import { createSqliteDirectory } from "./sqlite-directory.ts";
 import type { StoredData, StoredSession } from "../types.ts";
 
 type SessionRow = { data: string; user_id: number | null; created_at: number; last_seen_at: number; expires_at: number; user_agent: string | null };
 
 const fromRow = (r: SessionRow): StoredSession => {
-  return {
-    data: JSON.parse(r.data) as StoredData,
-    userId: r.user_id,
-    createdAt: r.created_at,
-    lastSeenAt: r.last_seen_at,
-    expiresAt: r.expires_at,
-    userAgent: r.user_agent,
-  };
+  const { user_id: userId, created_at: createdAt, last_seen_at: lastSeenAt, expires_at: expiresAt, user_agent: userAgent } = r;
+  return { data: JSON.parse(r.data) as StoredData, userId, createdAt, lastSeenAt, expiresAt, userAgent };
 };
 
-/** `busyTimeoutMs`: how long a write may wait for another connection's lock, from the event loop (SQLITE_BUSY_TIMEOUT_MS). */
-export function createSqliteStore(db: Db, options: { busyTimeoutMs?: number } = {}): ServerStore {
+/**
+ * `busyTimeoutMs`: how long a write may wait for another connection's lock, from the event loop (SQLITE_BUSY_TIMEOUT_MS).
+ * `readCache`: how many recently read rows are kept in memory (stores/record-cache.ts), 0 for none.
+ */
+export function createSqliteStore(db: Db, options: { busyTimeoutMs?: number; readCache?: number } = {}): ServerStore {
   const columns = "data, user_id, created_at, last_seen_at, expires_at, user_agent";
   const selectLive = db.prepare<[string, number], SessionRow>(`SELECT ${columns} FROM sessions WHERE id_hash = ? AND expires_at > ?`);
   const selectAny = db.prepare<[string], SessionRow>(`SELECT ${columns} FROM sessions WHERE id_hash = ?`);
@@ -51,6 +49,7 @@ export function createSqliteStore(db: Db, options: { busyTimeoutMs?: number } = 
   const insert = (key: string, s: StoredSession) => insertRow.run(key, JSON.stringify(s.data), s.userId, s.createdAt, s.lastSeenAt, s.expiresAt, s.userAgent);
 
   const group = createGroupCommit(db);
+  const cache = createRecordCache<SessionRow>(db, { table: "sessions", keyColumn: "id_hash", max: options.readCache ?? 10_000 });
 
   // Waits for another connection's write lock without blocking (retried from the event loop), then
   // SQLite busy, locked, full or read-only: the one StoreUnavailableError (503), like every store.
@@ -58,8 +57,9 @@ export function createSqliteStore(db: Db, options: { busyTimeoutMs?: number } = 
     {
       kind: "sqlite",
       async get(key, now) {
-        const row = selectLive.get(key, now);
-        return row ? fromRow(row) : null;
+        // From memory while no connection can have changed the row; and only while it is live.
+        const row = cache.read(key, () => selectLive.get(key, now));
+        return row && row.expires_at > now ? fromRow(row) : null;
       },
       async peek(key) {
         const row = selectAny.get(key);

@@ -1,0 +1,190 @@
+/**
+ * The SQLite store's read cache (record-cache.ts) on real SQLite files: it must never serve a row
+ * that is gone or changed, whoever changed it — this connection behind the store's back (a raw
+ * DELETE, a user's ON DELETE CASCADE, the cleanup sweep), another connection, another process —
+ * nor a row past its deadline, nor what a rolled-back transaction read; and it stays bounded.
+ */
+import { afterEach, beforeEach, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import fs from "node:fs";
+import { promisify } from "node:util";
+import Database from "better-sqlite3";
+import { freshDatabase, root } from "../../test/harness.ts";
+import { sweepExpired } from "../cleanup.ts";
+import type { SessionData, StoredSession } from "../types.ts";
+import { createRecordCache } from "./record-cache.ts";
+import { createSqliteStore } from "./sqlite-store.ts";
+
+let env: ReturnType<typeof freshDatabase>;
+beforeEach(() => {
+  env = freshDatabase();
+});
+afterEach(() => {
+  if (env.db.open) env.db.close();
+  fs.rmSync(env.dir, { recursive: true, force: true });
+});
+
+const NOW = 1_000_000;
+const record = (productIds: number[] = [], userId: number | null = null): StoredSession => ({
+  data: { cart: productIds.map((productId) => ({ productId, quantity: 1 })) },
+  userId,
+  createdAt: NOW,
+  lastSeenAt: NOW,
+  expiresAt: NOW + 60_000,
+  userAgent: null,
+});
+// The rows here are written in plain JSON, as before sealing (the store does not care which).
+const cartOf = (s: StoredSession | null) => (s?.data as SessionData | undefined)?.cart.map((l) => l.productId) ?? null;
+
+/** A store whose row for "k" has been read once, so it sits in the cache. */
+async function storeWithCachedRow(productIds = [1]) {
+  const store = createSqliteStore(env.db);
+  await store.create("k", record(productIds));
+  assert.deepEqual(cartOf(await store.get("k", NOW)), productIds);
+  assert.deepEqual(cartOf(await store.get("k", NOW)), productIds, "read again (from the cache)");
+  return store;
+}
+
+/** Run a script in a separate node process against the same database file. */
+const inAnotherProcess = (sql: string) =>
+  promisify(execFile)(
+    process.execPath,
+    [
+      "--input-type=module",
+      "-e",
+      `import Database from "better-sqlite3"; const db = new Database(${JSON.stringify(env.file)}); db.exec(${JSON.stringify(sql)}); db.close();`,
+    ],
+    { cwd: root, timeout: 20_000 },
+  );
+
+describe("the SQLite store's read cache", () => {
+  it("a raw DELETE on the store's own connection: the next read finds nothing", async () => {
+    const store = await storeWithCachedRow();
+    env.db.prepare("DELETE FROM sessions WHERE id_hash = ?").run("k");
+    assert.equal(await store.get("k", NOW), null);
+  });
+
+  it("the triggers are the guard: without them the same raw DELETE would leave a dead row served from memory", async () => {
+    const store = await storeWithCachedRow();
+    const triggers = env.db.prepare("SELECT name FROM sqlite_temp_master WHERE type = 'trigger'").pluck().all() as string[];
+    assert.equal(triggers.length, 3, "INSERT, UPDATE and DELETE");
+    for (const name of triggers) env.db.exec(`DROP TRIGGER temp.${name}`);
+    env.db.prepare("DELETE FROM sessions WHERE id_hash = ?").run("k");
+    assert.deepEqual(cartOf(await store.get("k", NOW)), [1], "resurrected: this is what the triggers prevent");
+  });
+
+  it("a raw UPDATE on the store's own connection: the next read sees the new row", async () => {
+    const store = await storeWithCachedRow();
+    env.db.prepare(`UPDATE sessions SET data = '{"cart":[{"productId":7,"quantity":1}]}' WHERE id_hash = ?`).run("k");
+    assert.deepEqual(cartOf(await store.get("k", NOW)), [7]);
+  });
+
+  it("deleting a user cascades to their sessions, and the cache lets go at once", async () => {
+    const store = createSqliteStore(env.db);
+    const { lastInsertRowid } = env.db.prepare("INSERT INTO users (email, password_hash, created_at) VALUES ('a@example.com', 'x', 0)").run();
+    const userId = Number(lastInsertRowid);
+    await store.create("k", record([1], userId));
+    assert.equal((await store.get("k", NOW))?.userId, userId);
+    env.db.prepare("DELETE FROM users WHERE id = ?").run(userId);
+    assert.equal(env.db.prepare("SELECT count(*) AS n FROM sessions").pluck().get(), 0, "the cascade removed the row");
+    assert.equal(await store.get("k", NOW), null, "and no cached copy comes back");
+  });
+
+  it("a logout, a write and a login through the store itself are seen by the next read", async () => {
+    const store = await storeWithCachedRow();
+    await store.update("k", NOW, (s) => ({ ...s, data: { cart: [...(s.data as SessionData).cart, { productId: 2, quantity: 1 }] } }));
+    assert.deepEqual(cartOf(await store.get("k", NOW)), [1, 2]);
+    await store.rekey("k", "k2", NOW, (s) => s);
+    assert.equal(await store.get("k", NOW), null, "the old ID is dead after login");
+    assert.deepEqual(cartOf(await store.get("k2", NOW)), [1, 2]);
+    await store.destroy("k2");
+    assert.equal(await store.get("k2", NOW), null, "no resurrection after logout");
+  });
+
+  it("another process writes and deletes on the same file: this process sees it on its next read", async () => {
+    const store = await storeWithCachedRow();
+    await inAnotherProcess(`UPDATE sessions SET data = '{"cart":[{"productId":5,"quantity":1}]}' WHERE id_hash = 'k'`);
+    assert.deepEqual(cartOf(await store.get("k", NOW)), [5], "the other process's write");
+    assert.deepEqual(cartOf(await store.get("k", NOW)), [5]);
+    await inAnotherProcess("DELETE FROM sessions WHERE id_hash = 'k'");
+    assert.equal(await store.get("k", NOW), null, "the other process's delete (a logout or a sweep there)");
+  });
+
+  it("another connection in this process: its commits are seen too", async () => {
+    const store = await storeWithCachedRow();
+    const other = new Database(env.file);
+    try {
+      other.prepare("DELETE FROM sessions WHERE id_hash = 'k'").run();
+    } finally {
+      other.close();
+    }
+    assert.equal(await store.get("k", NOW), null);
+  });
+
+  it("the cleanup sweep on this connection: a swept row is not served, even to a reader whose clock lags the sweeper's", async () => {
+    const store = await storeWithCachedRow();
+    const result = await sweepExpired(store, NOW + 60_000);
+    assert.equal(result.removed, 1);
+    assert.equal(await store.get("k", NOW), null);
+  });
+
+  it("a cached row past its deadline is not served", async () => {
+    const store = await storeWithCachedRow();
+    assert.ok(await store.get("k", NOW + 59_999), "still live one ms before");
+    assert.equal(await store.get("k", NOW + 60_000), null, "expired at its deadline, cached or not");
+  });
+
+  it("what a rolled-back transaction changed or read never reaches the cache", async () => {
+    const store = await storeWithCachedRow([1]);
+    // A change whose work throws inside a group commit: rolled back to its savepoint.
+    await assert.rejects(
+      store.update("k", NOW, () => {
+        throw new Error("refused");
+      }),
+    );
+    assert.deepEqual(cartOf(await store.get("k", NOW)), [1]);
+    // A raw transaction that changes the row, reads it through the store, then rolls back.
+    let seenInside: number[] | null = null;
+    assert.throws(() =>
+      env.db.transaction(() => {
+        env.db.prepare(`UPDATE sessions SET data = '{"cart":[{"productId":9,"quantity":1}]}' WHERE id_hash = 'k'`).run();
+        void store.get("k", NOW).then((s) => {
+          seenInside = cartOf(s);
+        });
+        throw new Error("roll back");
+      })(),
+    );
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.deepEqual(seenInside, [9], "inside, the uncommitted row was read");
+    assert.deepEqual(cartOf(await store.get("k", NOW)), [1], "after the rollback, the committed row again");
+  });
+
+  it("keeps at most its bound, forgetting the least recently used row first", () => {
+    const cache = createRecordCache<{ id: string }>(env.db, { table: "sessions", keyColumn: "id_hash", max: 3 });
+    const loads: string[] = [];
+    const read = (key: string) =>
+      cache.read(key, () => {
+        loads.push(key);
+        return { id: key };
+      });
+    for (const key of ["a", "b", "c", "a", "d"]) read(key); // "a" used again, so "b" is the oldest when "d" comes
+    assert.equal(cache.size, 3);
+    assert.deepEqual(loads, ["a", "b", "c", "d"], "the second read of a came from memory");
+    read("a");
+    read("c");
+    read("b");
+    assert.deepEqual(loads, ["a", "b", "c", "d", "b"], "b was the one forgotten");
+    assert.equal(cache.size, 3);
+  });
+
+  it("readCache: 0 keeps no rows and adds no triggers", async () => {
+    const before = env.db.prepare("SELECT count(*) FROM sqlite_temp_master WHERE type = 'trigger'").pluck().get();
+    const store = createSqliteStore(env.db, { readCache: 0 });
+    assert.equal(env.db.prepare("SELECT count(*) FROM sqlite_temp_master WHERE type = 'trigger'").pluck().get(), before);
+    await store.create("k", record([1]));
+    assert.deepEqual(cartOf(await store.get("k", NOW)), [1]);
+    env.db.prepare("DELETE FROM sessions").run();
+    assert.equal(await store.get("k", NOW), null);
+  });
+});

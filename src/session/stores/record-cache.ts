@@ -1,0 +1,78 @@
+/**
+ * A small in-process cache of recently read rows, for the SQLite store's reads (issue 16, item 3).
+ *
+ * A read that hits it skips the SELECT (and the read transaction around it). The danger of any
+ * cache in front of a shared database is serving a row that is no longer there: a session that was
+ * logged out, swept or deleted with its user would come back to life. Two guards make that
+ * impossible, and the cache is dropped whenever one of them cannot tell:
+ *
+ * 1. Other connections (another process on the same file, another connection in this one):
+ *    `PRAGMA data_version` changes whenever one of them has committed. It is checked on every
+ *    read; when it has moved, the whole cache is forgotten.
+ * 2. This connection's own writes do not move data_version. So TEMP triggers (they exist only on
+ *    this connection) on every INSERT, UPDATE and DELETE of the table call a function registered
+ *    on this connection that forgets the row's key. That covers what the store does itself, and
+ *    what it does not know about: a raw DELETE, the ON DELETE CASCADE when a user is deleted (SQLite
+ *    fires row triggers for foreign-key actions), the cleanup sweep. A key is forgotten inside
+ *    the writing transaction; if that rolls back, the next read simply loads the row again.
+ *
+ * Rows are only remembered when read outside a transaction (what was read inside one may still be
+ * rolled back), and at most `max` of them, the least recently used going first.
+ */
+import type { Db } from "../../db/open.ts";
+
+export interface RecordCache<Row> {
+  /** The row read through `load`, from memory while nothing can have changed it. */
+  read(key: string, load: () => Row | undefined): Row | undefined;
+  readonly size: number;
+}
+
+let caches = 0;
+
+export function createRecordCache<Row>(db: Db, options: { table: string; keyColumn: string; max: number }): RecordCache<Row> {
+  const { table, keyColumn, max } = options;
+  if (max <= 0) return { read: (_key, load) => load(), size: 0 }; // no cache: every read is a SELECT
+  const rows = new Map<string, Row>();
+  const dataVersion = db.prepare<[], number>("PRAGMA data_version").pluck();
+  let seenVersion = dataVersion.get();
+
+  // One function and three triggers per cache: two stores on one connection each keep their own.
+  const forget = `forget_cached_${table}_${++caches}`;
+  db.function(forget, { deterministic: false, varargs: false }, (key: unknown) => {
+    rows.delete(String(key));
+    return null;
+  });
+  const key = (row: "OLD" | "NEW") => `${row}.${keyColumn}`;
+  for (const [event, body] of [
+    ["insert", `SELECT ${forget}(${key("NEW")});`],
+    ["update", `SELECT ${forget}(${key("OLD")}); SELECT ${forget}(${key("NEW")}) WHERE ${key("NEW")} IS NOT ${key("OLD")};`],
+    ["delete", `SELECT ${forget}(${key("OLD")});`],
+  ] as const) {
+    db.exec(`CREATE TEMP TRIGGER ${forget}_${event} AFTER ${event.toUpperCase()} ON main.${table} BEGIN ${body} END`);
+  }
+
+  return {
+    read(key, load) {
+      const version = dataVersion.get();
+      if (version !== seenVersion) {
+        rows.clear(); // another connection committed: anything may have changed
+        seenVersion = version;
+      }
+      const cached = rows.get(key);
+      if (cached !== undefined) {
+        rows.delete(key); // most recently used goes last
+        rows.set(key, cached);
+        return cached;
+      }
+      const row = load();
+      if (row !== undefined && !db.inTransaction) {
+        if (rows.size >= max) rows.delete(rows.keys().next().value as string);
+        rows.set(key, row);
+      }
+      return row;
+    },
+    get size() {
+      return rows.size;
+    },
+  };
+}
