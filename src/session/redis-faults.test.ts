@@ -196,8 +196,10 @@ describe("redis technique under faults (real processes and signals)", () => {
     const victim = startInstance("shop-doomed", proxy.url);
     const urlV = await victim.listening;
     const c = await shopper(urlB);
-    // The doomed instance takes the lock and reads; its write then hangs on the slow link.
-    proxy.rule = (command) => (command.some((w) => w.includes(`"productId":${ids[150]}`)) ? { delayMs: 30_000 } : undefined);
+    // The doomed instance takes the lock and reads; its write then hangs on the slow link. (Session
+    // data is sealed at rest, so the write is known by its sealed record, not by the product in it;
+    // shop-a, the other instance on this proxy, gets no request meanwhile.)
+    proxy.rule = (command) => (command.some((w) => w.includes('{"sealed":"v1.')) ? { delayMs: 30_000 } : undefined);
     const doomed = statusOf(on(c, urlV).post("/cart/items", { productId: String(ids[150]), quantity: "1" }));
     await sleep(300);
     victim.child.kill("SIGKILL");
