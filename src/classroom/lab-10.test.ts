@@ -6,34 +6,19 @@
  * and no token. (Whether the browser attaches the cookie is SameSite's business: the Playwright spec
  * checks that in Chromium; here the client sends it, as a browser does for SameSite=None.)
  */
-import { after, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { once } from "node:events";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { ConfigError, readConfig } from "../config.ts";
-import { cartOf, type Client, root, startTestApp } from "../test/harness.ts";
+import { cartOf, type Client, root } from "../test/harness.ts";
+import { classroomShops, instructorOn, type TestApp } from "../test/classroom.ts";
 import { createAttackerSite } from "./attacker-site.ts";
 
-const PASSWORD = "a long classroom password";
-type App = Awaited<ReturnType<typeof startTestApp>>;
-const apps: App[] = [];
-after(async () => {
-  for (const app of apps) await app.close();
-});
-async function shop(env: Record<string, string> = { CLASSROOM_VULNERABLE_LABS: "1" }) {
-  const app = await startTestApp({ INSTRUCTOR_PASSWORD: PASSWORD, ...env });
-  apps.push(app);
-  return app;
-}
-
-async function instructor(app: App) {
-  const teacher = app.client();
-  await teacher.get("/instructor/login");
-  assert.equal((await teacher.post("/instructor/login", { password: PASSWORD, next: "/labs/10" })).status, 303);
-  await teacher.get("/labs/10");
-  return teacher;
-}
+type App = TestApp;
+const shop = classroomShops({ CLASSROOM_VULNERABLE_LABS: "1" });
+const instructor = (app: App) => instructorOn(app, "/labs/10");
 
 async function setMode(teacher: Client, mode: string, on: boolean) {
   const res = await teacher.post("/instructor/labs", { mode, ...(on ? { on: "1" } : {}), returnTo: "/labs/10" });

@@ -3,28 +3,14 @@
  * the pass's token), the two "fill a cart" helpers, and the whole round — saved cart, sign-out,
  * guest cart, sign-in — for each policy, with what the shopper is told.
  */
-import { after, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { cartOf, register, startTestApp, type Client } from "../test/harness.ts";
+import { cartOf, register, type Client } from "../test/harness.ts";
+import { classroomShops, instructorOn, type TestApp } from "../test/classroom.ts";
 
-const PASSWORD = "a long classroom password";
-type App = Awaited<ReturnType<typeof startTestApp>>;
-const apps: App[] = [];
-after(async () => {
-  for (const app of apps) await app.close();
-});
-async function shop() {
-  const app = await startTestApp({ INSTRUCTOR_PASSWORD: PASSWORD });
-  apps.push(app);
-  return app;
-}
-async function instructor(app: App) {
-  const teacher = app.client();
-  await teacher.get("/instructor/login");
-  assert.equal((await teacher.post("/instructor/login", { password: PASSWORD, next: "/labs/13" })).status, 303);
-  await teacher.get("/labs/13");
-  return teacher;
-}
+type App = TestApp;
+const shop = classroomShops();
+const instructor = (app: App) => instructorOn(app, "/labs/13");
 /** The flash on the page a redirect leads to, as text. */
 async function follow(c: Client, res: { status: number; location: string | null }) {
   assert.equal(res.status, 303);

@@ -5,29 +5,15 @@
  * and the other is told which line ran out. Plus the instructor's "one on the shelf" and the add
  * button: not without the pass or the tokens (403), nothing but a friendly answer otherwise.
  */
-import { after, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { register, startTestApp, type Client } from "../test/harness.ts";
+import { register, type Client } from "../test/harness.ts";
+import { classroomShops, instructorOn, type TestApp } from "../test/classroom.ts";
 import { LAST_UNIT_ORDER, LAST_UNIT_PRODUCT_ID } from "./lab-14-routes.ts";
 
-const PASSWORD = "a long classroom password";
-type App = Awaited<ReturnType<typeof startTestApp>>;
-const apps: App[] = [];
-after(async () => {
-  for (const app of apps) await app.close();
-});
-async function shop() {
-  const app = await startTestApp({ INSTRUCTOR_PASSWORD: PASSWORD, CLASSROOM_VULNERABLE_LABS: "1" });
-  apps.push(app);
-  return app;
-}
-async function instructor(app: App) {
-  const teacher = app.client();
-  await teacher.get("/instructor/login");
-  assert.equal((await teacher.post("/instructor/login", { password: PASSWORD, next: "/labs/14" })).status, 303);
-  await teacher.get("/labs/14");
-  return teacher;
-}
+type App = TestApp;
+const shop = classroomShops({ CLASSROOM_VULNERABLE_LABS: "1" });
+const instructor = (app: App) => instructorOn(app, "/labs/14");
 const stock = (app: App) => (app.db.prepare("SELECT stock FROM products WHERE id = ?").get(LAST_UNIT_PRODUCT_ID) as { stock: number }).stock;
 const status = async (c: Client) =>
   /data-testid="lab14-status">([\s\S]*?)<\/p>/
@@ -117,8 +103,7 @@ describe("lab 14: the last unit", () => {
   });
 
   it("the vulnerable mode cannot be switched on without CLASSROOM_VULNERABLE_LABS", async () => {
-    const app = await startTestApp({ INSTRUCTOR_PASSWORD: PASSWORD });
-    apps.push(app);
+    const app = await shop({});
     const teacher = await instructor(app);
     const res = await teacher.post("/instructor/labs", { mode: "checkThenDecrement", on: "1", returnTo: "/labs/14" });
     assert.equal(res.status, 403);

@@ -4,28 +4,15 @@
  * sent back as the session cookie (signed with the shop's own secret) is refused, and bad input is a
  * friendly 400, never a 5xx.
  */
-import { after, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { addToCart, cartOf, type Client, startTestApp } from "../test/harness.ts";
+import { addToCart, cartOf, type Client } from "../test/harness.ts";
+import { classroomShops, instructorOn, type TestApp } from "../test/classroom.ts";
 
-const PASSWORD = "a long classroom password";
 const NOTE = "For Grace Hopper, happy birthday";
-type App = Awaited<ReturnType<typeof startTestApp>>;
-const apps: App[] = [];
-after(async () => {
-  for (const app of apps) await app.close();
-});
-async function shop(env: Record<string, string> = {}) {
-  const app = await startTestApp({ INSTRUCTOR_PASSWORD: PASSWORD, ...env });
-  apps.push(app);
-  return app;
-}
-async function instructor(app: App) {
-  const teacher = app.client();
-  await teacher.get("/instructor/login");
-  assert.equal((await teacher.post("/instructor/login", { password: PASSWORD, next: "/labs/15" })).status, 303);
-  return teacher;
-}
+type App = TestApp;
+const shop = classroomShops();
+const instructor = (app: App) => instructorOn(app, "/labs/15");
 async function shopperWithNote(app: App) {
   const c = app.client();
   await addToCart(c, 3, 2);

@@ -2,29 +2,18 @@
  * The deliberately vulnerable lab modes do what labs 5, 6, 8 and 12 say, through real HTTP with an
  * attacker and a victim in separate cookie jars; and with each mode off, the same attack fails.
  */
-import { after, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { addToCart, cartOf, Client, register, startTestApp } from "../test/harness.ts";
+import { addToCart, cartOf, Client, register } from "../test/harness.ts";
+import { classroomShops, instructorOn, type TestApp } from "../test/classroom.ts";
 import { hashSessionId, newSessionId } from "../session/id.ts";
 
-const PASSWORD = "a long classroom password";
-type App = Awaited<ReturnType<typeof startTestApp>>;
-const apps: App[] = [];
-after(async () => {
-  for (const app of apps) await app.close();
-});
-async function shop() {
-  const app = await startTestApp({ INSTRUCTOR_PASSWORD: PASSWORD, CLASSROOM_VULNERABLE_LABS: "1" });
-  apps.push(app);
-  return app;
-}
+type App = TestApp;
+const shop = classroomShops({ CLASSROOM_VULNERABLE_LABS: "1" });
 
 /** The instructor signs in and flips the switch on the lab's page, as in class. */
 async function setModeOverHttp(app: App, mode: string, on: boolean, lab: number) {
-  const teacher = app.client();
-  await teacher.get("/instructor/login");
-  assert.equal((await teacher.post("/instructor/login", { password: PASSWORD, next: `/labs/${lab}` })).status, 303);
-  await teacher.get(`/labs/${lab}`);
+  const teacher = await instructorOn(app, `/labs/${lab}`);
   const res = await teacher.post("/instructor/labs", { mode, ...(on ? { on: "1" } : {}), returnTo: `/labs/${lab}` });
   assert.equal(res.status, 303);
   assert.equal(res.location, `/labs/${lab}`);
