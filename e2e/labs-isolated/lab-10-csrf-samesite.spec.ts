@@ -73,7 +73,22 @@ async function victim(browser: Browser, { xrayOn = false } = {}) {
   await page.getByRole("button", { name: "Start: 1 × Stoneware Mug in my cart" }).click();
   await expect(page.getByTestId("lab10-victim")).toContainText("In the cart: 1 × Stoneware Mug.");
   const fingerprint = await sessionOn(page);
-  return { page, context, fingerprint: fingerprint! };
+  const cookie = (await context.cookies()).find((c) => c.name === "shop_sid")!;
+  return { page, context, fingerprint: fingerprint!, cookie };
+}
+
+/**
+ * What the session behind a cookie holds now, seen through that cookie in a fresh browser (the
+ * dashboard cannot say: carts are sealed at rest, and only the cookie opens one).
+ */
+async function cartBehind(browser: Browser, cookie: Awaited<ReturnType<typeof victim>>["cookie"]): Promise<string> {
+  const context = await browser.newContext({ baseURL: shopUrl });
+  await context.addCookies([cookie]);
+  const page = await context.newPage();
+  await page.goto("/labs/10");
+  const text = (await page.getByTestId("lab10-victim").textContent()) ?? "";
+  await context.close();
+  return text;
 }
 
 /** The session fingerprint the lab page shows, or null when the request brought no cookie. */
@@ -104,7 +119,7 @@ test("the attacker's page is a valid, accessible page on another site, with plai
 
 test("checks off, SameSite=Lax: the cross-site POST carries no cookie, so the knife lands in a new session, not the victim's", async ({ browser }) => {
   await setModes(browser, { checksOff: true, sameSite: "Lax" });
-  const { page, context, fingerprint } = await victim(browser, { xrayOn: true });
+  const { page, context, fingerprint, cookie } = await victim(browser, { xrayOn: true });
   expect((await context.cookies()).find((c) => c.name === "shop_sid")?.sameSite).toBe("Lax");
 
   await onPrizePage(page, crossSite, "Claim my free gift");
@@ -118,10 +133,12 @@ test("checks off, SameSite=Lax: the cross-site POST carries no cookie, so the kn
   expect(after, "the shop made a new session for the stranger, and its cookie replaced the victim's").not.toBe(fingerprint);
   await expect(page.getByTestId("lab10-victim")).toContainText("In the cart: 1 × Chef's Knife.");
 
-  // The victim's own session was never reached: on the dashboard it still holds its one line.
+  // The victim's own session was never reached: it is still on the dashboard, and its old cookie
+  // still opens the mug, without the knife.
   const teacher = await (await browser.newContext({ baseURL: shopUrl })).newPage();
   await instructorSignIn(teacher);
-  await expect(teacher.locator(`tr[data-fingerprint="${fingerprint}"]`)).toContainText("1 line (1)");
+  await expect(teacher.locator(`tr[data-fingerprint="${fingerprint}"]`)).toContainText("sealed");
+  expect(await cartBehind(browser, cookie)).toContain("In the cart: 1 × Stoneware Mug.");
   await context.close();
 
   // The forged sign-out signs out nobody — yet its answer clears the cookie in the victim's browser.
@@ -131,7 +148,8 @@ test("checks off, SameSite=Lax: the cross-site POST carries no cookie, so the kn
   await second.page.goto("/labs/10");
   await expect(second.page.getByTestId("lab10-victim")).toContainText("This request brought no session cookie");
   await teacher.goto("/instructor");
-  await expect(teacher.locator(`tr[data-fingerprint="${second.fingerprint}"]`), "the session itself is alive on the server").toContainText("1 line (1)");
+  await expect(teacher.locator(`tr[data-fingerprint="${second.fingerprint}"]`), "the session itself is alive on the server").toContainText("sealed");
+  expect(await cartBehind(browser, second.cookie), "and its cart is as it was").toContain("In the cart: 1 × Stoneware Mug.");
   await teacher.context().close();
   await second.context.close();
 });
