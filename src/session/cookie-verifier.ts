@@ -24,7 +24,7 @@ import { createHash, createHmac, createSecretKey, type KeyObject, timingSafeEqua
 export const REMEMBERED = 10_000;
 
 /** A Map that forgets its oldest entry beyond `max`. Only ever holds values we computed ourselves. */
-function bounded<K, V>(max: number) {
+export function bounded<K, V>(max: number) {
   const map = new Map<K, V>();
   return {
     get: (key: K) => map.get(key),

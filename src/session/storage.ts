@@ -16,7 +16,7 @@ import type { Clock } from "../clock.ts";
 import { createSessionCookie, type SessionCookie } from "./cookie.ts";
 import { SessionEndedError } from "./errors.ts";
 import { randomIds, type SessionIds } from "./id.ts";
-import { sealFor } from "./seal.ts";
+import { createSeals } from "./seal-cache.ts";
 import type { Session, SessionData, SessionEvent, SessionStorage, SessionStore, StoredData, StoredSession } from "./types.ts";
 
 /** The settings are named as in Config, so callers can pass `{ ...config, store, clock }`. */
@@ -48,6 +48,7 @@ export function createSessionStorage(options: SessionStorageOptions): SessionSto
   const { store, clock, idleTimeoutMs, absoluteTimeoutMs, touchIntervalMs } = options;
   const cookie = options.cookie ?? createSessionCookie(options);
   const ids = options.ids ?? randomIds;
+  const sealFor = createSeals(); // seal.ts, with each ID's key derived once and its last record remembered
 
   /** Both timeouts, in one number: the moment the record dies unless touched again. */
   const expiryFor = (createdAt: number, lastSeenAt: number) => Math.min(lastSeenAt + idleTimeoutMs, createdAt + absoluteTimeoutMs);

@@ -1,0 +1,95 @@
+/**
+ * Remembered seals (seal-cache.ts): the key is derived once per ID and the last record's data is
+ * remembered, but only an exactly identical sealed text skips the decryption. Anything else is
+ * opened and authenticated as seal.ts does, so no tampered, moved or foreign record gets through.
+ */
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { hashSessionId, newSessionId } from "./id.ts";
+import { sealFor } from "./seal.ts";
+import { createSeals } from "./seal-cache.ts";
+import type { SessionData } from "./types.ts";
+
+const cart = (quantity: number): SessionData => ({ cart: [{ productId: 3, quantity, note: "for Ada" }] });
+const sealedOf = (s: unknown) => (s as { sealed: string }).sealed;
+
+describe("remembered seals", () => {
+  it("gives the same seal for the same ID, and what it seals opens with seal.ts itself", () => {
+    const seals = createSeals();
+    const id = newSessionId();
+    const key = hashSessionId(id);
+    assert.equal(seals(id, key), seals(id, key));
+    const stored = seals(id, key).seal(cart(2));
+    assert.deepEqual(sealFor(id, key).open(stored), cart(2), "the blob at rest is an ordinary sealed record");
+  });
+
+  it("opens the record it last wrote without decrypting, to the same data, frozen against changes in place", () => {
+    const seals = createSeals();
+    const id = newSessionId();
+    const seal = seals(id, hashSessionId(id));
+    const stored = seal.seal(cart(2));
+    const opened = seal.open(stored);
+    assert.deepEqual(opened, cart(2));
+    assert.equal(seal.open({ sealed: sealedOf(stored) }), opened, "the same text (a fresh copy of it) gives the remembered data");
+    assert.throws(() => {
+      (opened!.cart as unknown as { push(x: unknown): void }).push({ productId: 9, quantity: 1 });
+    }, TypeError);
+    assert.throws(() => {
+      (opened!.cart[0] as { quantity: number }).quantity = 5;
+    }, TypeError);
+  });
+
+  it("still refuses a tampered text, a blob from another row, another ID's record and garbage, after a good one was remembered", () => {
+    const seals = createSeals();
+    const [id, other] = [newSessionId(), newSessionId()];
+    const seal = seals(id, hashSessionId(id));
+    const good = sealedOf(seal.seal(cart(2)));
+    const [v, nonce, body] = good.split(".") as [string, string, string];
+    const flip = (s: string, i: number) => s.slice(0, i) + (s[i] === "A" ? "B" : "A") + s.slice(i + 1);
+    const foreign = sealedOf(sealFor(other, hashSessionId(other)).seal(cart(7)));
+    const moved = sealedOf(sealFor(id, hashSessionId(other)).seal(cart(7)));
+    for (const text of [`${v}.${nonce}.${flip(body, 3)}`, `${v}.${nonce}.${flip(body, body.length - 2)}`, foreign, moved, "", "v1.."]) {
+      assert.equal(seal.open({ sealed: text }), null, text);
+    }
+    assert.deepEqual(seal.open({ sealed: good }), cart(2), "the remembered record still opens");
+  });
+
+  it("follows the newest record: a record written elsewhere (another process) is opened and then remembered", () => {
+    const seals = createSeals();
+    const id = newSessionId();
+    const key = hashSessionId(id);
+    const seal = seals(id, key);
+    seal.seal(cart(1));
+    const elsewhere = sealFor(id, key).seal(cart(4)); // another process's write: a text this one never saw
+    assert.deepEqual(seal.open(elsewhere), cart(4));
+    assert.equal(seal.open(elsewhere), seal.open(elsewhere), "then remembered");
+    assert.ok(Object.isFrozen(seal.open(elsewhere)));
+  });
+
+  it("serves what is committed after a write that rolled back: the remembered text is not the stored one", () => {
+    const seals = createSeals();
+    const id = newSessionId();
+    const seal = seals(id, hashSessionId(id));
+    const committed = seal.seal(cart(1));
+    seal.seal(cart(9)); // sealed inside a transaction that then failed: never stored
+    assert.deepEqual(seal.open(committed), cart(1));
+  });
+
+  it("reads a legacy plaintext record as seal.ts does, without remembering it", () => {
+    const seals = createSeals();
+    const id = newSessionId();
+    const seal = seals(id, hashSessionId(id));
+    const plain = cart(3);
+    assert.equal(seal.open(plain), plain);
+    assert.ok(!Object.isFrozen(plain));
+  });
+
+  it("remembers at most `max` IDs, the oldest going first", () => {
+    const seals = createSeals(2);
+    const ids = [newSessionId(), newSessionId(), newSessionId()];
+    const first = seals(ids[0]!, hashSessionId(ids[0]!));
+    seals(ids[1]!, hashSessionId(ids[1]!));
+    seals(ids[2]!, hashSessionId(ids[2]!));
+    assert.notEqual(seals(ids[0]!, hashSessionId(ids[0]!)), first, "forgotten, derived again");
+  });
+});
