@@ -5,6 +5,9 @@
  *
  *   node bench/lib/load.ts <baseUrl> <seconds> <connections>
  *
+ * SIGINT ends it early (the requests in flight finish, then it prints): bench/cleanup.ts keeps the
+ * shoppers on for exactly as long as the sweep takes.
+ *
  * Prints one JSON line: totals, failures, latency percentiles and per-100 ms request counts.
  */
 import http from "node:http";
@@ -46,7 +49,10 @@ async function shopper(index: number) {
 
 const sessions = await Promise.all(Array.from({ length: connections }, (_, i) => shopper(i)));
 const started = Date.now();
-const deadline = started + seconds * 1000;
+let deadline = started + seconds * 1000;
+process.on("SIGINT", () => {
+  deadline = Math.min(deadline, Date.now());
+});
 const buckets: number[] = [];
 const latencies: number[] = [];
 const samples: number[] = [];
@@ -78,6 +84,7 @@ await Promise.all(
   }),
 );
 agent.destroy();
+const elapsedSeconds = (Date.now() - started) / 1000;
 latencies.sort((a, b) => a - b);
 const pct = (p: number) => Math.round((latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))] ?? 0) * 100) / 100;
 console.log(
@@ -85,7 +92,7 @@ console.log(
     started,
     total,
     failures,
-    rps: Math.round(total / seconds),
+    rps: Math.round(total / elapsedSeconds),
     p50: pct(50),
     p99: pct(99),
     max: pct(100),
