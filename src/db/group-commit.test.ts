@@ -95,6 +95,21 @@ describe("group commit", () => {
     assert.deepEqual(committedCart("k"), [1, 2]);
   });
 
+  it("a work alone in its group that wrote and then threw leaves nothing behind, and the next group commits", async () => {
+    const store = createSqliteStore(db);
+    await store.create("k", record([1]));
+    const group = createGroupCommit(db);
+    const alone = group.run(() => {
+      db.prepare("UPDATE sessions SET data = ? WHERE id_hash = 'k'").run(JSON.stringify({ cart: [] }));
+      throw new Error("refused after writing");
+    });
+    await assert.rejects(alone, /refused after writing/);
+    assert.equal(db.inTransaction, false, "the connection is not left inside a transaction");
+    assert.deepEqual(committedCart("k"), [1], "the write made before the throw was rolled back");
+    await store.update("k", NOW, add(2));
+    assert.deepEqual(committedCart("k"), [1, 2]);
+  });
+
   it("a logout inside a group is final: the add queued after it finds no row and writes nothing", async () => {
     const store = createSqliteStore(db);
     await store.create("k", record());

@@ -7,7 +7,7 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { hashSessionId, newSessionId } from "./id.ts";
 import { sealFor } from "./seal.ts";
-import { createSeals } from "./seal-cache.ts";
+import { createSeals, nonceSource } from "./seal-cache.ts";
 import type { SessionData } from "./types.ts";
 
 const cart = (quantity: number): SessionData => ({ cart: [{ productId: 3, quantity, note: "for Ada" }] });
@@ -91,5 +91,25 @@ describe("remembered seals", () => {
     seals(ids[1]!, hashSessionId(ids[1]!));
     seals(ids[2]!, hashSessionId(ids[2]!));
     assert.notEqual(seals(ids[0]!, hashSessionId(ids[0]!)), first, "forgotten, derived again");
+  });
+
+  it("cuts nonces from a pool without ever handing one out twice, across refills", () => {
+    const next = nonceSource(4);
+    const seen = new Set<string>();
+    for (let i = 0; i < 1000; i++) {
+      const nonce = next();
+      assert.equal(nonce.length, 12);
+      seen.add(nonce.toString("hex"));
+    }
+    assert.equal(seen.size, 1000, "a repeated nonce under one key would break AES-GCM");
+  });
+
+  it("seals every write of a session under a fresh nonce, so two seals of the same cart differ", () => {
+    const seals = createSeals();
+    const id = newSessionId();
+    const seal = seals(id, hashSessionId(id));
+    const nonceOf = (s: unknown) => sealedOf(s).split(".")[1];
+    const nonces = new Set(Array.from({ length: 600 }, () => nonceOf(seal.seal(cart(1)))));
+    assert.equal(nonces.size, 600);
   });
 });

@@ -111,6 +111,23 @@ describe("the SQLite store's read cache", () => {
     assert.equal(await store.get("k", NOW), null, "the other process's delete (a logout or a sweep there)");
   });
 
+  it("a write starts from the row another process committed, never from the cached one (checked under the write lock)", async () => {
+    const store = await storeWithCachedRow([1]);
+    await inAnotherProcess(`UPDATE sessions SET data = '{"cart":[{"productId":5,"quantity":1}]}' WHERE id_hash = 'k'`);
+    const written = await store.update("k", NOW, (s) => ({ ...s, data: { cart: [...(s.data as SessionData).cart, { productId: 2, quantity: 1 }] } }));
+    assert.deepEqual(cartOf(written), [5, 2], "the other process's item is kept: no lost update");
+    assert.deepEqual(cartOf(await store.get("k", NOW)), [5, 2]);
+    await inAnotherProcess("DELETE FROM sessions WHERE id_hash = 'k'");
+    assert.equal(await store.update("k", NOW, (s) => s), null, "deleted there (a logout): the write finds nothing");
+    assert.equal(await store.peek("k"), null, "and re-creates nothing");
+  });
+
+  it("a write of a cached row past its deadline finds nothing and writes nothing", async () => {
+    const store = await storeWithCachedRow([1]);
+    assert.equal(await store.update("k", NOW + 60_000, (s) => ({ ...s, expiresAt: NOW + 120_000 })), null);
+    assert.equal((await store.peek("k"))?.expiresAt, NOW + 60_000, "the expired row was not extended");
+  });
+
   it("another connection in this process: its commits are seen too", async () => {
     const store = await storeWithCachedRow();
     const other = new Database(env.file);

@@ -50,17 +50,18 @@ export function createSqliteStore(db: Db, options: { busyTimeoutMs?: number; rea
 
   const group = createGroupCommit(db);
   const cache = createRecordCache<SessionRow>(db, { table: "sessions", keyColumn: "id_hash", max: options.readCache ?? 10_000 });
+  // From memory while no connection can have changed the row (record-cache.ts); and only while it is live.
+  const live = (key: string, now: number) => {
+    const row = cache.read(key, () => selectLive.get(key, now));
+    return row && row.expires_at > now ? fromRow(row) : null;
+  };
 
   // Waits for another connection's write lock without blocking (retried from the event loop), then
   // SQLite busy, locked, full or read-only: the one StoreUnavailableError (503), like every store.
   return translatingUnavailable<ServerStore>(
     {
       kind: "sqlite",
-      async get(key, now) {
-        // From memory while no connection can have changed the row; and only while it is live.
-        const row = cache.read(key, () => selectLive.get(key, now));
-        return row && row.expires_at > now ? fromRow(row) : null;
-      },
+      get: async (key, now) => live(key, now),
       async peek(key) {
         const row = selectAny.get(key);
         return row ? fromRow(row) : null;
@@ -70,17 +71,17 @@ export function createSqliteStore(db: Db, options: { busyTimeoutMs?: number; rea
       },
       update: (key, now, change) =>
         group.run(() => {
-          const row = selectLive.get(key, now);
-          if (!row) return null; // gone (logged out, expired, swept): never re-create it
-          const next = change(fromRow(row));
+          const current = live(key, now); // under the write lock: no other connection can commit meanwhile
+          if (!current) return null; // gone (logged out, expired, swept): never re-create it
+          const next = change(current);
           updateRow.run(JSON.stringify(next.data), next.userId, next.lastSeenAt, next.expiresAt, key);
           return next;
         }),
       rekey: (oldKey, newKey, now, change) =>
         group.run(() => {
-          const row = selectLive.get(oldKey, now);
-          if (!row) return null;
-          const next = change(fromRow(row));
+          const current = live(oldKey, now);
+          if (!current) return null;
+          const next = change(current);
           insert(newKey, next);
           deleteRow.run(oldKey); // the old ID dies in the same commit the new one is born
           return next;
