@@ -7,21 +7,28 @@
  *    connection holds its own session, made before measuring. autocannon runs here, never in a
  *    server's process.
  *
- *    The run design, because the noise here is the virtual CPU itself slowing down (steal time)
- *    and it moves every figure of a run alike:
+ *    The run design, because the noise here is the virtual CPU itself changing speed (steal time,
+ *    other work on the host): it moves every figure of a run alike, from one second to the next, so
+ *    two stacks measured one after the other differ by ±25 % per slice even when they are the same
+ *    code (the control below measured that). So each stack is measured *at the same moment* as the
+ *    limit:
  *    - ROUNDS rounds; every stack gets a fresh server process per round (processes of the same
  *      code differ by up to 9 %), so each figure comes from ≥ 2 processes;
- *    - in each round, SLICES slices of SECONDS s (whole seconds: autocannon rounds fractions up)
- *      per stack and route, stacks interleaved, the order rotated per slice;
- *    - the figure is the ratio to the no-session limit *measured in the same slice*, as the median
- *      over all ≥ 12 slices, with its spread (quartiles, min–max);
- *    - beside it, the extra server CPU per request over the limit (user + sys of the server
- *      process from /proc ÷ responses), measured in the same slice;
- *    - a second, identical limit process (none-control) as a control: when its median ratio to the
- *      limit is off by more than 3 %, the run is flagged untrustworthy.
- *    req/s (responses ÷ seconds of a duration run, never a fixed-count run) is secondary.
+ *    - in each round, SLICES slices per stack and route: the stack and the no-session limit are
+ *      loaded side by side for the same SECONDS s (whole seconds: autocannon rounds fractions up),
+ *      each with its own CONNECTIONS connections; the stacks' order rotates per slice;
+ *    - the figure is the ratio of the two servers' CPU per request in that slice (user + sys from
+ *      /proc ÷ responses; for ours-redis, redis-server's CPU is counted with it): limit ÷ stack. A
+ *      server here is bound by its CPU, so this is the share of the limit's throughput the stack
+ *      keeps on the same core; both halves ran at the same speed, so the host's slowdowns cancel.
+ *      Reported as the median over all ≥ 12 slices, with its spread (quartiles, min–max);
+ *    - beside it, the extra server CPU µs per request over the limit, from the same slices;
+ *    - a second, identical limit process (none-control) as a control, paired with the limit like
+ *      any stack: when its median ratio is off by more than 3 %, the run is flagged untrustworthy;
+ *    - req/s (responses ÷ seconds, never a fixed-count run) is secondary, and measured while paired
+ *      (the load generator's time is shared by two targets): it is not the stack's solo throughput.
  * 2. The full shop (bench/app-server.ts): catalog, product, cart pages and add-to-cart, with the
- *    SQLite sessions vs with sessions switched off, by the same design.
+ *    SQLite sessions vs with sessions switched off, by the same design (the two side by side).
  * 3. Memory (bench/memory.ts): resident memory for 100,000 sessions in the memory technique, and the
  *    SQLite file's size per 100,000.
  * 4. Cleanup (bench/cleanup.ts, also run by CI): 1,000,000 expired rows swept under traffic.
@@ -83,25 +90,37 @@ function cpuUs(pid: number): number {
 }
 
 interface Sample extends Measure {
-  /** Server CPU per response in this slice, µs. */
+  /** Server CPU per response in this slice, µs (with redis-server's, for the stack that uses it). */
   cpuUs: number;
 }
 
+/** The processes whose CPU a stack's requests cost: its server, and redis-server for ours-redis. */
+let redisPid: number | null = null;
+const pidsOf = (server: BenchServer) => [server.child.pid!, ...(server.name === "ours-redis" && redisPid ? [redisPid] : [])];
+const cpuOf = (pids: number[]) => pids.reduce((n, pid) => n + cpuUs(pid), 0);
+
 /** One slice of one stack: a duration run, with the server's CPU read around it. */
 async function measure(server: BenchServer, requests: autocannon.Request[], perClient: Record<string, string>[], seconds = SECONDS): Promise<Sample> {
-  const pid = server.child.pid!;
-  const before = cpuUs(pid);
+  const pids = pidsOf(server);
+  const before = cpuOf(pids);
   const m = await loadWithSessions(server.url, requests, perClient, seconds, CONNECTIONS);
-  return { ...m, cpuUs: (cpuUs(pid) - before) / Math.max(1, m.responses) };
+  return { ...m, cpuUs: (cpuOf(pids) - before) / Math.max(1, m.responses) };
 }
+
+/** One slice of a stack and its limit, loaded side by side for the same seconds: [limit, stack]. */
+const measurePair = (limit: Load, stack: Load) => Promise.all([measure(...limit), measure(...stack)]);
+type Load = [server: BenchServer, requests: autocannon.Request[], perClient: Record<string, string>[]];
 
 /** Per stack and route, every slice's sample and the limit's sample of the same slice. */
 type Pairs = Map<string, { sample: Sample; limit: Sample }[]>;
 const pair = (pairs: Pairs, key: string, sample: Sample, limit: Sample) => pairs.set(key, [...(pairs.get(key) ?? []), { sample, limit }]);
 
-/** The figures of one stack and route over all slices. Keeps the old fields (rps, p50, p99, bad, ratio, p99VsLimit). */
+/**
+ * The figures of one stack and route over all slices. Keeps the old fields (rps, p50, p99, bad, ratio,
+ * p99VsLimit). The ratio is the limit's CPU per request ÷ the stack's, both from the same slice.
+ */
 function summary(list: { sample: Sample; limit: Sample }[]) {
-  const ratios = list.map((p) => p.sample.responses / Math.max(1, p.limit.responses));
+  const ratios = list.map((p) => p.limit.cpuUs / Math.max(1e-9, p.sample.cpuUs));
   const extra = list.map((p) => p.sample.cpuUs - p.limit.cpuUs);
   return {
     rps: Math.round(median(list.map((p) => p.sample.rps))),
@@ -154,11 +173,13 @@ console.log(
 
 // ---- 1. Tiny routes on every stack, interleaved ----
 const redis = await startRedisServer();
+redisPid = redis.pid;
 const pairs: Pairs = new Map();
 const allSamples: Sample[] = [];
 for (let round = 0; round < ROUNDS; round++) {
   const servers: BenchServer[] = [];
   for (const [name] of STACKS) servers.push(await startBenchServer(root, "bench/stack-server.ts", name, [], { REDIS_URL: redis.url }));
+  const limit = servers.find((s) => s.name === "none")!;
   /** The sessions each stack's connections use in the slice being measured (the last ones stay for the check below). */
   const clients = new Map<string, Record<string, string>[]>();
   const freshSessions = async (server: BenchServer) => {
@@ -169,13 +190,13 @@ for (let round = 0; round < ROUNDS; round++) {
   for (const server of servers) for (const r of Object.values(routes)) await measure(server, r, await freshSessions(server), 1);
   for (let slice = 0; slice < SLICES; slice++) {
     for (const route of Object.keys(routes)) {
-      const inSlice = new Map<string, Sample>();
-      for (const server of rotated(servers, round * SLICES + slice)) {
-        const sample = await measure(server, routes[route]!, await freshSessions(server));
-        inSlice.set(server.name, sample);
-        allSamples.push(sample);
+      for (const server of rotated(servers, round * SLICES + slice).filter((s) => s !== limit)) {
+        const load = (s: BenchServer) => freshSessions(s).then((c): Load => [s, routes[route]!, c]);
+        const [limitSample, sample] = await measurePair(await load(limit), await load(server));
+        allSamples.push(limitSample, sample);
+        pair(pairs, `${server.name}/${route}`, sample, limitSample);
+        pair(pairs, `none/${route}`, limitSample, limitSample);
       }
-      for (const [name, sample] of inSlice) pair(pairs, `${name}/${route}`, sample, inSlice.get("none")!);
     }
   }
   // Correctness: every stack must have kept its carts (the limit has none).
@@ -196,7 +217,9 @@ const control = {
 };
 const trustworthy = Math.abs(control.browse - 1) <= CONTROL_TOLERANCE && Math.abs(control.add - 1) <= CONTROL_TOLERANCE;
 const spreadText = (f: ReturnType<typeof summary>) => `${f.ratioSpread.p25.toFixed(2)}–${f.ratioSpread.p75.toFixed(2)}`;
-console.log(`\nTiny routes (median of ${ROUNDS * SLICES} slices of the ratio to the limit in the same slice; quartiles; extra server CPU µs per request):`);
+console.log(
+  `\nTiny routes (each stack side by side with the limit; median over ${ROUNDS * SLICES} slices of limit CPU/request ÷ stack CPU/request; quartiles; extra server CPU µs per request; req/s while paired):`,
+);
 console.table(
   Object.fromEntries(
     stacks.map((s) => [
@@ -255,15 +278,13 @@ for (let round = 0; round < ROUNDS; round++) {
     appClients.set(app.name, list);
   }
   for (const app of apps) for (const r of Object.values(pages)) await measure(app, r, appClients.get(app.name)!, 1);
+  const [on, off] = apps as [BenchServer, BenchServer];
   for (let slice = 0; slice < SLICES; slice++) {
     for (const [pageName, requests] of Object.entries(pages)) {
-      const inSlice = new Map<string, Sample>();
-      for (const app of rotated(apps, slice)) {
-        const sample = await measure(app, requests, appClients.get(app.name)!);
-        inSlice.set(app.name, sample);
-        allSamples.push(sample);
-      }
-      for (const [name, sample] of inSlice) pair(appPairs, `${name}/${pageName}`, sample, inSlice.get("app-off")!);
+      const [offSample, onSample] = await measurePair([off, requests, appClients.get("app-off")!], [on, requests, appClients.get("app-on")!]);
+      allSamples.push(offSample, onSample);
+      pair(appPairs, `app-on/${pageName}`, onSample, offSample);
+      pair(appPairs, `app-off/${pageName}`, offSample, offSample);
     }
   }
   const cart = await (await fetch(`${apps[0]!.url}/cart`, { headers: { cookie: appClients.get("app-on")![0]!.cookie! } })).text();
@@ -283,7 +304,7 @@ const fullApp = Object.keys(pages).map((pageName) => {
     extraCpuUsPerRequest: on.extraCpuUsPerRequest,
   };
 });
-console.log(`\nThe full shop, SQLite sessions vs sessions switched off (median of ${ROUNDS * SLICES} slices):`);
+console.log(`\nThe full shop, SQLite sessions vs sessions switched off, side by side (median of ${ROUNDS * SLICES} slices of the CPU-per-request ratio):`);
 console.table(
   Object.fromEntries(
     fullApp.map((p) => [
@@ -384,8 +405,8 @@ function chart(rows: typeof stacks): string {
   return `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${W} ${H}" font-family="system-ui, sans-serif" font-size="13">
 <style>.l{fill:#1d2320}.v{fill:#4f5a55;font-size:11px}.b{fill:#1f6f5c}.a{fill:#b4451f}.w{stroke:#1d2320;stroke-width:1.2}.g{stroke:#8a938f;stroke-dasharray:3 3}</style>
 <rect width="${W}" height="${H}" fill="#fbfaf7"/>
-<text x="12" y="20" font-weight="600" fill="#1d2320">Throughput as a share of the no-session limit (median of ${ROUNDS * SLICES} slices, quartile whiskers, extra CPU µs/request)</text>
-<text x="12" y="36" class="v">${CONNECTIONS} connections, ${ROUNDS} processes per stack, ${SECONDS} s slices, the limit measured in the same slice</text>
+<text x="12" y="20" font-weight="600" fill="#1d2320">Share of the no-session limit's throughput per core (median of ${ROUNDS * SLICES} slices, quartile whiskers, extra CPU µs/request)</text>
+<text x="12" y="36" class="v">limit CPU/request ÷ stack CPU/request, each stack loaded side by side with the limit; ${CONNECTIONS} connections each, ${ROUNDS} processes per stack, ${SECONDS} s slices</text>
 <rect x="${W - 200}" y="28" width="12" height="10" class="b"/><text x="${W - 184}" y="37" class="v">browse (read)</text>
 <rect x="${W - 100}" y="28" width="12" height="10" class="a"/><text x="${W - 84}" y="37" class="v">add (write)</text>
 <line x1="${one.toFixed(1)}" x2="${one.toFixed(1)}" y1="44" y2="${H - 8}" class="g"/>

@@ -70,13 +70,13 @@ export function translatingUnavailable<T extends object>(api: T, options: { retr
       try {
         const result: unknown = value.apply(api, args);
         if (!(result instanceof Promise)) return result;
-        // An async method can wait without blocking: retry it while the lock is taken.
-        const retried = options.retryAsyncWhileBusyMs
-          ? result.catch((error: unknown) =>
-              isBusy(error) ? retryWhileBusy(() => value.apply(api, args), options.retryAsyncWhileBusyMs!) : Promise.reject(error),
-            )
-          : result;
-        return retried.catch(translate);
+        // An async method can wait without blocking: retry it while the lock is taken. One handler,
+        // not a chain: every session read and write passes here, and each link is a promise more.
+        return result.then(undefined, (error: unknown) =>
+          options.retryAsyncWhileBusyMs && isBusy(error)
+            ? retryWhileBusy(() => value.apply(api, args), options.retryAsyncWhileBusyMs).catch(translate)
+            : translate(error),
+        );
       } catch (error) {
         return translate(error);
       }

@@ -78,6 +78,48 @@ describe("cookie technique", () => {
     assert.equal(createCookieSealer([SECRET_A], "other_cookie").open(sealed), null);
   });
 
+  it("remembers what a cookie opened to, frozen, and still refuses every changed copy of it", () => {
+    const sealer = createCookieSealer([SECRET_A], "shop_sid");
+    const value = { id: newSessionId(), data: { cart: [{ productId: 3, quantity: 2 }] }, userId: null, createdAt: 0, lastSeenAt: 0, expiresAt: 1 };
+    const cookie = sealer.seal(value);
+    const first = sealer.open(cookie)!;
+    assert.deepEqual(first.value.data.cart, [{ productId: 3, quantity: 2 }]);
+    assert.equal(sealer.open(cookie), first, "the same string opens to the same remembered value");
+    assert.throws(() => first.value.data.cart.push({ productId: 1, quantity: 1 }), TypeError, "shared by every request with that cookie: frozen");
+    assert.throws(() => {
+      (first.value.data.cart[0] as { quantity: number }).quantity = 9;
+    }, TypeError);
+    for (const i of [0, 13, cookie.length >> 1, cookie.length - 1]) {
+      const changed = cookie.slice(0, i) + (cookie[i] === "A" ? "B" : "A") + cookie.slice(i + 1);
+      assert.equal(sealer.open(changed), null, `a change at ${i} is refused, remembered original or not`);
+    }
+    // Another process (or a restart) has nothing remembered: the same cookie opens by decrypting.
+    assert.deepEqual(createCookieSealer([SECRET_A], "shop_sid").open(cookie)!.value, first.value);
+  });
+
+  it("seals the same session 600 times under 600 different IVs (cut from pooled CSPRNG draws)", () => {
+    const sealer = createCookieSealer([SECRET_A], "shop_sid");
+    const value = { id: newSessionId(), data: { cart: [] }, userId: null, createdAt: 0, lastSeenAt: 0, expiresAt: 1 };
+    const ivs = new Set<string>();
+    for (let i = 0; i < 600; i++)
+      ivs.add(
+        Buffer.from(sealer.seal({ ...value, data: { cart: [] } }), "base64url")
+          .subarray(0, 12)
+          .toString("hex"),
+      );
+    assert.equal(ivs.size, 600);
+  });
+
+  it("remembers at most its bound of opened cookies, and a forgotten one still opens", () => {
+    const sealer = createCookieSealer([SECRET_A], "shop_sid", 3);
+    const cookies = Array.from({ length: 5 }, (_, i) =>
+      sealer.seal({ id: newSessionId(), data: { cart: [{ productId: i + 1, quantity: 1 }] }, userId: null, createdAt: 0, lastSeenAt: 0, expiresAt: 1 }),
+    );
+    const first = sealer.open(cookies[0]!)!; // forgotten (only the last 3 are kept): decrypted again
+    assert.deepEqual(first.value.data.cart, [{ productId: 1, quantity: 1 }]);
+    assert.equal(sealer.open(cookies[4]!), sealer.open(cookies[4]!), "a recent one is remembered");
+  });
+
   it("honours the idle and the absolute timeout from the times sealed inside", async () => {
     const app = await shop({ SESSION_IDLE_SECONDS: "60", SESSION_ABSOLUTE_SECONDS: "300" });
     const c = app.client();

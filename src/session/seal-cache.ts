@@ -39,7 +39,8 @@ export function nonceSource(batch = 256): () => Buffer {
 }
 const NONCE_BYTES = 12;
 
-const deepFreeze = <T>(value: T): T => {
+/** Freezes a value and everything in it: shared data that must not be changed in place. */
+export const deepFreeze = <T>(value: T): T => {
   if (value !== null && typeof value === "object" && !Object.isFrozen(value)) {
     Object.freeze(value);
     for (const inner of Object.values(value)) deepFreeze(inner);

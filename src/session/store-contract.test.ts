@@ -70,13 +70,17 @@ for (const [name, make] of stores) {
       assert.equal(await make().get(key(), T0), null);
     });
 
-    it("returns what was created, as a copy", async () => {
+    it("returns what was created, as a copy or frozen: changing a loaded record changes nothing stored", async () => {
       const store = make();
       const k = key();
       await store.create(k, record({ userId: null }));
       const got = await store.get(k, T0 + 1);
       assert.deepEqual(got, record());
-      cartOf(got!).push({ productId: 9, quantity: 9 });
+      try {
+        cartOf(got!).push({ productId: 9, quantity: 9 });
+      } catch (error) {
+        assert.ok(error instanceof TypeError, "a frozen record refuses the change (memory store, SQLite read cache)");
+      }
       assert.deepEqual((await store.get(k, T0 + 1))!.data, record().data, "mutating a loaded copy changes nothing stored");
     });
 

@@ -55,6 +55,10 @@ export async function startRedisServer({ persistent = false } = {}) {
   return {
     url: `redis://127.0.0.1:${port}`,
     port,
+    /** The running redis-server's process ID (the benchmark counts its CPU with the stack that uses it). */
+    get pid() {
+      return (child as ChildProcess | null)?.pid ?? null;
+    },
     /** Stop Redis (to test an outage); start() brings it back on the same port. */
     stop,
     /** A real signal to redis-server: SIGSTOP freezes it (connections stay open, nothing answers), SIGCONT thaws it. */

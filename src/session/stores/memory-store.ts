@@ -3,25 +3,29 @@
  * `var sessions = {}` done properly. Trade-offs, said plainly: single process only, and every
  * session is lost when the server restarts.
  *
- * Records are kept as JSON strings, so a caller mutating an object it got from `get` cannot
- * silently change what is stored: the only way in is create/update/rekey, as with SQLite.
+ * Records are kept as frozen copies, so a caller cannot change what is stored through an object
+ * it got from `get` (strict-mode code gets a TypeError): the only way in is create/update/rekey, as
+ * with SQLite. (JSON strings did the same at a JSON.stringify per write and a JSON.parse per read.)
  * Expired records are ignored on read and removed by deleteExpired (the cleanup job).
  */
 import type { ListedSession, ServerStore } from "../directory.ts";
-import type { StoredSession } from "../types.ts";
+import { deepFreeze } from "../seal-cache.ts";
+import type { StoredData, StoredSession } from "../types.ts";
+
+/** A frozen copy: the caller's own objects are left as they were. Sealed data is one string; a plaintext cart is cloned. */
+const snapshot = (s: StoredSession): StoredSession => {
+  const data: StoredData = "sealed" in s.data ? { sealed: s.data.sealed } : structuredClone(s.data);
+  return deepFreeze({ ...s, data });
+};
 
 export function createMemoryStore(): ServerStore & { readonly size: number } {
-  // expiresAt is kept beside the JSON so that reads and sweeps can skip dead records without parsing them.
-  const records = new Map<string, { json: string; expiresAt: number }>();
-  const put = (key: string, s: StoredSession) => records.set(key, { json: JSON.stringify(s), expiresAt: s.expiresAt });
+  const records = new Map<string, StoredSession>();
+  const put = (key: string, s: StoredSession) => records.set(key, snapshot(s));
 
   const live = (key: string, now: number): StoredSession | null => {
     const record = records.get(key);
-    if (record === undefined || record.expiresAt <= now) return null;
-    return JSON.parse(record.json) as StoredSession;
+    return record === undefined || record.expiresAt <= now ? null : record;
   };
-
-  const parse = (json: string) => JSON.parse(json) as StoredSession;
 
   return {
     kind: "memory",
@@ -32,8 +36,7 @@ export function createMemoryStore(): ServerStore & { readonly size: number } {
       return live(key, now);
     },
     async peek(key) {
-      const record = records.get(key);
-      return record === undefined ? null : parse(record.json);
+      return records.get(key) ?? null;
     },
     async create(key, session) {
       if (records.has(key)) throw new Error("session key collision");
@@ -58,9 +61,8 @@ export function createMemoryStore(): ServerStore & { readonly size: number } {
     async touch(key, lastSeenAt, expiresAt) {
       const record = records.get(key);
       if (record === undefined) return false;
-      const s = JSON.parse(record.json) as StoredSession;
-      if (s.lastSeenAt >= lastSeenAt) return false;
-      put(key, { ...s, lastSeenAt, expiresAt });
+      if (record.lastSeenAt >= lastSeenAt) return false;
+      records.set(key, Object.freeze({ ...record, lastSeenAt, expiresAt })); // its data is already a frozen copy
       return true;
     },
     async destroy(key) {
@@ -81,8 +83,7 @@ export function createMemoryStore(): ServerStore & { readonly size: number } {
       const listed: ListedSession[] = [];
       for (const [key, record] of records) {
         if (record.expiresAt <= now) continue;
-        const s = parse(record.json);
-        if (s.userId === userId) listed.push({ key, ...s });
+        if (record.userId === userId) listed.push({ key, ...record });
       }
       return listed.sort((a, b) => b.lastSeenAt - a.lastSeenAt);
     },
@@ -91,7 +92,7 @@ export function createMemoryStore(): ServerStore & { readonly size: number } {
       for (const [key, record] of records) {
         if (only !== undefined && key !== only) continue;
         if (except !== undefined && key === except) continue;
-        if (parse(record.json).userId !== userId) continue;
+        if (record.userId !== userId) continue;
         records.delete(key);
         removed++;
       }
@@ -99,7 +100,7 @@ export function createMemoryStore(): ServerStore & { readonly size: number } {
     },
     async listAll(limit) {
       const listed: ListedSession[] = [];
-      for (const [key, record] of records) listed.push({ key, ...parse(record.json) });
+      for (const [key, record] of records) listed.push({ key, ...record });
       return listed.sort((a, b) => b.lastSeenAt - a.lastSeenAt).slice(0, limit);
     },
     async stats(now) {

@@ -15,15 +15,18 @@ import { createGroupCommit } from "../../db/group-commit.ts";
 import type { Db } from "../../db/open.ts";
 import { translatingUnavailable } from "../../db/unavailable.ts";
 import type { ServerStore } from "../directory.ts";
+import { deepFreeze } from "../seal-cache.ts";
 import { createRecordCache } from "./record-cache.ts";
 import { createSqliteDirectory } from "./sqlite-directory.ts";
 import type { StoredData, StoredSession } from "../types.ts";
 
 type SessionRow = { data: string; user_id: number | null; created_at: number; last_seen_at: number; expires_at: number; user_agent: string | null };
 
-const fromRow = (r: SessionRow): StoredSession => {
+// Frozen: the read cache hands one parsed record to every request of that session until it changes.
+const fromRow = (r: SessionRow | undefined): StoredSession | undefined => {
+  if (!r) return undefined;
   const { user_id: userId, created_at: createdAt, last_seen_at: lastSeenAt, expires_at: expiresAt, user_agent: userAgent } = r;
-  return { data: JSON.parse(r.data) as StoredData, userId, createdAt, lastSeenAt, expiresAt, userAgent };
+  return deepFreeze({ data: JSON.parse(r.data) as StoredData, userId, createdAt, lastSeenAt, expiresAt, userAgent });
 };
 
 /**
@@ -49,11 +52,11 @@ export function createSqliteStore(db: Db, options: { busyTimeoutMs?: number; rea
   const insert = (key: string, s: StoredSession) => insertRow.run(key, JSON.stringify(s.data), s.userId, s.createdAt, s.lastSeenAt, s.expiresAt, s.userAgent);
 
   const group = createGroupCommit(db);
-  const cache = createRecordCache<SessionRow>(db, { table: "sessions", keyColumn: "id_hash", max: options.readCache ?? 10_000 });
-  // From memory while no connection can have changed the row (record-cache.ts); and only while it is live.
+  const cache = createRecordCache<StoredSession>(db, { table: "sessions", keyColumn: "id_hash", max: options.readCache ?? 10_000 });
+  // From memory while no connection can have changed the row (record-cache.ts), parsed once and frozen; only while live.
   const live = (key: string, now: number) => {
-    const row = cache.read(key, () => selectLive.get(key, now));
-    return row && row.expires_at > now ? fromRow(row) : null;
+    const stored = cache.read(key, () => fromRow(selectLive.get(key, now)));
+    return stored && stored.expiresAt > now ? stored : null;
   };
 
   // Waits for another connection's write lock without blocking (retried from the event loop), then
@@ -62,10 +65,7 @@ export function createSqliteStore(db: Db, options: { busyTimeoutMs?: number; rea
     {
       kind: "sqlite",
       get: async (key, now) => live(key, now),
-      async peek(key) {
-        const row = selectAny.get(key);
-        return row ? fromRow(row) : null;
-      },
+      peek: async (key) => fromRow(selectAny.get(key)) ?? null,
       async create(key, session) {
         await group.run(() => insert(key, session));
       },
@@ -95,7 +95,7 @@ export function createSqliteStore(db: Db, options: { busyTimeoutMs?: number; rea
       async deleteExpired(now, limit) {
         return deleteExpiredBatch.run(now, limit).changes;
       },
-      ...createSqliteDirectory<SessionRow>(db, { columns, fromRow }), // the listings: stores/sqlite-directory.ts
+      ...createSqliteDirectory<SessionRow>(db, { columns, fromRow: (row) => fromRow(row)! }), // the listings: stores/sqlite-directory.ts
     },
     { retryAsyncWhileBusyMs: options.busyTimeoutMs ?? 2000 },
   );
