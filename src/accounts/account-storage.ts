@@ -51,8 +51,8 @@ export function withSavedCarts(inner: SessionStorage, { savedCarts, clock, onErr
       }
       return session;
     },
-    async change(session, res, mutate) {
-      await inner.change(session, res, mutate);
+    async change(session, res, mutate, options) {
+      await inner.change(session, res, mutate, options);
       remember(session);
     },
     async regenerate(session, res, change) {

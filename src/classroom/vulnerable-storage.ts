@@ -148,7 +148,7 @@ export function createVulnerableStorage(options: SessionStorageOptions, modes: L
       return session;
     },
 
-    async change(session, res, mutate) {
+    async change(session, res, mutate, options) {
       if (modes.wholeWriteBack && session.key !== null) {
         // LAB 12 ONLY: what express-session with most stores does — the data as it was loaded when
         // this request began, changed, and written back whole over whatever the row holds now. Two
@@ -161,7 +161,7 @@ export function createVulnerableStorage(options: SessionStorageOptions, modes: L
           return;
         }
       }
-      await honest.change(session, res, mutate);
+      await honest.change(session, res, mutate, options);
       // LAB 8 ONLY: say so in the X-ray when the new session got a number for an ID.
       const last = session.events.length - 1;
       if (session.events[last] === "created" && SEQUENTIAL_ID.test(session.id!)) session.events[last] = "lab-sequential-id";

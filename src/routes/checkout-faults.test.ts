@@ -30,6 +30,7 @@ import {
   untilSessionLoaded,
 } from "../test/harness.ts";
 import { startRedisServer } from "../test/redis-server.ts";
+import { connectRedisStore } from "../session/redis.ts";
 
 const payment = { name: "Ada Lovelace", address: "12 Analytical Row\nLondon", card: "4242 4242 4242 4242", expiry: "12/39", cvc: "123" };
 
@@ -295,5 +296,49 @@ describe("checkout while Redis (the session store) is frozen (SIGSTOP), over rea
     assert.equal(again.status, 303);
     assert.equal(again.location, retry.location, "pressing once more lands on the same order");
     assert.equal(orders().length, before + 1, "still exactly one order");
+  });
+});
+
+describe("checkout while another instance writes the same session (Redis technique)", () => {
+  let redis: Awaited<ReturnType<typeof startRedisServer>>;
+  let app: Awaited<ReturnType<typeof startTestApp>>;
+  let other: Awaited<ReturnType<typeof connectRedisStore>>;
+  before(async () => {
+    redis = await startRedisServer();
+    app = await startTestApp({ SESSION_STORE: "redis", REDIS_URL: redis.url });
+    other = await connectRedisStore({ redisUrl: redis.url, redisTimeoutMs: 1_500 });
+  });
+  after(async () => {
+    await other.close();
+    await app.close();
+    await redis.close();
+  });
+  const orders = () => app.db.prepare("SELECT id FROM orders").all() as { id: number }[];
+
+  it("the session changed on another instance between this request's read and its write: 'Thank you! Order #N is placed.', one order, the other write kept", async () => {
+    const c = app.client();
+    await addToCart(c, 5, 1);
+    await register(c);
+    await c.get("/checkout");
+    const key = c.sessionKey()!;
+    const before = orders().length;
+    app.clock.advance(app.config.touchIntervalMs);
+    const pending = slowPost(c, "/checkout", { ...payment, checkoutToken: c.checkoutToken });
+    await untilSessionLoaded(app, key);
+    // Another instance writes the session now: the copy this instance read (and remembers) is outdated,
+    // so a one-script write would conflict and run the change (which places the order) again.
+    assert.ok(await other.update(key, app.clock.now(), (s) => ({ ...s, userAgent: "written by another instance" })));
+    const reply = await pending.finish();
+    assert.equal(reply.status, 303, reply.text.slice(0, 200));
+    const orderId = Number(/^\/orders\/(\d+)$/.exec(String(reply.headers.location))?.[1]);
+    const flashText = decodeURIComponent(reply.setCookie.join("\n"));
+    assert.ok(
+      flashText.includes(`Thank you! Order #${orderId} is placed.`),
+      `the shopper is thanked for a new order, not told it was already placed: ${flashText}`,
+    );
+    assert.equal(orders().length, before + 1, "exactly one order");
+    const stored = await app.store.peek(key);
+    assert.equal(stored?.userAgent, "written by another instance", "the write was made on the fresh record: the other instance's change is kept");
+    assert.equal((await cartOf(c)).size, 0, "the cart is empty after the order");
   });
 });

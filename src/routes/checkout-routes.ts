@@ -154,19 +154,26 @@ export function checkoutRoutes({ catalog, orders, sessions, flash, clock, busyTi
       // With a store other than SQLite the order's transaction runs inside the session write: when
       // another connection holds the database's write lock, the whole write is tried again from
       // the event loop (a busy attempt has changed nothing). The SQLite store retries by itself.
+      // `once`: placing the order is a side effect, so it runs exactly once per attempt, and only
+      // after the session store has answered (a frozen Redis fails the write before any order).
       await retryWhileBusy(
         () =>
-          sessions.change(req.session, res, (data) => {
-            result = orders.place(userId, data.cart, { name, address, cardLast4: card.slice(-4) }, clock.now(), token);
-            if (!result.ok) return data;
-            // A retry: empty the cart only if it still holds exactly that order (the first attempt's
-            // cart write was lost). Anything else was put there since, and is not part of the order.
-            if (result.alreadyPlaced && data.cart.length > 0 && !sameLines(data.cart, result.lines)) {
-              cartKept = true;
-              return data;
-            }
-            return { ...data, cart: [] }; // the cart empties in the same commit as the order (SQLite technique)
-          }),
+          sessions.change(
+            req.session,
+            res,
+            (data) => {
+              result = orders.place(userId, data.cart, { name, address, cardLast4: card.slice(-4) }, clock.now(), token);
+              if (!result.ok) return data;
+              // A retry: empty the cart only if it still holds exactly that order (the first attempt's
+              // cart write was lost). Anything else was put there since, and is not part of the order.
+              if (result.alreadyPlaced && data.cart.length > 0 && !sameLines(data.cart, result.lines)) {
+                cartKept = true;
+                return data;
+              }
+              return { ...data, cart: [] }; // the cart empties in the same commit as the order (SQLite technique)
+            },
+            { once: true },
+          ),
         busyTimeoutMs,
       );
     } catch (error) {

@@ -153,17 +153,28 @@ describe("redis technique under faults (real processes and signals)", () => {
       // An add to A; A is frozen while Redis has granted its lock but the reply is still on the
       // (slowed) way back, so A wakes up holding a record read before the pause. The offset
       // alternates so that both "paused before the read arrived" and "after" are tried.
+      // A writes in one compare-and-set script when nobody else wrote since its read, and then takes
+      // no lock at all. So A's write is held 400 ms on the link while B saves the first of its adds:
+      // A's script then finds the record changed, takes the lock and sends the fresh record back.
       const toA = products.slice(0, 1);
+      const statusesB: number[] = [];
+      let aRead = false;
       proxy.replyDelayMs = 250;
+      proxy.rule = (command) => {
+        if (command[0] === "GET") aRead = true;
+        return command.some((w) => w.includes('{"sealed":"v1.')) ? { delayMs: 400 } : undefined;
+      };
       const replies = toA.map((id) => statusOf(on(c, urlA).post("/cart/items", { productId: String(id), quantity: "1" })));
+      await until("A has read the session", async () => aRead, 5_000);
+      statusesB.push(await statusOf(on(c, urlB).post("/cart/items", { productId: String(toB[0]), quantity: "1" })));
       await until("A holds the lock", async () => (await raw.keys("shop:lock:*")).length > 0, 5_000);
       await sleep(trial % 2 === 0 ? 100 : 300);
       a.child.kill("SIGSTOP");
       proxy.replyDelayMs = 0;
+      proxy.rule = undefined;
       // Meanwhile the shopper keeps adding through B, one after another, as a busy second tab would.
       const pausedUntil = Date.now() + 5_400;
-      const statusesB: number[] = [];
-      for (const id of toB) {
+      for (const id of toB.slice(1)) {
         if (Date.now() >= pausedUntil) break;
         statusesB.push(await statusOf(on(c, urlB).post("/cart/items", { productId: String(id), quantity: "1" })));
         await sleep(100);
@@ -198,10 +209,27 @@ describe("redis technique under faults (real processes and signals)", () => {
     const c = await shopper(urlB);
     // The doomed instance takes the lock and reads; its write then hangs on the slow link. (Session
     // data is sealed at rest, so the write is known by its sealed record, not by the product in it;
-    // shop-a, the other instance on this proxy, gets no request meanwhile.)
-    proxy.rule = (command) => (command.some((w) => w.includes('{"sealed":"v1.')) ? { delayMs: 30_000 } : undefined);
+    // shop-a, the other instance on this proxy, gets no request meanwhile.) An uncontended write is
+    // one compare-and-set script that takes no lock, so B saves an add between the doomed instance's
+    // read and its first write (held 300 ms): that script then finds the record changed and takes
+    // the lock, and the fenced write that follows is the one that hangs.
+    let read = false;
+    let writes = 0;
+    proxy.rule = (command) => {
+      if (command[0] === "GET") read = true;
+      if (!command.some((w) => w.includes('{"sealed":"v1.'))) return undefined;
+      return { delayMs: ++writes === 1 ? 300 : 30_000 };
+    };
+    const raw = createClient({ url: redis.url });
+    raw.on("error", () => {});
+    await raw.connect();
+    t.after(() => raw.close().catch(() => {}));
     const doomed = statusOf(on(c, urlV).post("/cart/items", { productId: String(ids[150]), quantity: "1" }));
-    await sleep(300);
+    await until("the doomed instance has read the session", async () => read, 5_000);
+    const between = await on(c, urlB).post("/cart/items", { productId: String(ids[152]), quantity: "1" });
+    assert.equal(between.status, 303, "B's add between the doomed instance's read and write is saved");
+    await until("the doomed instance holds the lock", async () => (await raw.keys("shop:lock:*")).length > 0, 5_000);
+    await sleep(100);
     victim.child.kill("SIGKILL");
     assert.equal(await doomed, 0, "the killed instance never answered");
     proxy.rule = undefined;
@@ -213,6 +241,7 @@ describe("redis technique under faults (real processes and signals)", () => {
     t.diagnostic(`instance killed holding a lock: the retry was saved after ${took} ms`);
     const cart = await cartOf(on(c, urlB));
     assert.ok(cart.has(ids[151]!) && !cart.has(ids[150]!), "the retried add is there; the dead instance's never-answered add is not");
+    assert.ok(cart.has(ids[152]!), "and so is the add B saved before the kill");
   });
 
   it("kill -9 of Redis and a restart (AOF): every acknowledged add survives, refused ones are absent, no instance dies", { timeout: 60_000 }, async (t) => {

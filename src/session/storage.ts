@@ -121,9 +121,11 @@ export function createSessionStorage(options: SessionStorageOptions): SessionSto
 
     /**
      * `mutate` gets the freshest data, opened; it must be synchronous, and may throw to refuse the
-     * change (nothing is written then). Without a record yet: a new random ID, record and cookie.
+     * change (nothing is written then). It may run more than once, the last run's result being the
+     * one written (SessionStore.update), unless `options.once`. Without a record yet: a new random
+     * ID, record and cookie.
      */
-    async change(session, res, mutate) {
+    async change(session, res, mutate, options) {
       const now = clock.now();
       if (session.key === null) {
         const data = mutate(emptyData());
@@ -138,12 +140,13 @@ export function createSessionStorage(options: SessionStorageOptions): SessionSto
       }
       const seal = sealFor(session.id!, session.key);
       let data = session.data;
-      const updated = await store.update(session.key, now, (current) => {
+      const changed = (current: StoredSession): StoredSession => {
         const opened = seal.open(current.data);
         if (!opened) throw new SessionEndedError(); // changed in the store since this request loaded it
-        data = mutate(opened);
+        data = mutate(opened); // a run whose result the store discards is overwritten by the next run
         return { ...current, data: seal.seal(data), lastSeenAt: now, expiresAt: expiryFor(current.createdAt, now) };
-      });
+      };
+      const updated = await store.update(session.key, now, changed, options);
       if (!updated) {
         // Logged out (or expired) after this request loaded the session. Writing anyway would
         // resurrect it; creating a new one would hide what happened. Refuse, loudly (409).

@@ -40,6 +40,17 @@ export interface StoredSession {
   userAgent: string | null;
 }
 
+/** How SessionStore.update (and SessionStorage.change) may run the caller's change. */
+export interface UpdateOptions {
+  /**
+   * The change has an effect outside the record (checkout places an order inside it): run it exactly
+   * once, on the freshest record, and only after the store has answered for this write (Redis: under
+   * its per-session lock). A store that is down or frozen then fails the write before the effect
+   * happens (a 503 that truly saved nothing), and a conflict never makes the effect run twice.
+   */
+  once?: boolean;
+}
+
 /**
  * What the lifecycle (storage.ts) and the cleanup job need: records under a key. Every store
  * (SQLite, memory, Redis) implements this and SessionDirectory; the contract suite
@@ -54,12 +65,19 @@ export interface SessionStore {
   /** Insert a brand-new record. Keys come from 32 random bytes, so a collision means a bug: it throws. */
   create(key: string, session: StoredSession): Promise<void>;
   /**
-   * Atomic read-modify-write on the freshest copy: `change` sees the record as it is now, not as it
-   * was when the request started, so two concurrent requests never lose each other's changes.
-   * Returns null (and changes nothing) when the record is gone or expired: it never re-creates one,
-   * so a request racing a logout cannot bring the session back. If `change` throws, nothing is written.
+   * Atomic read-modify-write on the freshest copy: what is written is `change` applied to the record
+   * as it is at the moment of writing, not as it was when the request started, so two concurrent
+   * requests never lose each other's changes. Returns null (and changes nothing) when the record is
+   * gone or expired: it never re-creates one, so a request racing a logout cannot bring the session
+   * back. If `change` throws, nothing is written (and a throw on an outdated copy is tried again on
+   * the freshest one, so a refusal always rests on the record as it is).
+   *
+   * `change` may run more than once: a store may first try it on the copy it remembers and, when
+   * that copy turns out to be outdated, discard the result (never written) and run it again on the
+   * freshest record (the Redis store does: one round trip per write when nobody else wrote). So it
+   * must be a pure function of its argument, unless `options.once` is set (see UpdateOptions).
    */
-  update(key: string, now: number, change: (current: StoredSession) => StoredSession): Promise<StoredSession | null>;
+  update(key: string, now: number, change: (current: StoredSession) => StoredSession, options?: UpdateOptions): Promise<StoredSession | null>;
   /** Login: atomically move the freshest record to `newKey`, changed, deleting `oldKey`. Null when `oldKey` is gone. */
   rekey(oldKey: string, newKey: string, now: number, change: (current: StoredSession) => StoredSession): Promise<StoredSession | null>;
   /** Move last-seen and expiry forward. Only updates an existing record; false when there was none. */
@@ -103,8 +121,11 @@ export interface SessionStorage {
   readonly cookieName: string;
   /** Missing, bad or expired cookie → a fresh empty session (never throws for those). */
   load(req: Request, res: Response): Promise<Session>;
-  /** The only way to write: atomic on the freshest data; creates the session on first use. */
-  change(session: Session, res: Response, mutate: (data: SessionData) => SessionData): Promise<void>;
+  /**
+   * The only way to write: atomic on the freshest data; creates the session on first use. `mutate`
+   * may run more than once (SessionStore.update): keep it pure, or pass `{ once: true }`.
+   */
+  change(session: Session, res: Response, mutate: (data: SessionData) => SessionData, options?: UpdateOptions): Promise<void>;
   /** Login: the same data (or `data(current)`, e.g. merged with a saved cart) under a brand-new ID. */
   regenerate(session: Session, res: Response, change: { userId: number | null; data?: (current: SessionData) => SessionData }): Promise<void>;
   destroy(session: Session, res: Response): Promise<void>;

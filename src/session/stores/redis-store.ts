@@ -3,14 +3,28 @@
  * `<prefix>s:<sha256(ID)>`, with Redis's own expiry (PXAT = expiresAt, which is already the earlier
  * of the idle and the absolute deadline), so the cleanup job has nothing to do here.
  *
- * Atomicity. `update` and `rekey` run a JavaScript callback on the freshest record. WATCH/MULTI
- * would re-run the callback on a conflict — and the callback may have side effects (checkout places
- * the order inside it), so it must run exactly once. Instead each read-modify-write takes a short
- * per-session lock and reads the record in the same script, then writes through a *fenced* script:
+ * Atomicity. `update` and `rekey` run a JavaScript callback on the freshest record, in one of two ways.
+ *
+ * The locked path (rekey, an update with `once`, and every fallback): take a short per-session lock
+ * and read the record in one script, run the callback once, then write through a *fenced* script:
  * the write happens only if the lock is still ours and the record still exists, and the record, its
  * TTL and the per-user index change in that one atomic step. A writer that was paused (SIGSTOP, a GC
  * pause, a slow link) past its lock's expiry therefore loses; it can never overwrite what the next
- * lock holder wrote. A destroyed record is never re-created (no resurrection after logout).
+ * lock holder wrote. Two round trips, and the callback runs only after Redis has answered, which is
+ * what checkout needs (its callback places the order: it must run exactly once, and not at all while
+ * Redis is frozen).
+ *
+ * The optimistic path (every other update, when this instance remembers the record's JSON from the
+ * request's own read or its last write): run the callback on that remembered copy and send ONE
+ * compare-and-set script, which writes only if the record is still byte for byte the remembered one
+ * and nobody holds the lock (a lock holder's fenced write does not compare, so writing under its feet
+ * would let it erase our change). On a mismatch the same script takes the lock and returns the
+ * current JSON, so the fallback is the locked path minus its read: the callback runs again on the
+ * fresh record (the first result is discarded, never written) and the fenced write follows. When the
+ * lock is held by another writer, the fallback waits for it like any locked write. So the callback
+ * may run twice (types.ts says so); callers with side effects pass `once`.
+ *
+ * Either way a destroyed record is never re-created (no resurrection after logout).
  *
  * Deadlines. node-redis keeps waiting for a reply once a command is on the wire, so a frozen Redis
  * would hang requests forever. Every call here races its own deadline (REDIS_TIMEOUT_MS) and becomes
@@ -43,6 +57,8 @@ export interface RedisStoreOptions {
   lockMs?: number;
   /** The most one store operation may take in all, waiting for the lock included (≤ 3 s to a 503). */
   budgetMs?: number;
+  /** How many records' JSON this instance remembers for one-script updates (least recently used out first). */
+  rememberKeys?: number;
 }
 
 // The time on Redis's own clock, in ms. Writes compare it with the caller's deadline (ARGV[1]).
@@ -72,6 +88,24 @@ if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
 const FENCED_UPDATE = `${FENCE}redis.call('SET', KEYS[1], ARGV[3], 'PXAT', ARGV[4])
 if ARGV[6] == '1' then redis.call('SADD', KEYS[3], ARGV[5]) end
 return 1`;
+
+/**
+ * The one round trip of an uncontended update: compare-and-set against the JSON this instance last
+ * saw. KEYS record, lock, user set · ARGV deadline, expected json, json, pxat, member, indexed?,
+ * token, lock ms → {1} written, {0} record gone, {-1} late, {-2} another writer holds the lock,
+ * {2, current} changed meanwhile: the lock is now ours (token) and `current` is what it guards.
+ */
+const CAS_UPDATE = `${LATE}if late then return {-1} end
+if redis.call('EXISTS', KEYS[2]) == 1 then return {-2} end
+local current = redis.call('GET', KEYS[1])
+if not current then return {0} end
+if current ~= ARGV[2] then
+  redis.call('SET', KEYS[2], ARGV[7], 'PX', ARGV[8])
+  return {2, current}
+end
+redis.call('SET', KEYS[1], ARGV[3], 'PXAT', ARGV[4])
+if ARGV[6] == '1' then redis.call('SADD', KEYS[3], ARGV[5]) end
+return {1}`;
 
 /** KEYS old record, lock, new record, old user set, new user set · ARGV deadline, token, json, pxat, old member, new member, old indexed?, new indexed? */
 const FENCED_REKEY = `${FENCE}if not redis.call('SET', KEYS[3], ARGV[3], 'NX', 'PXAT', ARGV[4]) then return -3 end
@@ -114,7 +148,7 @@ const sha1 = (source: string) => createHash("sha1").update(source).digest("hex")
 const flag = (on: boolean) => (on ? "1" : "0");
 
 export function createRedisStore(client: RedisClient, options: RedisStoreOptions = {}): ServerStore {
-  const { prefix = "shop:", timeoutMs = 1_500, lockMs = 2_000, budgetMs = 2_700 } = options;
+  const { prefix = "shop:", timeoutMs = 1_500, lockMs = 2_000, budgetMs = 2_700, rememberKeys = 10_000 } = options;
   const recordKey = (key: string) => `${prefix}s:${key}`;
   const lockKey = (key: string) => `${prefix}lock:${key}`;
   const userKey = (userId: number | null) => `${prefix}u:${userId ?? "-"}`;
@@ -159,6 +193,7 @@ export function createRedisStore(client: RedisClient, options: RedisStoreOptions
   const lockAndGet = script(LOCK_AND_GET);
   const unlock = script(UNLOCK);
   const fencedUpdate = script(FENCED_UPDATE);
+  const casUpdate = script(CAS_UPDATE);
   const fencedRekey = script(FENCED_REKEY);
   const createScript = script(CREATE);
   const touchScript = script(TOUCH);
@@ -189,35 +224,148 @@ export function createRedisStore(client: RedisClient, options: RedisStoreOptions
     }
   }
 
-  /**
-   * Lock `key`, read its record, run `work` on it (exactly once), and let `work` write through a
-   * fenced script that releases the lock. Waits for another holder until the budget runs out.
-   */
+  // A lock token only has to be unique (it says whose lock it is), not secret: whoever can send
+  // commands to Redis can delete any lock anyway. A random prefix per store and a counter, then,
+  // rather than a CSPRNG draw per write.
+  const tokenPrefix = randomBytes(12).toString("base64url");
+  let tokenCount = 0;
+  const newToken = () => `${tokenPrefix}.${(tokenCount++).toString(36)}`;
+
+  // The JSON this instance last read or wrote for each key: what an optimistic update expects to
+  // find. Only ever a hint: a stale entry (another instance wrote since) makes the compare-and-set
+  // fail over to the locked path, never write. Bounded, least recently used first out, so that a
+  // crowd of one-visit sessions cannot grow it.
+  const seen = new Map<string, string>();
+  const remember = (key: string, json: string | null) => {
+    seen.delete(key);
+    if (json === null) return;
+    seen.set(key, json);
+    if (seen.size > rememberKeys) seen.delete(seen.keys().next().value!);
+  };
+
+  const releaseUnused = (key: string, token: string) => call(() => unlock([lockKey(key)], [token]));
+
+  /** Take `key`'s lock and read its record in one script; waits for another holder until the budget runs out. */
+  async function lockAndRead(key: string, budgetEnd: number): Promise<{ token: string; json: string | null }> {
+    const token = newToken();
+    for (let wait = 2; ; wait = Math.min(wait * 2, 50)) {
+      const reply = (await call((deadline) => lockAndGet([lockKey(key), recordKey(key)], [deadline, token, lockMs]), budgetEnd)) as [number, string | null];
+      if (reply[0] === 1) return { token, json: reply[1] ?? null };
+      if (reply[0] === -1) throw new StoreUnavailableError(new Error("lock request reached Redis after its deadline"));
+      if (Date.now() + wait >= budgetEnd - timeoutMs / 4) {
+        throw new StoreUnavailableError(new Error(`session ${key.slice(0, 8)} stayed locked for ${budgetMs} ms`));
+      }
+      await sleep(wait);
+    }
+  }
+
+  /** Run `work` holding the lock `token`. If it fails before its fenced write released the lock, free the lock for the next request. */
+  async function holding<T>(key: string, token: string, work: () => Promise<T>): Promise<T> {
+    try {
+      return await work();
+    } catch (error) {
+      await call(() => unlock([lockKey(key)], [token])).catch(() => {});
+      throw error;
+    }
+  }
+
+  /** Lock `key`, read its record, run `work` on it (exactly once), and let `work` write through a fenced script that releases the lock. */
   async function locked<T>(key: string, work: (current: StoredSession | null, token: string, budgetEnd: number) => Promise<T>): Promise<T> {
     const budgetEnd = Date.now() + budgetMs;
     return inTurn(key, async () => {
-      const token = randomBytes(12).toString("base64url");
-      for (let wait = 2; ; wait = Math.min(wait * 2, 50)) {
-        const reply = (await call((deadline) => lockAndGet([lockKey(key), recordKey(key)], [deadline, token, lockMs]), budgetEnd)) as [number, string | null];
-        if (reply[0] === 1) {
-          try {
-            return await work(parse(reply[1] ?? null), token, budgetEnd);
-          } catch (error) {
-            // `work` failed before its fenced write (or the write failed): free the lock for the next request.
-            await call(() => unlock([lockKey(key)], [token])).catch(() => {});
-            throw error;
-          }
-        }
-        if (reply[0] === -1) throw new StoreUnavailableError(new Error("lock request reached Redis after its deadline"));
-        if (Date.now() + wait >= budgetEnd - timeoutMs / 4) {
-          throw new StoreUnavailableError(new Error(`session ${key.slice(0, 8)} stayed locked for ${budgetMs} ms`));
-        }
-        await sleep(wait);
-      }
+      const { token, json } = await lockAndRead(key, budgetEnd);
+      return holding(key, token, () => work(parse(json), token, budgetEnd));
     });
   }
 
-  const releaseUnused = (key: string, token: string) => call(() => unlock([lockKey(key)], [token]));
+  type Change = (current: StoredSession) => StoredSession;
+
+  /** The locked path's second half: `json` was read under the lock `token`; change it (once) and write it fenced. */
+  function changeUnderLock(key: string, json: string | null, token: string, now: number, change: Change, budgetEnd: number) {
+    return holding(key, token, async () => {
+      remember(key, json); // the freshest copy, whatever `change` decides
+      const current = live(parse(json), now);
+      if (!current) {
+        await releaseUnused(key, token);
+        return null;
+      }
+      const next = change(current); // once, on the record the lock guards
+      const nextJson = JSON.stringify(next);
+      const reply = await call(
+        (deadline) =>
+          fencedUpdate([recordKey(key), lockKey(key), userKey(next.userId)], [deadline, token, nextJson, next.expiresAt, key, flag(next.userId !== null)]),
+        budgetEnd,
+      );
+      if (!written(reply, "session write")) return null; // 0: destroyed meanwhile, never re-created
+      remember(key, nextJson);
+      return next;
+    });
+  }
+
+  /** What the one-script attempt came to: done (written, or the record is gone), or the locked path, with the lock already ours or not. */
+  type Attempt = { done: true; value: StoredSession | null } | { done: false; lockedRead?: { token: string; json: string } };
+
+  /** `change` on the remembered copy, written by one compare-and-set script if the record is still exactly that copy. */
+  async function optimistic(key: string, expected: string, now: number, change: Change, budgetEnd: number): Promise<Attempt> {
+    // Expired by our copy: only the fresh record can tell whether another instance kept it alive.
+    const base = live(parse(expected), now);
+    if (!base) return { done: false };
+    let next: StoredSession;
+    try {
+      next = change(base);
+    } catch {
+      return { done: false }; // a refusal must rest on the freshest record, not on a copy that may be outdated
+    }
+    const json = JSON.stringify(next);
+    const token = newToken();
+    const reply = (await call(
+      (deadline) =>
+        casUpdate(
+          [recordKey(key), lockKey(key), userKey(next.userId)],
+          [deadline, expected, json, next.expiresAt, key, flag(next.userId !== null), token, lockMs],
+        ),
+      budgetEnd,
+    )) as [number, string?];
+    switch (reply[0]) {
+      case 1:
+        remember(key, json);
+        return { done: true, value: next };
+      case 0:
+        return { done: true, value: null }; // destroyed or expired meanwhile: never re-created
+      case 2:
+        return { done: false, lockedRead: { token, json: reply[1]! } }; // changed meanwhile: `next` is discarded
+      case -2:
+        return { done: false }; // another writer holds the lock: wait for it like any locked write
+      default:
+        throw new StoreUnavailableError(
+          new Error(`session write refused: ${reply[0] === -1 ? "it reached Redis after its deadline" : `answered ${String(reply[0])}`}`),
+        );
+    }
+  }
+
+  /** Optimistic first when we remember the record (and `change` may run twice), else (or on a conflict) locked. */
+  async function update(key: string, now: number, change: Change, once: boolean): Promise<StoredSession | null> {
+    const budgetEnd = Date.now() + budgetMs;
+    return inTurn(key, async () => {
+      try {
+        const expected = once ? undefined : seen.get(key);
+        if (expected !== undefined) {
+          const attempt = await optimistic(key, expected, now, change, budgetEnd);
+          if (attempt.done) {
+            if (!attempt.value) remember(key, null);
+            return attempt.value;
+          }
+          if (attempt.lockedRead) return await changeUnderLock(key, attempt.lockedRead.json, attempt.lockedRead.token, now, change, budgetEnd);
+        }
+        const { token, json } = await lockAndRead(key, budgetEnd);
+        return await changeUnderLock(key, json, token, now, change, budgetEnd);
+      } catch (error) {
+        // The outcome is unknown (a timeout may hide a write that landed): start the next write from a fresh read.
+        if (error instanceof StoreUnavailableError) remember(key, null);
+        throw error;
+      }
+    });
+  }
 
   /** SCAN, never KEYS, with every round trip under the deadline. */
   async function scanAll(): Promise<ListedSession[]> {
@@ -239,37 +387,25 @@ export function createRedisStore(client: RedisClient, options: RedisStoreOptions
   return {
     kind: "redis",
     async get(key, now) {
-      return live(parse(await call(() => client.get(recordKey(key)))), now);
+      const json = await call(() => client.get(recordKey(key)));
+      remember(key, json); // what this request's write will expect to find
+      return live(parse(json), now);
     },
     async peek(key) {
       // Redis deletes a record the moment it expires, so there is never an expired one to show.
       return parse(await call(() => client.get(recordKey(key))));
     },
     async create(key, session) {
+      const json = JSON.stringify(session);
       const reply = await call((deadline) =>
-        createScript([recordKey(key), userKey(session.userId)], [deadline, JSON.stringify(session), session.expiresAt, key, flag(session.userId !== null)]),
+        createScript([recordKey(key), userKey(session.userId)], [deadline, json, session.expiresAt, key, flag(session.userId !== null)]),
       );
       if (reply === -1) throw new StoreUnavailableError(new Error("create reached Redis after its deadline"));
       if (reply !== 1) throw new Error("session key collision");
+      remember(key, json);
     },
-    async update(key, now, change) {
-      return locked(key, async (stored, token, budgetEnd) => {
-        const current = live(stored, now);
-        if (!current) {
-          await releaseUnused(key, token);
-          return null;
-        }
-        const next = change(current); // exactly once, under the lock
-        const reply = await call(
-          (deadline) =>
-            fencedUpdate(
-              [recordKey(key), lockKey(key), userKey(next.userId)],
-              [deadline, token, JSON.stringify(next), next.expiresAt, key, flag(next.userId !== null)],
-            ),
-          budgetEnd,
-        );
-        return written(reply, "session write") ? next : null; // 0: destroyed meanwhile, never re-created
-      });
+    update(key, now, change, options) {
+      return update(key, now, change, options?.once === true);
     },
     async rekey(oldKey, newKey, now, change) {
       return locked(oldKey, async (stored, token, budgetEnd) => {
@@ -279,18 +415,22 @@ export function createRedisStore(client: RedisClient, options: RedisStoreOptions
           return null;
         }
         const next = change(current);
+        const json = JSON.stringify(next);
+        remember(oldKey, null); // moved, or unknown after a failure: its next write starts from a fresh read
         // The new ID is born and the old one dies in one script, and only if the old record still
         // exists at that moment: a logout that landed meanwhile (on any instance) is final.
         const reply = await call(
           (deadline) =>
             fencedRekey(
               [recordKey(oldKey), lockKey(oldKey), recordKey(newKey), userKey(current.userId), userKey(next.userId)],
-              [deadline, token, JSON.stringify(next), next.expiresAt, oldKey, newKey, flag(current.userId !== null), flag(next.userId !== null)],
+              [deadline, token, json, next.expiresAt, oldKey, newKey, flag(current.userId !== null), flag(next.userId !== null)],
             ),
           budgetEnd,
         );
         if (reply === -3) throw new Error("session key collision");
-        return written(reply, "session rekey") ? next : null;
+        if (!written(reply, "session rekey")) return null;
+        remember(newKey, json);
+        return next;
       });
     },
     async touch(key, lastSeenAt, expiresAt) {
@@ -301,9 +441,11 @@ export function createRedisStore(client: RedisClient, options: RedisStoreOptions
       const next = JSON.stringify({ ...current, lastSeenAt, expiresAt });
       const reply = await call((deadline) => touchScript([recordKey(key)], [deadline, json!, next, expiresAt]));
       if (reply === -1) throw new StoreUnavailableError(new Error("touch reached Redis after its deadline"));
+      remember(key, reply === 1 ? next : null);
       return reply === 1; // 0: changed meanwhile, and that change moved last-seen itself
     },
     async destroy(key) {
+      remember(key, null);
       const reply = await call((deadline) => destroyScript([recordKey(key)], [deadline]));
       if (reply === -1) throw new StoreUnavailableError(new Error("destroy reached Redis after its deadline"));
     },
