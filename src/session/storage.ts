@@ -120,10 +120,8 @@ export function createSessionStorage(options: SessionStorageOptions): SessionSto
     },
 
     /**
-     * `mutate` gets the freshest data, opened; it must be synchronous, and may throw to refuse the
-     * change (nothing is written then). It may run more than once, the last run's result being the
-     * one written (SessionStore.update), unless `options.once`. Without a record yet: a new random
-     * ID, record and cookie.
+     * `mutate` gets the freshest data, opened; synchronous, it may throw to refuse (nothing written),
+     * and may run again on fresher data (types.ts). Without a record yet: a new ID, record and cookie.
      */
     async change(session, res, mutate, options) {
       const now = clock.now();

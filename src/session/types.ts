@@ -40,21 +40,15 @@ export interface StoredSession {
   userAgent: string | null;
 }
 
-/** How SessionStore.update (and SessionStorage.change) may run the caller's change. */
-export interface UpdateOptions {
-  /**
-   * The change has an effect outside the record (checkout places an order inside it): run it exactly
-   * once, on the freshest record, and only after the store has answered for this write (Redis: under
-   * its per-session lock). A store that is down or frozen then fails the write before the effect
-   * happens (a 503 that truly saved nothing), and a conflict never makes the effect run twice.
-   */
-  once?: boolean;
-}
+/**
+ * `once`: the change has an effect outside the record (checkout places an order): run it exactly once,
+ * on the freshest record, only after the store has answered (a frozen Redis fails before any order).
+ */
+export type UpdateOptions = { once?: boolean };
 
 /**
- * What the lifecycle (storage.ts) and the cleanup job need: records under a key. Every store
- * (SQLite, memory, Redis) implements this and SessionDirectory; the contract suite
- * (store-contract.test.ts) runs the same tests on each.
+ * What the lifecycle (storage.ts) and the cleanup job need: records under a key. Every store (SQLite,
+ * memory, Redis) implements this and SessionDirectory; store-contract.test.ts runs the same tests on each.
  */
 export interface SessionStore {
   readonly kind: Technique;
@@ -65,17 +59,11 @@ export interface SessionStore {
   /** Insert a brand-new record. Keys come from 32 random bytes, so a collision means a bug: it throws. */
   create(key: string, session: StoredSession): Promise<void>;
   /**
-   * Atomic read-modify-write on the freshest copy: what is written is `change` applied to the record
-   * as it is at the moment of writing, not as it was when the request started, so two concurrent
-   * requests never lose each other's changes. Returns null (and changes nothing) when the record is
-   * gone or expired: it never re-creates one, so a request racing a logout cannot bring the session
-   * back. If `change` throws, nothing is written (and a throw on an outdated copy is tried again on
-   * the freshest one, so a refusal always rests on the record as it is).
-   *
-   * `change` may run more than once: a store may first try it on the copy it remembers and, when
-   * that copy turns out to be outdated, discard the result (never written) and run it again on the
-   * freshest record (the Redis store does: one round trip per write when nobody else wrote). So it
-   * must be a pure function of its argument, unless `options.once` is set (see UpdateOptions).
+   * Atomic read-modify-write: what is written is `change` applied to the record as it is at the moment
+   * of writing, so two concurrent requests never lose each other's changes. Null (nothing changed) when
+   * the record is gone or expired: never re-created, so a request racing a logout cannot revive it. If
+   * `change` throws, nothing is written. It may run more than once (Redis tries the copy it remembers
+   * first, in one round trip, and discards that result when the copy was outdated): keep it pure, or `once`.
    */
   update(key: string, now: number, change: (current: StoredSession) => StoredSession, options?: UpdateOptions): Promise<StoredSession | null>;
   /** Login: atomically move the freshest record to `newKey`, changed, deleting `oldKey`. Null when `oldKey` is gone. */
@@ -121,10 +109,7 @@ export interface SessionStorage {
   readonly cookieName: string;
   /** Missing, bad or expired cookie → a fresh empty session (never throws for those). */
   load(req: Request, res: Response): Promise<Session>;
-  /**
-   * The only way to write: atomic on the freshest data; creates the session on first use. `mutate`
-   * may run more than once (SessionStore.update): keep it pure, or pass `{ once: true }`.
-   */
+  /** The only way to write: atomic on the freshest data (`mutate` pure, or `once`); creates the session on first use. */
   change(session: Session, res: Response, mutate: (data: SessionData) => SessionData, options?: UpdateOptions): Promise<void>;
   /** Login: the same data (or `data(current)`, e.g. merged with a saved cart) under a brand-new ID. */
   regenerate(session: Session, res: Response, change: { userId: number | null; data?: (current: SessionData) => SessionData }): Promise<void>;

@@ -66,9 +66,7 @@ export function createSqliteStore(db: Db, options: { busyTimeoutMs?: number; rea
       kind: "sqlite",
       get: async (key, now) => live(key, now),
       peek: async (key) => fromRow(selectAny.get(key)) ?? null,
-      async create(key, session) {
-        await group.run(() => insert(key, session));
-      },
+      create: async (key, session) => void (await group.run(() => insert(key, session))),
       update: (key, now, change) =>
         group.run(() => {
           const current = live(key, now); // under the write lock: no other connection can commit meanwhile
@@ -86,15 +84,10 @@ export function createSqliteStore(db: Db, options: { busyTimeoutMs?: number; rea
           deleteRow.run(oldKey); // the old ID dies in the same commit the new one is born
           return next;
         }),
-      async touch(key, lastSeenAt, expiresAt) {
-        return touchRow.run(lastSeenAt, expiresAt, key, lastSeenAt).changes > 0;
-      },
-      async destroy(key) {
-        await group.run(() => deleteRow.run(key)); // in the queue, so it keeps its place among the writes
-      },
-      async deleteExpired(now, limit) {
-        return deleteExpiredBatch.run(now, limit).changes;
-      },
+      touch: async (key, lastSeenAt, expiresAt) => touchRow.run(lastSeenAt, expiresAt, key, lastSeenAt).changes > 0,
+      // In the queue, so a logout keeps its place among the writes of its turn.
+      destroy: async (key) => void (await group.run(() => deleteRow.run(key))),
+      deleteExpired: async (now, limit) => deleteExpiredBatch.run(now, limit).changes,
       ...createSqliteDirectory<SessionRow>(db, { columns, fromRow: (row) => fromRow(row)! }), // the listings: stores/sqlite-directory.ts
     },
     { retryAsyncWhileBusyMs: options.busyTimeoutMs ?? 2000 },
