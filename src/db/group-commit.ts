@@ -30,7 +30,8 @@ export interface GroupCommit {
   run<T>(work: () => T): Promise<T>;
 }
 
-export function createGroupCommit(db: Db): GroupCommit {
+/** `settled`: told after each group whether its transaction committed (the read cache keeps its written rows then). */
+export function createGroupCommit(db: Db, options: { settled?: (committed: boolean) => void } = {}): GroupCommit {
   let queue: Pending[] = [];
   // Called inside the outer transaction, a better-sqlite3 transaction function becomes a SAVEPOINT.
   const savepoint = db.transaction((work: () => unknown) => work());
@@ -60,9 +61,11 @@ export function createGroupCommit(db: Db): GroupCommit {
     try {
       outcomes = commitGroup.immediate(group);
     } catch (error) {
+      options.settled?.(false);
       for (const pending of group) pending.reject(error);
       return;
     }
+    options.settled?.(true);
     group.forEach((pending, i) => {
       const { ok, value } = outcomes[i]!;
       if (ok) pending.resolve(value);

@@ -9,18 +9,12 @@
  * Expired records are ignored on read and removed by deleteExpired (the cleanup job).
  */
 import type { ListedSession, ServerStore } from "../directory.ts";
-import { deepFreeze } from "../seal-cache.ts";
-import type { StoredData, StoredSession } from "../types.ts";
-
-/** A frozen copy: the caller's own objects are left as they were. Sealed data is one string; a plaintext cart is cloned. */
-const snapshot = (s: StoredSession): StoredSession => {
-  const data: StoredData = "sealed" in s.data ? { sealed: s.data.sealed } : structuredClone(s.data);
-  return deepFreeze({ ...s, data });
-};
+import type { StoredSession } from "../types.ts";
+import { frozenCopy } from "./record-cache.ts";
 
 export function createMemoryStore(): ServerStore & { readonly size: number } {
   const records = new Map<string, StoredSession>();
-  const put = (key: string, s: StoredSession) => records.set(key, snapshot(s));
+  const put = (key: string, s: StoredSession) => records.set(key, frozenCopy(s));
 
   const live = (key: string, now: number): StoredSession | null => {
     const record = records.get(key);

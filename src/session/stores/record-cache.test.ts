@@ -13,6 +13,7 @@ import Database from "better-sqlite3";
 import { freshDatabase, root } from "../../test/harness.ts";
 import { sweepExpired } from "../cleanup.ts";
 import type { SessionData, StoredSession } from "../types.ts";
+import { createGroupCommit } from "../../db/group-commit.ts";
 import { createRecordCache } from "./record-cache.ts";
 import { createSqliteStore } from "./sqlite-store.ts";
 
@@ -175,6 +176,92 @@ describe("the SQLite store's read cache", () => {
     await new Promise((resolve) => setImmediate(resolve));
     assert.deepEqual(seenInside, [9], "inside, the uncommitted row was read");
     assert.deepEqual(cartOf(await store.get("k", NOW)), [1], "after the rollback, the committed row again");
+  });
+
+  describe("rows this connection writes (write-through, kept only once their transaction commits)", () => {
+    const insert = (key: string, cart: number[]) =>
+      env.db
+        .prepare("INSERT INTO sessions (id_hash, data, user_id, created_at, last_seen_at, expires_at) VALUES (?, ?, NULL, ?, ?, ?)")
+        .run(key, JSON.stringify({ cart: cart.map((productId) => ({ productId, quantity: 1 })) }), NOW, NOW, NOW + 60_000);
+    const setup = () => {
+      const cache = createRecordCache<{ cart: number[] }>(env.db, { table: "sessions", keyColumn: "id_hash", max: 10 });
+      const group = createGroupCommit(env.db, { settled: cache.settle });
+      const selects: string[] = [];
+      const select = (key: string) => () => {
+        selects.push(key);
+        const row = env.db.prepare<[string], { data: string }>("SELECT data FROM sessions WHERE id_hash = ?").get(key);
+        return row && { cart: (JSON.parse(row.data) as SessionData).cart.map((l) => l.productId) };
+      };
+      return { cache, group, selects, select };
+    };
+
+    it("a row written in a committed group is read back without a SELECT", async () => {
+      const { cache, group, selects, select } = setup();
+      await group.run(() => {
+        insert("k", [4]);
+        return cache.wrote("k", { cart: [4] });
+      });
+      assert.deepEqual(cache.read("k", select("k")), { cart: [4] });
+      assert.deepEqual(selects, [], "served from memory");
+    });
+
+    it("a logout queued after an add in the same group leaves no row behind, in the table or in memory", async () => {
+      const { cache, group, selects, select } = setup();
+      insert("k", [1]);
+      const add = group.run(() => {
+        env.db.prepare("UPDATE sessions SET data = ? WHERE id_hash = ?").run(
+          JSON.stringify({
+            cart: [
+              { productId: 1, quantity: 1 },
+              { productId: 2, quantity: 1 },
+            ],
+          }),
+          "k",
+        );
+        return cache.wrote("k", { cart: [1, 2] });
+      });
+      const logout = group.run(() => env.db.prepare("DELETE FROM sessions WHERE id_hash = ?").run("k")); // same turn: same transaction, after the add
+      await Promise.all([add, logout]);
+      assert.equal(cache.read("k", select("k")), undefined, "the staged row died with the DELETE's trigger");
+      assert.deepEqual(selects, ["k"], "it was looked up, and is gone");
+    });
+
+    it("a cascade (the user deleted) after a write in the same group leaves nothing in memory either", async () => {
+      const { cache, group, select } = setup();
+      env.db.prepare("INSERT INTO users (id, email, password_hash, created_at) VALUES (7, 'u7@example.com', 'x', 0)").run();
+      insert("k", [1]);
+      await Promise.all([
+        group.run(() => {
+          env.db.prepare("UPDATE sessions SET user_id = 7 WHERE id_hash = ?").run("k");
+          return cache.wrote("k", { cart: [1] });
+        }),
+        group.run(() => env.db.prepare("DELETE FROM users WHERE id = 7").run()),
+      ]);
+      assert.equal(cache.read("k", select("k")), undefined);
+    });
+
+    it("a group that rolls back keeps nothing it staged", async () => {
+      const { cache, group, selects, select } = setup();
+      insert("k", [1]);
+      await assert.rejects(
+        group.run(() => {
+          env.db.prepare("UPDATE sessions SET data = ? WHERE id_hash = ?").run(JSON.stringify({ cart: [{ productId: 9, quantity: 1 }] }), "k");
+          cache.wrote("k", { cart: [9] });
+          throw new Error("refused after writing");
+        }),
+      );
+      assert.deepEqual(cache.read("k", select("k")), { cart: [1] }, "the committed row, read from the table");
+      assert.deepEqual(selects, ["k"]);
+    });
+
+    it("through the store: after an add the written cart is read back, and another process's delete still ends the session", async () => {
+      const store = createSqliteStore(env.db);
+      await store.create("k", record([1]));
+      await store.update("k", NOW + 1, (s) => ({ ...s, data: { cart: [...(cartOf(s) ?? []), 2].map((productId) => ({ productId, quantity: 1 })) } }));
+      assert.deepEqual(cartOf(await store.get("k", NOW + 2)), [1, 2]);
+      await inAnotherProcess("DELETE FROM sessions WHERE id_hash = 'k'");
+      assert.equal(await store.get("k", NOW + 3), null, "data_version moved: the remembered row is dropped");
+    });
   });
 
   it("keeps at most its bound, forgetting the least recently used row first", () => {

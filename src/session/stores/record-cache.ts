@@ -18,12 +18,35 @@
  *
  * Rows are only remembered when read outside a transaction (what was read inside one may still be
  * rolled back), and at most `max` of them, the least recently used going first.
+ *
+ * Written rows too (`wrote`), so the read that follows a write (the next page of that shopper) finds
+ * its row without a SELECT. A row written inside a transaction is only *staged*: the same triggers
+ * that forget a key also drop it from the stage (a later DELETE or UPDATE of that key in the same
+ * transaction, a cascade), and the stage is kept only once that transaction has committed
+ * (`settle(true)`, called by the group commit after its COMMIT); a rollback throws it away. So the
+ * cache never holds a row the database does not: a logout queued after an add in the same group
+ * still leaves no row behind, in the table or here.
  */
 import type { Db } from "../../db/open.ts";
+import { deepFreeze } from "../seal-cache.ts";
+import type { StoredData, StoredSession } from "../types.ts";
+
+/**
+ * A frozen copy of a record, for the caches that hand one object to every request: the caller's
+ * own objects are left as they were. Sealed data is one string; a plaintext (legacy) cart is cloned.
+ */
+export const frozenCopy = (s: StoredSession): StoredSession => {
+  const data: StoredData = "sealed" in s.data ? { sealed: s.data.sealed } : structuredClone(s.data);
+  return deepFreeze({ ...s, data });
+};
 
 export interface RecordCache<Row> {
   /** The row read through `load`, from memory while nothing can have changed it. */
   read(key: string, load: () => Row | undefined): Row | undefined;
+  /** This connection has just written `row` under `key`, inside the current transaction: remember it once that commits. */
+  wrote<R extends Row>(key: string, row: R): R;
+  /** The transaction of the staged rows ended: committed (remember them) or not (forget them). */
+  settle(committed: boolean): void;
   readonly size: number;
 }
 
@@ -31,8 +54,13 @@ let caches = 0;
 
 export function createRecordCache<Row>(db: Db, options: { table: string; keyColumn: string; max: number }): RecordCache<Row> {
   const { table, keyColumn, max } = options;
-  if (max <= 0) return { read: (_key, load) => load(), size: 0 }; // no cache: every read is a SELECT
+  if (max <= 0) return { read: (_key, load) => load(), wrote: (_key, row) => row, settle() {}, size: 0 }; // no cache: every read is a SELECT
   const rows = new Map<string, Row>();
+  const staged = new Map<string, Row>();
+  const remember = (key: string, row: Row) => {
+    if (rows.size >= max) rows.delete(rows.keys().next().value as string);
+    rows.set(key, row);
+  };
   const dataVersion = db.prepare<[], number>("PRAGMA data_version").pluck();
   let seenVersion = dataVersion.get();
 
@@ -40,6 +68,7 @@ export function createRecordCache<Row>(db: Db, options: { table: string; keyColu
   const forget = `forget_cached_${table}_${++caches}`;
   db.function(forget, { deterministic: false, varargs: false }, (key: unknown) => {
     rows.delete(String(key));
+    staged.delete(String(key));
     return null;
   });
   const key = (row: "OLD" | "NEW") => `${row}.${keyColumn}`;
@@ -65,11 +94,18 @@ export function createRecordCache<Row>(db: Db, options: { table: string; keyColu
         return cached;
       }
       const row = load();
-      if (row !== undefined && !db.inTransaction) {
-        if (rows.size >= max) rows.delete(rows.keys().next().value as string);
-        rows.set(key, row);
-      }
+      if (row !== undefined && !db.inTransaction) remember(key, deepFreeze(row)); // one object for every request: frozen
       return row;
+    },
+    wrote(key, row) {
+      // Outside a transaction there is nothing to wait for; the write's own trigger has already run.
+      if (db.inTransaction) staged.set(key, row);
+      else remember(key, row);
+      return row;
+    },
+    settle(committed) {
+      if (committed) for (const [key, row] of staged) remember(key, row);
+      staged.clear();
     },
     get size() {
       return rows.size;

@@ -15,18 +15,16 @@ import { createGroupCommit } from "../../db/group-commit.ts";
 import type { Db } from "../../db/open.ts";
 import { translatingUnavailable } from "../../db/unavailable.ts";
 import type { ServerStore } from "../directory.ts";
-import { deepFreeze } from "../seal-cache.ts";
-import { createRecordCache } from "./record-cache.ts";
+import { createRecordCache, frozenCopy } from "./record-cache.ts";
 import { createSqliteDirectory } from "./sqlite-directory.ts";
 import type { StoredData, StoredSession } from "../types.ts";
 
 type SessionRow = { data: string; user_id: number | null; created_at: number; last_seen_at: number; expires_at: number; user_agent: string | null };
 
-// Frozen: the read cache hands one parsed record to every request of that session until it changes.
 const fromRow = (r: SessionRow | undefined): StoredSession | undefined => {
   if (!r) return undefined;
   const { user_id: userId, created_at: createdAt, last_seen_at: lastSeenAt, expires_at: expiresAt, user_agent: userAgent } = r;
-  return deepFreeze({ data: JSON.parse(r.data) as StoredData, userId, createdAt, lastSeenAt, expiresAt, userAgent });
+  return { data: JSON.parse(r.data) as StoredData, userId, createdAt, lastSeenAt, expiresAt, userAgent };
 };
 
 /**
@@ -49,11 +47,13 @@ export function createSqliteStore(db: Db, options: { busyTimeoutMs?: number; rea
   // One bounded batch, found through the expires_at index; the cleanup job yields between batches.
   const deleteExpiredBatch = db.prepare<[number, number]>("DELETE FROM sessions WHERE id_hash IN (SELECT id_hash FROM sessions WHERE expires_at <= ? LIMIT ?)");
 
-  const insert = (key: string, s: StoredSession) => insertRow.run(key, JSON.stringify(s.data), s.userId, s.createdAt, s.lastSeenAt, s.expiresAt, s.userAgent);
-
-  const group = createGroupCommit(db);
+  const insert = (key: string, s: StoredSession) => {
+    insertRow.run(key, JSON.stringify(s.data), s.userId, s.createdAt, s.lastSeenAt, s.expiresAt, s.userAgent);
+    cache.wrote(key, frozenCopy(s)); // remembered as written once its group has committed (record-cache.ts)
+  };
   const cache = createRecordCache<StoredSession>(db, { table: "sessions", keyColumn: "id_hash", max: options.readCache ?? 10_000 });
-  // From memory while no connection can have changed the row (record-cache.ts), parsed once and frozen; only while live.
+  const group = createGroupCommit(db, { settled: cache.settle });
+  // From memory while no connection can have changed the row (record-cache.ts); and only while it is live.
   const live = (key: string, now: number) => {
     const stored = cache.read(key, () => fromRow(selectLive.get(key, now)));
     return stored && stored.expiresAt > now ? stored : null;
@@ -73,6 +73,7 @@ export function createSqliteStore(db: Db, options: { busyTimeoutMs?: number; rea
           if (!current) return null; // gone (logged out, expired, swept): never re-create it
           const next = change(current);
           updateRow.run(JSON.stringify(next.data), next.userId, next.lastSeenAt, next.expiresAt, key);
+          cache.wrote(key, frozenCopy({ ...next, createdAt: current.createdAt, userAgent: current.userAgent })); // the row as it now is
           return next;
         }),
       rekey: (oldKey, newKey, now, change) =>
@@ -85,8 +86,7 @@ export function createSqliteStore(db: Db, options: { busyTimeoutMs?: number; rea
           return next;
         }),
       touch: async (key, lastSeenAt, expiresAt) => touchRow.run(lastSeenAt, expiresAt, key, lastSeenAt).changes > 0,
-      // In the queue, so a logout keeps its place among the writes of its turn.
-      destroy: async (key) => void (await group.run(() => deleteRow.run(key))),
+      destroy: async (key) => void (await group.run(() => deleteRow.run(key))), // in the queue: a logout keeps its place in its turn
       deleteExpired: async (now, limit) => deleteExpiredBatch.run(now, limit).changes,
       ...createSqliteDirectory<SessionRow>(db, { columns, fromRow: (row) => fromRow(row)! }), // the listings: stores/sqlite-directory.ts
     },
