@@ -7,20 +7,16 @@
  *
  *   node bench/read-cache.ts [rounds=2] [slices=6]
  */
-import fs from "node:fs";
 import type autocannon from "autocannon";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { loadWithSessions } from "./lib/autocannon.ts";
+import { cpuMeter } from "./lib/cpu.ts";
 import { startBenchServer } from "./lib/servers.ts";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const [rounds = 2, slices = 6] = process.argv.slice(2).map(Number);
 const CONNECTIONS = 8;
-const cpuUs = (pid: number) => {
-  const fields = fs.readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
-  return (Number(fields[11]) + Number(fields[12])) * 10_000;
-};
 const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
   return (s[Math.floor((s.length - 1) / 2)]! + s[Math.ceil((s.length - 1) / 2)]!) / 2;
@@ -53,10 +49,10 @@ for (let round = 0; round < rounds; round++) {
     const order = slice % 2 === 0 ? (["cache", "no cache"] as const) : (["no cache", "cache"] as const);
     for (const name of order) {
       const server = servers[name];
-      const before = cpuUs(server.child.pid!);
+      const used = cpuMeter(server.child.pid!);
       const m = await loadWithSessions(server.url, browse, clients.get(name)!, 2, CONNECTIONS);
       if (m.bad > 0) throw new Error(`${name}: ${m.bad} bad responses`);
-      inSlice[name] = { us: (cpuUs(server.child.pid!) - before) / m.responses, responses: m.responses };
+      inSlice[name] = { us: used() / m.responses, responses: m.responses };
     }
     per.cache!.push(inSlice.cache!.us);
     per["no cache"]!.push(inSlice["no cache"]!.us);

@@ -17,6 +17,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import type autocannon from "autocannon";
 import { loadWithSessions } from "./lib/autocannon.ts";
+import { cpuMeter } from "./lib/cpu.ts";
 import { startBenchServer } from "./lib/servers.ts";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
@@ -24,10 +25,6 @@ const [other = "", roundsArg = "2", slicesArg = "6"] = process.argv.slice(2);
 if (!other) throw new Error("usage: node bench/redis-write.ts <other-checkout> [rounds] [slices]");
 const [rounds, slices] = [Number(roundsArg), Number(slicesArg)];
 const CONNECTIONS = 8;
-const cpuUs = (pid: number) => {
-  const fields = fs.readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
-  return (Number(fields[11]) + Number(fields[12])) * 10_000;
-};
 const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
   return (s[Math.floor((s.length - 1) / 2)]! + s[Math.ceil((s.length - 1) / 2)]!) / 2;
@@ -84,12 +81,12 @@ try {
       const us = {} as Record<Name, number>;
       for (const name of slice % 2 === 0 ? (["after", "before"] as const) : (["before", "after"] as const)) {
         const server = servers[name];
-        const [shop0, redis0] = [cpuUs(server.child.pid!), cpuUs(redis.pid!)];
+        const [shopUsed, redisUsed] = [cpuMeter(server.child.pid!), cpuMeter(redis.pid!)];
         const m = await loadWithSessions(server.url, add, clients.get(name)!, 2, CONNECTIONS);
         if (m.bad > 0) throw new Error(`${name}: ${m.bad} bad responses`);
-        us[name] = (cpuUs(server.child.pid!) - shop0) / m.responses;
+        us[name] = shopUsed() / m.responses;
         per.us[name].push(us[name]);
-        per.redisUs[name].push((cpuUs(redis.pid!) - redis0) / m.responses);
+        per.redisUs[name].push(redisUsed() / m.responses);
         per.rps[name].push(m.rps);
       }
       saved.push(us.before - us.after);

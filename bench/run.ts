@@ -13,17 +13,21 @@
  *    code (the control below measured that). So each stack is measured *at the same moment* as the
  *    limit:
  *    - ROUNDS rounds; every stack gets a fresh server process per round (processes of the same
- *      code differ by up to 9 %), so each figure comes from ≥ 2 processes;
- *    - in each round, SLICES slices per stack and route: the stack and the no-session limit are
+ *      code differ by up to 9 %), so each figure comes from ≥ 2 processes; and with it, its own
+ *      twin of the no-session limit, started at the same time and loaded only beside it, so the
+ *      two halves of a pair have the same history (a single limit loaded beside every stack came
+ *      out 5–9 % cheaper per request than its identical control, in every run);
+ *    - in each round, SLICES slices per stack and route: the stack and its limit twin are
  *      loaded side by side for the same SECONDS s (whole seconds: autocannon rounds fractions up),
  *      each with its own CONNECTIONS connections; the stacks' order rotates per slice;
- *    - the figure is the ratio of the two servers' CPU per request in that slice (user + sys from
- *      /proc ÷ responses; for ours-redis, redis-server's CPU is counted with it): limit ÷ stack. A
+ *    - the figure is the ratio of the two servers' CPU per request in that slice (the time on the
+ *      CPU of all a server's threads, from /proc in ns (bench/lib/cpu.ts), ÷ responses; for
+ *      ours-redis, redis-server's CPU is counted with it): limit ÷ stack. A
  *      server here is bound by its CPU, so this is the share of the limit's throughput the stack
  *      keeps on the same core; both halves ran at the same speed, so the host's slowdowns cancel.
  *      Reported as the median over all ≥ 12 slices, with its spread (quartiles, min–max);
  *    - beside it, the extra server CPU µs per request over the limit, from the same slices;
- *    - a second, identical limit process (none-control) as a control, paired with the limit like
+ *    - a second limit process (none-control) as a control, paired with its own limit twin like
  *      any stack: when its median ratio is off by more than 3 %, the run is flagged untrustworthy;
  *    - req/s (responses ÷ seconds, never a fixed-count run) is secondary, and measured while paired
  *      (the load generator's time is shared by two targets): it is not the stack's solo throughput.
@@ -47,13 +51,14 @@ import { promisify } from "node:util";
 import type autocannon from "autocannon";
 import { startBenchServer, type BenchServer } from "./lib/servers.ts";
 import { loadWithSessions, type Measure } from "./lib/autocannon.ts";
+import { cpuMeter } from "./lib/cpu.ts";
 import { startRedisServer } from "../src/test/redis-server.ts";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const args = new Set(process.argv.slice(2));
 const quick = args.has("--quick");
 const ROUNDS = quick ? 2 : 3;
-const SLICES = quick ? 1 : 5;
+const SLICES = quick ? 1 : 4;
 const SECONDS = 2;
 const CONNECTIONS = 8;
 const CONTROL_TOLERANCE = 0.03;
@@ -82,13 +87,6 @@ const median = (xs: number[]) => quantile(xs, 0.5);
 const r2 = (x: number) => Math.round(x * 100) / 100;
 const r3 = (x: number) => Math.round(x * 1000) / 1000;
 
-/** user + sys CPU of a process so far, in µs (/proc/<pid>/stat, clock ticks of 10 ms). */
-function cpuUs(pid: number): number {
-  const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return (Number(fields[11]) + Number(fields[12])) * 10_000; // utime, stime (fields 14 and 15)
-}
-
 interface Sample extends Measure {
   /** Server CPU per response in this slice, µs (with redis-server's, for the stack that uses it). */
   cpuUs: number;
@@ -97,17 +95,15 @@ interface Sample extends Measure {
 /** The processes whose CPU a stack's requests cost: its server, and redis-server for ours-redis. */
 let redisPid: number | null = null;
 const pidsOf = (server: BenchServer) => [server.child.pid!, ...(server.name === "ours-redis" && redisPid ? [redisPid] : [])];
-const cpuOf = (pids: number[]) => pids.reduce((n, pid) => n + cpuUs(pid), 0);
 
 /** One slice of one stack: a duration run, with the server's CPU read around it. */
 async function measure(server: BenchServer, requests: autocannon.Request[], perClient: Record<string, string>[], seconds = SECONDS): Promise<Sample> {
-  const pids = pidsOf(server);
-  const before = cpuOf(pids);
+  const meters = pidsOf(server).map(cpuMeter);
   const m = await loadWithSessions(server.url, requests, perClient, seconds, CONNECTIONS);
-  return { ...m, cpuUs: (cpuOf(pids) - before) / Math.max(1, m.responses) };
+  return { ...m, cpuUs: meters.reduce((n, used) => n + used(), 0) / Math.max(1, m.responses) };
 }
 
-/** One slice of a stack and its limit, loaded side by side for the same seconds: [limit, stack]. */
+/** One slice of a stack and its limit twin, loaded side by side for the same seconds: [limit, stack]. */
 const measurePair = (limit: Load, stack: Load) => Promise.all([measure(...limit), measure(...stack)]);
 type Load = [server: BenchServer, requests: autocannon.Request[], perClient: Record<string, string>[]];
 
@@ -177,22 +173,31 @@ redisPid = redis.pid;
 const pairs: Pairs = new Map();
 const allSamples: Sample[] = [];
 for (let round = 0; round < ROUNDS; round++) {
+  // Every stack (the control too) gets its own limit twin, started with it and loaded only beside
+  // it, so the two halves of a pair have the same history. One limit shared by all pairs was loaded
+  // ten times as much as any stack, and came out 5–9 % cheaper per request than its identical
+  // control in every run: a bias against every stack, not noise (side by side with equal roles,
+  // the same two processes measured 0.998).
   const servers: BenchServer[] = [];
-  for (const [name] of STACKS) servers.push(await startBenchServer(root, "bench/stack-server.ts", name, [], { REDIS_URL: redis.url }));
-  const limit = servers.find((s) => s.name === "none")!;
+  const twins = new Map<BenchServer, BenchServer>();
+  for (const [name] of STACKS.filter(([n]) => n !== "none")) {
+    const server = await startBenchServer(root, "bench/stack-server.ts", name, [], { REDIS_URL: redis.url });
+    servers.push(server);
+    twins.set(server, await startBenchServer(root, "bench/stack-server.ts", "none"));
+  }
   /** The sessions each stack's connections use in the slice being measured (the last ones stay for the check below). */
-  const clients = new Map<string, Record<string, string>[]>();
+  const clients = new Map<BenchServer, Record<string, string>[]>();
   const freshSessions = async (server: BenchServer) => {
-    clients.set(server.name, await sessionsFor(server));
-    return clients.get(server.name)!;
+    clients.set(server, await sessionsFor(server));
+    return clients.get(server)!;
   };
-  // A short warm-up per stack (JIT, page cache), not measured.
-  for (const server of servers) for (const r of Object.values(routes)) await measure(server, r, await freshSessions(server), 1);
+  // A short warm-up per process (JIT, page cache), not measured.
+  for (const server of [...servers, ...twins.values()]) for (const r of Object.values(routes)) await measure(server, r, await freshSessions(server), 1);
   for (let slice = 0; slice < SLICES; slice++) {
     for (const route of Object.keys(routes)) {
-      for (const server of rotated(servers, round * SLICES + slice).filter((s) => s !== limit)) {
+      for (const server of rotated(servers, round * SLICES + slice)) {
         const load = (s: BenchServer) => freshSessions(s).then((c): Load => [s, routes[route]!, c]);
-        const [limitSample, sample] = await measurePair(await load(limit), await load(server));
+        const [limitSample, sample] = await measurePair(await load(twins.get(server)!), await load(server));
         allSamples.push(limitSample, sample);
         pair(pairs, `${server.name}/${route}`, sample, limitSample);
         pair(pairs, `none/${route}`, limitSample, limitSample);
@@ -201,11 +206,11 @@ for (let round = 0; round < ROUNDS; round++) {
   }
   // Correctness: every stack must have kept its carts (the limit has none).
   for (const server of servers.filter((s) => !s.name.startsWith("none"))) {
-    const cookie = clients.get(server.name)![0]!.cookie!;
+    const cookie = clients.get(server)![0]!.cookie!;
     const html = await (await fetch(`${server.url}/browse`, { headers: { cookie } })).text();
     if (!/Cart \([1-9]\d*\)/.test(html)) throw new Error(`${server.name}: the cart count is missing after round ${round + 1}`);
   }
-  for (const server of servers) await server.stop();
+  for (const server of [...servers, ...twins.values()]) await server.stop();
   process.stdout.write(`  round ${round + 1}/${ROUNDS} done\n`);
 }
 await redis.close();
