@@ -51,6 +51,7 @@ import { promisify } from "node:util";
 import type autocannon from "autocannon";
 import { startBenchServer, type BenchServer } from "./lib/servers.ts";
 import { loadWithSessions, type Measure } from "./lib/autocannon.ts";
+import { chart } from "./lib/chart.ts";
 import { cpuMeter } from "./lib/cpu.ts";
 import { startRedisServer } from "../src/test/redis-server.ts";
 
@@ -376,46 +377,14 @@ const results = {
 fs.mkdirSync(path.join(root, "bench/results"), { recursive: true });
 const name = quick ? "bench-quick" : "bench";
 fs.writeFileSync(path.join(root, `bench/results/${name}.json`), `${JSON.stringify(results, null, 2)}\n`);
-fs.writeFileSync(path.join(root, `bench/results/${name}.svg`), chart(stacks));
+fs.writeFileSync(
+  path.join(root, `bench/results/${name}.svg`),
+  chart(stacks, { slices: ROUNDS * SLICES, connections: CONNECTIONS, processesPerStack: ROUNDS, secondsPerRun: SECONDS }),
+);
 console.log(`\nwrote bench/results/${name}.json and bench/results/${name}.svg`);
 
 const bad = allSamples.reduce((n, m) => n + m.bad, 0);
 if (bad > 0) {
   console.error(`bench: ${bad} failed requests (errors, timeouts or 4xx/5xx answers) — the figures above are not valid`);
   process.exit(1);
-}
-
-/** Ratio medians to the limit per stack, browse and add side by side, with the quartiles as whiskers. */
-function chart(rows: typeof stacks): string {
-  const W = 760;
-  const rowH = 46;
-  const left = 330;
-  const H = 70 + rows.length * rowH;
-  const max = Math.max(1.1, ...rows.flatMap((r) => [r.browse.ratioSpread.max, r.add.ratioSpread.max]));
-  const x = (v: number) => ((W - left - 90) * v) / max;
-  const esc = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;");
-  const bar = (f: ReturnType<typeof summary>, y: number, cls: string) =>
-    `<rect x="${left}" y="${y}" width="${x(f.ratioMedian).toFixed(1)}" height="16" class="${cls}"/>` +
-    `<line x1="${(left + x(f.ratioSpread.p25)).toFixed(1)}" x2="${(left + x(f.ratioSpread.p75)).toFixed(1)}" y1="${y + 8}" y2="${y + 8}" class="w"/>` +
-    `<line x1="${(left + x(f.ratioSpread.p25)).toFixed(1)}" x2="${(left + x(f.ratioSpread.p25)).toFixed(1)}" y1="${y + 3}" y2="${y + 13}" class="w"/>` +
-    `<line x1="${(left + x(f.ratioSpread.p75)).toFixed(1)}" x2="${(left + x(f.ratioSpread.p75)).toFixed(1)}" y1="${y + 3}" y2="${y + 13}" class="w"/>` +
-    `<text x="${(left + Math.max(x(f.ratioMedian), x(f.ratioSpread.p75)) + 6).toFixed(1)}" y="${y + 13}" class="v">${f.ratioMedian.toFixed(2)} (${f.ratioSpread.p25.toFixed(2)}–${f.ratioSpread.p75.toFixed(2)}) +${f.extraCpuUsPerRequest} µs</text>`;
-  const bars = rows
-    .map((r, i) => {
-      const y = 48 + i * rowH;
-      return `<text x="${left - 8}" y="${y + 18}" text-anchor="end" class="l">${esc(r.label)}</text>\n${bar(r.browse, y + 4, "b")}\n${bar(r.add, y + 22, "a")}`;
-    })
-    .join("\n");
-  const one = left + x(1);
-  return `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${W} ${H}" font-family="system-ui, sans-serif" font-size="13">
-<style>.l{fill:#1d2320}.v{fill:#4f5a55;font-size:11px}.b{fill:#1f6f5c}.a{fill:#b4451f}.w{stroke:#1d2320;stroke-width:1.2}.g{stroke:#8a938f;stroke-dasharray:3 3}</style>
-<rect width="${W}" height="${H}" fill="#fbfaf7"/>
-<text x="12" y="20" font-weight="600" fill="#1d2320">Share of the no-session limit's throughput per core (median of ${ROUNDS * SLICES} slices, quartile whiskers, extra CPU µs/request)</text>
-<text x="12" y="36" class="v">limit CPU/request ÷ stack CPU/request, each stack loaded side by side with the limit; ${CONNECTIONS} connections each, ${ROUNDS} processes per stack, ${SECONDS} s slices</text>
-<rect x="${W - 200}" y="28" width="12" height="10" class="b"/><text x="${W - 184}" y="37" class="v">browse (read)</text>
-<rect x="${W - 100}" y="28" width="12" height="10" class="a"/><text x="${W - 84}" y="37" class="v">add (write)</text>
-<line x1="${one.toFixed(1)}" x2="${one.toFixed(1)}" y1="44" y2="${H - 8}" class="g"/>
-${bars}
-</svg>
-`;
 }
