@@ -12,7 +12,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { loadWithSessions } from "./lib/autocannon.ts";
 import { cpuMeter } from "./lib/cpu.ts";
-import { startBenchServer } from "./lib/servers.ts";
+import { newSessions, startBenchServer } from "./lib/servers.ts";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const [rounds = 2, slices = 6] = process.argv.slice(2).map(Number);
@@ -31,16 +31,7 @@ for (let round = 0; round < rounds; round++) {
   };
   const clients = new Map<string, Record<string, string>[]>();
   for (const [name, server] of Object.entries(servers)) {
-    const list: Record<string, string>[] = [];
-    for (let i = 0; i < CONNECTIONS; i++) {
-      const res = await fetch(`${server.url}/add`, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: "productId=2" });
-      list.push({
-        cookie: res.headers
-          .getSetCookie()
-          .map((c) => c.split(";")[0])
-          .join("; "),
-      });
-    }
+    const list = await newSessions(server.url, CONNECTIONS);
     clients.set(name, list);
     await loadWithSessions(server.url, browse, list, 1, CONNECTIONS); // warm-up
   }

@@ -18,7 +18,7 @@ import { fileURLToPath } from "node:url";
 import type autocannon from "autocannon";
 import { loadWithSessions } from "./lib/autocannon.ts";
 import { cpuMeter } from "./lib/cpu.ts";
-import { startBenchServer } from "./lib/servers.ts";
+import { newSessions, startBenchServer } from "./lib/servers.ts";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const [other = "", roundsArg = "2", slicesArg = "6"] = process.argv.slice(2);
@@ -60,20 +60,7 @@ try {
     };
     const clients = new Map<Name, Record<string, string>[]>();
     for (const name of ["after", "before"] as const) {
-      const list: Record<string, string>[] = [];
-      for (let i = 0; i < CONNECTIONS; i++) {
-        const res = await fetch(`${servers[name].url}/add`, {
-          method: "POST",
-          headers: { "content-type": "application/x-www-form-urlencoded" },
-          body: "productId=1",
-        });
-        list.push({
-          cookie: res.headers
-            .getSetCookie()
-            .map((c) => c.split(";")[0])
-            .join("; "),
-        });
-      }
+      const list = await newSessions(servers[name].url, CONNECTIONS, 1);
       clients.set(name, list);
       await loadWithSessions(servers[name].url, add, list, 1, CONNECTIONS); // warm-up
     }

@@ -49,7 +49,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import type autocannon from "autocannon";
-import { startBenchServer, type BenchServer } from "./lib/servers.ts";
+import { cookieHeaderOf, newSessions, startBenchServer, type BenchServer } from "./lib/servers.ts";
 import { loadWithSessions, type Measure } from "./lib/autocannon.ts";
 import { chart } from "./lib/chart.ts";
 import { cpuMeter } from "./lib/cpu.ts";
@@ -134,8 +134,6 @@ function summary(list: { sample: Sample; limit: Sample }[]) {
   };
 }
 
-const cookieHeaderOf = (setCookies: string[]) => setCookies.map((c) => c.split(";")[0]).join("; ");
-
 /**
  * One session per connection, made just before measuring: POST /add once and keep its cookies.
  * Fresh for every slice: autocannon sends the cookie it was given for the whole run and never takes
@@ -146,13 +144,8 @@ const cookieHeaderOf = (setCookies: string[]) => setCookies.map((c) => c.split("
  * session made for it stays within its first touch interval, as a browser's would between touches.
  */
 async function sessionsFor(server: BenchServer): Promise<Record<string, string>[]> {
-  const clients: Record<string, string>[] = [];
-  for (let i = 0; i < CONNECTIONS; i++) {
-    const res = await fetch(`${server.url}/add`, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: "productId=2" });
-    if (res.status !== 204) throw new Error(`${server.name}: creating a session answered ${res.status}`);
-    clients.push(server.name.startsWith("none") ? {} : { cookie: cookieHeaderOf(res.headers.getSetCookie()) });
-  }
-  return clients;
+  const sessions = await newSessions(server.url, CONNECTIONS);
+  return server.name.startsWith("none") ? sessions.map(() => ({})) : sessions;
 }
 
 const form = { "content-type": "application/x-www-form-urlencoded" };

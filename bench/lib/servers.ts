@@ -51,3 +51,20 @@ export async function startBenchServer(
     },
   };
 }
+
+/**
+ * `count` sessions on a bench stack (bench/stack-server.ts), one `POST /add` each: the request
+ * headers that carry them (the cookies it set). A stack without sessions sets none: `{ cookie: "" }`.
+ */
+export async function newSessions(url: string, count: number, productId = 2): Promise<Record<string, string>[]> {
+  const sessions: Record<string, string>[] = [];
+  for (let i = 0; i < count; i++) {
+    const res = await fetch(`${url}/add`, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: `productId=${productId}` });
+    if (res.status !== 204) throw new Error(`${url}: creating a session answered ${res.status}`);
+    sessions.push({ cookie: cookieHeaderOf(res.headers.getSetCookie()) });
+  }
+  return sessions;
+}
+
+/** The Cookie request header that sends back what these Set-Cookie headers set. */
+export const cookieHeaderOf = (setCookies: string[]) => setCookies.map((c) => c.split(";")[0]).join("; ");

@@ -10,28 +10,12 @@ import assert from "node:assert/strict";
 import { connectRedisStore } from "../redis.ts";
 import { startRedisServer } from "../../test/redis-server.ts";
 import { startTcpProxy } from "../../test/tcp-proxy.ts";
+import { cartOf, record, withProduct } from "../../test/records.ts";
 import type { ServerStore } from "../directory.ts";
-import type { SessionData, StoredSession } from "../types.ts";
+import type { StoredSession } from "../types.ts";
 
 type Store = ServerStore & { close(): Promise<void> };
 
-const HOUR = 3600_000;
-const record = (userId: number | null, productIds: number[], now = Date.now()): StoredSession => ({
-  data: { cart: productIds.map((productId) => ({ productId, quantity: 1 })) },
-  userId,
-  createdAt: now,
-  lastSeenAt: now,
-  expiresAt: now + HOUR,
-  userAgent: null,
-});
-// Stores keep whatever data they are given (sealing happens above them, in storage.ts): plaintext here.
-const cartOf = (s: StoredSession) => (s.data as SessionData).cart;
-const withProduct =
-  (productId: number) =>
-  (s: StoredSession): StoredSession => ({
-    ...s,
-    data: { cart: [...cartOf(s), { productId, quantity: 1 }] },
-  });
 const idsIn = (s: StoredSession | null) =>
   s
     ? cartOf(s)

@@ -10,23 +10,10 @@ import { createClient } from "redis";
 import { startRedisServer } from "../../test/redis-server.ts";
 import { startTcpProxy } from "../../test/tcp-proxy.ts";
 import { createRedisStore, type RedisClient, type RedisStoreOptions } from "./redis-store.ts";
-import type { SessionData, StoredSession } from "../types.ts";
+import { cartOf, record, withProduct } from "../../test/records.ts";
+import type { StoredSession } from "../types.ts";
 
-const HOUR = 3600_000;
-const record = (userId: number | null, productIds: number[], now = Date.now()): StoredSession => ({
-  data: { cart: productIds.map((productId) => ({ productId, quantity: 1 })) },
-  userId,
-  createdAt: now,
-  lastSeenAt: now,
-  expiresAt: now + HOUR,
-  userAgent: null,
-});
-// Stores keep whatever data they are given (sealing happens above them, in storage.ts): plaintext here.
-const cartOf = (s: StoredSession) => (s.data as SessionData).cart;
 const idsIn = (s: StoredSession | null) => (s ? cartOf(s).map((l) => l.productId) : null);
-const withProduct =
-  (productId: number) =>
-  (s: StoredSession): StoredSession => ({ ...s, data: { cart: [...cartOf(s), { productId, quantity: 1 }] } });
 /** `change`, counting its runs and keeping the carts it was given. */
 function counted(change: (s: StoredSession) => StoredSession) {
   const seen: number[][] = [];
