@@ -112,8 +112,11 @@ export function createApp({ config, db, sessions, store, clock, realClock, log, 
   // stream: it must reach the browser event by event, not when a compression block fills.
   // (Compressed pages that reflect input are why CSRF tokens are masked per page: see csrf.ts.)
   app.use(compression({ filter: (req, res) => !String(res.getHeader("content-type") ?? "").startsWith("text/event-stream") && compression.filter(req, res) }));
-  // Static files first: images and CSS never load a session.
-  app.use(express.static(path.join(root, "public"), { maxAge: config.production ? "1d" : 0 }));
+  // Static files first: images and CSS never load a session. Only a path with an extension can name
+  // one of public/'s files; asking serve-static about every page cost a file-system stat per request
+  // (≈ 9 % of a cart page's CPU in the profile).
+  const assets = express.static(path.join(root, "public"), { maxAge: config.production ? "1d" : 0 });
+  app.use((req, res, next) => (path.extname(req.path) ? assets(req, res, next) : next()));
   app.use(noStore);
   // The dashboard reports a store outage itself ("Store unavailable"): it must not get the 503 page instead.
   app.use(loadSession(sessions, { outageTolerant: (req) => req.method === "GET" && (req.path === "/instructor" || req.path === "/instructor/events") }));
