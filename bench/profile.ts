@@ -13,7 +13,7 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { loadWithSessions } from "./lib/autocannon.ts";
-import { startBenchServer } from "./lib/servers.ts";
+import { cookieHeaderOf, newSessions, startBenchServer } from "./lib/servers.ts";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const stack = process.argv[2] ?? "ours-sqlite";
@@ -21,27 +21,13 @@ const profDir = fs.mkdtempSync(path.join(os.tmpdir(), "bench-prof-"));
 const app = stack.startsWith("app-");
 const server = await startBenchServer(root, app ? "bench/app-server.ts" : "bench/stack-server.ts", stack, ["--cpu-prof", `--cpu-prof-dir=${profDir}`]);
 const form = { "content-type": "application/x-www-form-urlencoded" };
-const cookieOf = (res: Response) =>
-  res.headers
-    .getSetCookie()
-    .map((c) => c.split(";")[0])
-    .join("; ");
-const clients: Record<string, string>[] = [];
-for (let i = 0; i < 8; i++) {
-  const res = app
-    ? await fetch(`${server.url}/cart/items`, { method: "POST", redirect: "manual", headers: form, body: "productId=2&quantity=1&returnTo=%2Fcart" })
-    : await fetch(`${server.url}/add`, { method: "POST", headers: form, body: "productId=2" });
-  // Only the session cookie, as bench/run.ts does: the add also sets a flash cookie, which a browser
-  // sends once and loses, but autocannon would send on every request (a flash read and cleared each time).
-  clients.push({
-    cookie: app
-      ? cookieOf(res)
-          .split("; ")
-          .filter((c) => c.startsWith("shop_sid="))
-          .join("; ")
-      : cookieOf(res),
-  });
-}
+// Only the session cookie, as bench/run.ts does: the shop's add also sets a flash cookie, which a
+// browser sends once and loses, but autocannon would send on every request (a flash read and cleared each time).
+const appSession = async () => {
+  const res = await fetch(`${server.url}/cart/items`, { method: "POST", redirect: "manual", headers: form, body: "productId=2&quantity=1&returnTo=%2Fcart" });
+  return { cookie: cookieHeaderOf(res.headers.getSetCookie().filter((c) => c.startsWith("shop_sid="))) };
+};
+const clients = app ? await Promise.all(Array.from({ length: 8 }, appSession)) : await newSessions(server.url, 8);
 const [first, second] = app ? (["/cart", "/cart"] as const) : (["/browse", "/add"] as const);
 const browse = await loadWithSessions(server.url, [{ method: "GET", path: first }], clients, 5, 8);
 const add = app
