@@ -12,6 +12,11 @@ export interface Config {
   readonly production: boolean;
   readonly port: number;
   readonly host: string;
+  /**
+   * SHUTDOWN_DELAY_SECONDS: after SIGTERM, how long the shop keeps serving (readiness probe 503,
+   * every answer with Connection: close) while a balancer takes it out, before it stops listening.
+   */
+  readonly shutdownDelayMs: number;
   readonly databasePath: string;
   /** How long a write waits for another connection's lock before giving up with a 503. */
   readonly sqliteBusyTimeoutMs: number;
@@ -75,6 +80,7 @@ const schema = z.object({
   NODE_ENV: z.string().optional(),
   PORT: integer("PORT", 0, 65535).default(3000),
   HOST: z.string().trim().min(1).optional(),
+  SHUTDOWN_DELAY_SECONDS: integer("SHUTDOWN_DELAY_SECONDS", 0, 120).default(0),
   DATABASE_PATH: z.string().trim().min(1, "DATABASE_PATH must not be empty").default("db/shop.sqlite"),
   SQLITE_BUSY_TIMEOUT_MS: integer("SQLITE_BUSY_TIMEOUT_MS", 0, 60_000).default(2000),
   SESSION_SECRETS: z.string().optional(),
@@ -179,6 +185,7 @@ export function readConfig(env: Record<string, string | undefined>, root: string
     production,
     port: e.PORT,
     host: e.HOST ?? "0.0.0.0",
+    shutdownDelayMs: e.SHUTDOWN_DELAY_SECONDS * 1000,
     databasePath: path.resolve(root, e.DATABASE_PATH),
     sqliteBusyTimeoutMs: e.SQLITE_BUSY_TIMEOUT_MS,
     sessionSecrets: Object.freeze(sessionSecrets),

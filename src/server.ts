@@ -4,7 +4,7 @@
  */
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { createHttpServer } from "./http-server.ts";
+import { createHttpServer, withHealthProbes } from "./http-server.ts";
 import { createAttackerSite } from "./classroom/attacker-site.ts";
 import { createDrainer } from "./http-drain.ts";
 import { systemClock } from "./clock.ts";
@@ -49,7 +49,8 @@ try {
   cannotStart(error);
 }
 
-const server = createHttpServer(shop.app);
+// The readiness probe turns 503 the moment draining begins (src/http-drain.ts, step 0).
+const server = createHttpServer(withHealthProbes(shop.app, () => !drainer.draining));
 const drainer = createDrainer(server);
 server.listen(config.port, config.host, () => {
   const address = server.address();
@@ -84,14 +85,18 @@ async function shutdown(signal: string) {
   stopping = true;
   log.info({ signal }, "shutting down");
   const force = setTimeout(() => {
-    log.error("shutdown took longer than 10 s; exiting anyway");
+    log.error(`shutdown took longer than ${config.shutdownDelayMs / 1000 + 10} s; exiting anyway`);
     process.exit(1);
-  }, 10_000);
+  }, config.shutdownDelayMs + 10_000);
   force.unref();
-  // Stop accepting; answer in-flight and arriving requests with Connection: close; close idle
-  // kept-alive connections only after a grace time, never under a proxy's next request (a POST
-  // that nginx sent on a connection we drop becomes a 502: src/http-drain.ts says why).
-  const drained = drainer.drain();
+  // With SHUTDOWN_DELAY_SECONDS: keep serving (readiness 503, Connection: close) while the balancer
+  // takes this instance out. Then stop accepting; answer in-flight and arriving requests with
+  // Connection: close; close idle kept-alive connections only after a grace time, never under a
+  // proxy's next request (a POST that nginx sent on a connection we drop becomes a 502:
+  // src/http-drain.ts says why).
+  if (config.shutdownDelayMs > 0)
+    log.info({ delayMs: config.shutdownDelayMs }, "readiness probe says 503; still serving while the balancer takes this instance out");
+  const drained = drainer.drain({ delayMs: config.shutdownDelayMs });
   attacker?.closeAllConnections();
   attacker?.close();
   shop.classroom.endStreams();
