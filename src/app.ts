@@ -23,6 +23,7 @@ import { lazyCookies } from "./middleware/cookies.ts";
 import { createCsrf } from "./middleware/csrf.ts";
 import { createFlash } from "./middleware/flash.ts";
 import { errorHandler, notFoundHandler } from "./middleware/errors.ts";
+import type { LimitStores } from "./middleware/limit-stores.ts";
 import { locals } from "./middleware/locals.ts";
 import { requestLog } from "./middleware/request-log.ts";
 import { noStore, securityHeaders } from "./middleware/security.ts";
@@ -56,9 +57,11 @@ export interface AppDeps {
   root: string;
   /** The accounts' saved carts and why sessions ended (src/accounts/). */
   savedCarts: SavedCarts;
+  /** Where the rate limits count, shared by every instance (middleware/limit-stores.ts). */
+  limits: LimitStores;
 }
 
-export function createApp({ config, db, sessions, store, clock, realClock, log, root, classroom, cleanup, savedCarts }: AppDeps) {
+export function createApp({ config, db, sessions, store, clock, realClock, log, root, classroom, cleanup, savedCarts, limits }: AppDeps) {
   const catalog = createCatalog(db);
   const users = createUsers(db);
   const orders = createOrders(db, classroom.createStockKeeping(db));
@@ -68,9 +71,37 @@ export function createApp({ config, db, sessions, store, clock, realClock, log, 
   // Two of libuv's four threads at most for scrypt: the others keep serving files and compression.
   const passwords = createPasswordHasher({ concurrency: 2, maxWaiting: 100 });
   const carryOver = createCartCarryOver({ savedCarts, store, catalog, clock, policy: () => classroom.cartMergePolicy });
-  const deps = { catalog, users, orders, sessions, store, flash, clock, audit, passwords, savedCarts, carryOver, busyTimeoutMs: config.sqliteBusyTimeoutMs };
+  const deps = {
+    catalog,
+    users,
+    orders,
+    sessions,
+    store,
+    flash,
+    clock,
+    audit,
+    passwords,
+    savedCarts,
+    carryOver,
+    limits,
+    busyTimeoutMs: config.sqliteBusyTimeoutMs,
+  };
   const onSessionEnded = (key: string) => savedCarts.recordEnd(key, "instructor", clock.now());
-  const classroomLayer = createClassroomLayer({ config, classroom, store, sessions, catalog, cleanup, flash, log, realClock, audit, db, onSessionEnded });
+  const classroomLayer = createClassroomLayer({
+    config,
+    classroom,
+    store,
+    sessions,
+    catalog,
+    cleanup,
+    flash,
+    log,
+    realClock,
+    audit,
+    db,
+    onSessionEnded,
+    limits,
+  });
 
   const app = express();
   app.set("trust proxy", config.trustProxy);

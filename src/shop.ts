@@ -17,6 +17,7 @@ import { withSavedCarts } from "./accounts/account-storage.ts";
 import { createSavedCarts } from "./accounts/saved-carts.ts";
 import { startSessionCleanup } from "./session/cleanup.ts";
 import { NOTICE_GRACE_MS } from "./session/storage.ts";
+import { createDatabaseLimitStores, createRedisLimitStores, type LimitStores } from "./middleware/limit-stores.ts";
 import { connectRedisStore } from "./session/redis.ts";
 import { createSessionLayer } from "./session/technique.ts";
 import type { SessionStorage } from "./session/types.ts";
@@ -53,9 +54,19 @@ export async function createShop(config: Config, deps: ShopDeps) {
   const classroom = createClassroom({ realClock: deps.clock, vulnerableLabsAllowed: config.vulnerableLabs });
   const clock = classroom.clock;
   let layer: Awaited<ReturnType<typeof createSessionLayer>>;
+  // The rate limits count where the sessions are shared: in Redis with the Redis technique, else in
+  // the shop's database, which every process shares (middleware/limit-stores.ts).
+  let limits: LimitStores = createDatabaseLimitStores(db, { busyTimeoutMs: config.sqliteBusyTimeoutMs });
   try {
-    layer = await createSessionLayer({ config, db, clock, createStorage: classroom.createStorage, createRedisStore: (c) => connectRedisStore(c, log) });
+    const createRedisStore = async (c: Config) => {
+      const redisStore = await connectRedisStore(c, log);
+      limits.close();
+      limits = createRedisLimitStores(redisStore.client, { timeoutMs: c.redisTimeoutMs });
+      return redisStore;
+    };
+    layer = await createSessionLayer({ config, db, clock, createStorage: classroom.createStorage, createRedisStore });
   } catch (error) {
+    limits.close();
     await checkpointer?.stop();
     if (ownsDb) db.close();
     throw error;
@@ -93,7 +104,7 @@ export async function createShop(config: Config, deps: ShopDeps) {
         })
       : null;
 
-  const app = createApp({ config, db, sessions, store, clock, realClock: deps.clock, log, root, classroom, cleanup, savedCarts });
+  const app = createApp({ config, db, sessions, store, clock, realClock: deps.clock, log, root, classroom, cleanup, savedCarts, limits });
 
   return {
     app,
@@ -108,6 +119,7 @@ export async function createShop(config: Config, deps: ShopDeps) {
     /** After the HTTP server has stopped: the cleanup job, the store's connections, the checkpointer, the database (if the shop opened it). */
     async close() {
       clearInterval(pruneEndings);
+      limits.close();
       await cleanup?.stop();
       await layer.close();
       await checkpointer?.stop();

@@ -27,7 +27,7 @@ import type { RouteDeps } from "./deps.ts";
 const KEY = /^[0-9a-f]{64}$/;
 
 export function accountRoutes(
-  { store, users, sessions, flash, clock, audit, passwords, savedCarts }: RouteDeps,
+  { store, users, sessions, flash, clock, audit, passwords, savedCarts, limits }: RouteDeps,
   timeouts: Pick<Config, "idleTimeoutMs" | "absoluteTimeoutMs">,
 ): Router {
   const router = Router();
@@ -36,11 +36,15 @@ export function accountRoutes(
   // guess the password here instead of at /login. Same limits as sign-in: 10 failures per account
   // and 30 per client per 15 minutes.
   const guessLimit = createFailureLimit({
+    name: "password-again-account",
+    stores: limits,
     limit: 10,
     key: (_req, res) => `account-password:${String(res.locals.user?.id)}`,
     message: "Too many wrong passwords. Please wait 15 minutes and try again.",
   });
   const perClient = createFailureLimit({
+    name: "password-again-client",
+    stores: limits,
     limit: 30,
     message: "Too many wrong passwords from your network. Please wait 15 minutes and try again.",
   });

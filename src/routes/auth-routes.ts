@@ -22,7 +22,7 @@ const credentials = z.object({
 
 const GENERIC_LOGIN_ERROR = "That email and password don't match an account.";
 
-export function authRoutes({ users, sessions, flash, clock, audit, passwords, carryOver, busyTimeoutMs }: RouteDeps): Router {
+export function authRoutes({ users, sessions, flash, clock, audit, passwords, carryOver, busyTimeoutMs, limits }: RouteDeps): Router {
   const router = Router();
 
   // Verifying against a real hash when the email is unknown makes both failures take as long,
@@ -32,10 +32,14 @@ export function authRoutes({ users, sessions, flash, clock, audit, passwords, ca
 
   // Failed attempts only (a successful login redirects with 303), per client and per account.
   const perClient = createFailureLimit({
+    name: "sign-in-client",
+    stores: limits,
     limit: 30,
     message: "Too many failed sign-in attempts from your network. Please wait 15 minutes and try again.",
   });
   const perAccount = createFailureLimit({
+    name: "sign-in-account",
+    stores: limits,
     limit: 10,
     key: (req) =>
       `account:${String((req.body as Record<string, unknown> | undefined)?.email ?? "")

@@ -40,6 +40,8 @@ export async function connectRedisStore(
   connected = true;
   const store = createRedisStore(client, { timeoutMs: config.redisTimeoutMs });
   return Object.assign(store, {
+    /** The connection itself, for what else the shop keeps in Redis (the rate limits' counters). */
+    client,
     async close() {
       connected = false;
       await client.close().catch(() => {});
