@@ -73,7 +73,9 @@ export function startCheckpointer(db: Db, options: CheckpointerOptions = {}): Ch
       worker.ref(); // the answer to "stop" must be waited for, even when nothing else keeps the process alive
       worker.postMessage({ type: "stop" });
       let timer: NodeJS.Timeout | undefined;
-      await Promise.race([done, new Promise((r) => (timer = setTimeout(r, 2000)))]);
+      // A last checkpoint is a courtesy (the next start, or the closing connection, copies the rest):
+      // not worth more than a second of a shutdown.
+      await Promise.race([done, new Promise((r) => (timer = setTimeout(r, 1000)))]);
       clearTimeout(timer);
       await worker.terminate();
       if (db.open) db.pragma(`wal_autocheckpoint = ${AUTO_CHECKPOINT_PAGES}`);
