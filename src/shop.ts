@@ -15,6 +15,7 @@ import type { Logger } from "./log.ts";
 import { createClassroom } from "./classroom/classroom.ts";
 import { withSavedCarts } from "./accounts/account-storage.ts";
 import { createSavedCarts } from "./accounts/saved-carts.ts";
+import { withNewSessionLimit } from "./middleware/new-session-limit.ts";
 import { startSessionCleanup } from "./session/cleanup.ts";
 import { NOTICE_GRACE_MS } from "./session/storage.ts";
 import { connectRedisStore } from "./session/redis.ts";
@@ -63,7 +64,9 @@ export async function createShop(config: Config, deps: ShopDeps) {
   const { store } = layer;
   // The account's saved cart, written through on every change of a signed-in session (src/accounts/).
   const savedCarts = createSavedCarts(db);
-  const sessions = withSavedCarts(deps.sessions ?? layer.storage, {
+  // A flood that drops its cookie makes a new session per request: limited per client (middleware/new-session-limit.ts).
+  const limited = withNewSessionLimit(deps.sessions ?? layer.storage, { perClient: config.newSessionsPerClient });
+  const sessions = withSavedCarts(limited, {
     savedCarts,
     clock,
     onError: (err) => log.warn({ err }, "saved cart not updated; it catches up at the next change"),

@@ -9,6 +9,8 @@
  * connection never checkpoints (wal_autocheckpoint = 0) and a worker thread with its own
  * connection does it on a timer, with PASSIVE checkpoints that never block a reader or a writer.
  *
+ * After a burst it also truncates a WAL left over journal_size_limit (checkpoint-worker.ts).
+ *
  * If the worker cannot start or dies, the connection goes back to SQLite's automatic
  * checkpoints: slower tails, but the WAL never grows without bound.
  */
@@ -34,7 +36,11 @@ export function startCheckpointer(db: Db, options: CheckpointerOptions = {}): Ch
   // An in-memory database has no WAL and no file another connection could open.
   if (db.memory || db.name === "" || db.name === ":memory:") return null;
   const { intervalMs = 250, onError } = options;
-  const worker = new Worker(new URL("./checkpoint-worker.ts", import.meta.url), { workerData: { file: db.name, intervalMs } });
+  // The serving connection's journal_size_limit (db/open.ts): the worker brings the WAL back under it after a burst.
+  const walLimitBytes = Number(db.pragma("journal_size_limit", { simple: true }));
+  const worker = new Worker(new URL("./checkpoint-worker.ts", import.meta.url), {
+    workerData: { file: db.name, intervalMs, walLimitBytes: walLimitBytes >= 0 ? walLimitBytes : Number.POSITIVE_INFINITY },
+  });
   db.pragma("wal_autocheckpoint = 0");
   let stopped = false;
 
