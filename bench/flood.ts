@@ -8,7 +8,7 @@
  * and after, and the server's RSS (the memory technique keeps every session in the process).
  * "limit off" is the shop as it was before (NEW_SESSIONS_PER_CLIENT=0); "default" is as shipped.
  *
- *   node bench/flood.ts [--seconds 20]
+ *   node bench/flood.ts [--seconds 20] [--connections 32] [--only sqlite]
  * Writes bench/results/flood.json.
  */
 import fs from "node:fs";
@@ -21,10 +21,15 @@ import { freshDatabase, SECRET_A, startServerProcess } from "../src/test/harness
 import { freePort } from "../src/test/processes.ts";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
-const argIndex = process.argv.indexOf("--seconds");
-const FLOOD_SECONDS = argIndex > 0 ? Number(process.argv[argIndex + 1]) : 20;
+const arg = (name: string) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? process.argv[i + 1] : undefined;
+};
+const FLOOD_SECONDS = Number(arg("seconds") ?? 20);
 const AFTER_SECONDS = 8;
-const CONNECTIONS = 32;
+const CONNECTIONS = Number(arg("connections") ?? 32);
+/** --only sqlite: the cases whose name contains it. */
+const ONLY = arg("only") ?? "";
 
 const cases: { name: string; env: Record<string, string> }[] = [
   { name: "sqlite, limit off (before)", env: { SESSION_STORE: "sqlite", NEW_SESSIONS_PER_CLIENT: "0" } },
@@ -66,7 +71,7 @@ async function flood(url: string, until: number) {
 }
 
 const results = [];
-for (const c of cases) {
+for (const c of cases.filter((x) => x.name.includes(ONLY))) {
   const { db, file, dir } = freshDatabase();
   db.close();
   const port = await freePort();
