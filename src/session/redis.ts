@@ -12,7 +12,7 @@ import { createRedisStore } from "./stores/redis-store.ts";
 export class RedisUnreachableError extends Error {}
 
 /** How long a shutdown waits for Redis to answer what is pending (a live Redis answers in a millisecond). */
-const CLOSE_WAIT_MS = 1_000;
+const CLOSE_WAIT_MS = 500;
 
 export async function connectRedisStore(
   config: Pick<Config, "redisUrl" | "redisTimeoutMs">,
