@@ -16,7 +16,13 @@ import { createShop } from "../src/shop.ts";
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const [mode = "app-on", dir = ""] = process.argv.slice(2);
 const config = readConfig(
-  { DATABASE_PATH: path.join(dir, "shop.sqlite"), SESSION_SECRETS: "bench-secret-0123456789-0123456789-0123", LOG_LEVEL: "silent", CLASSROOM: "false" },
+  {
+    DATABASE_PATH: path.join(dir, "shop.sqlite"),
+    SESSION_SECRETS: "bench-secret-0123456789-0123456789-0123",
+    LOG_LEVEL: "silent",
+    CLASSROOM: "false",
+    NEW_SESSIONS_PER_CLIENT: "0", // one address makes all the benchmark's shoppers
+  },
   root,
 );
 

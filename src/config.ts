@@ -42,6 +42,13 @@ export interface Config {
   readonly redisUrl: string;
   /** How long one Redis call may take before the request gets a 503 (a frozen Redis never hangs a request). */
   readonly redisTimeoutMs: number;
+  /**
+   * New sessions one client address may start per 10 minutes (0: no limit). A shopper who already
+   * has a session is never counted; a flood that drops its cookie is (middleware/new-session-limit.ts).
+   */
+  readonly newSessionsPerClient: number;
+  /** The memory technique's bound: at most this many sessions; beyond it new ones get a 503 (memory-store.ts). */
+  readonly memoryMaxSessions: number;
   /** Names this process in a response header and the X-ray panel (several instances behind a balancer). */
   readonly instanceName: string;
   /** Classroom features (X-ray panel, labs, instructor dashboard). On by default outside production. */
@@ -92,6 +99,8 @@ const schema = z.object({
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "silent"]).default("info"),
   SESSION_STORE: z.enum(["sqlite", "memory", "cookie", "redis"], "SESSION_STORE must be one of sqlite, memory, cookie, redis").default("sqlite"),
   REDIS_TIMEOUT_MS: integer("REDIS_TIMEOUT_MS", 50, 10_000).default(1500),
+  NEW_SESSIONS_PER_CLIENT: integer("NEW_SESSIONS_PER_CLIENT", 0, 1_000_000).default(600),
+  MEMORY_MAX_SESSIONS: integer("MEMORY_MAX_SESSIONS", 1, 10_000_000).default(20_000),
   REDIS_URL: z
     .string()
     .trim()
@@ -205,6 +214,8 @@ export function readConfig(env: Record<string, string | undefined>, root: string
     sessionStore: e.SESSION_STORE,
     redisUrl: e.REDIS_URL,
     redisTimeoutMs: e.REDIS_TIMEOUT_MS,
+    newSessionsPerClient: e.NEW_SESSIONS_PER_CLIENT,
+    memoryMaxSessions: e.MEMORY_MAX_SESSIONS,
     instanceName: e.INSTANCE_NAME ?? `shop-${e.PORT}`,
     classroom: e.CLASSROOM ?? !production,
     instructorPassword: e.INSTRUCTOR_PASSWORD ?? null,

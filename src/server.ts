@@ -51,7 +51,10 @@ try {
 
 // The readiness probe turns 503 the moment draining begins (src/http-drain.ts, step 0).
 const server = createHttpServer(withHealthProbes(shop.app, () => !drainer.draining));
-const drainer = createDrainer(server);
+// At most 3 s for the requests in flight (each has its own deadline: Redis's, SQLite's busy wait)
+// and 2 s for closing the shop (shop.ts): a SIGTERM ends the process within 5 s, whatever it does
+// (plus SHUTDOWN_DELAY_SECONDS, when set, during which it still serves).
+const drainer = createDrainer(server, { deadlineMs: 3_000 });
 server.listen(config.port, config.host, () => {
   const address = server.address();
   const port = typeof address === "object" && address ? address.port : config.port;

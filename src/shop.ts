@@ -15,6 +15,7 @@ import type { Logger } from "./log.ts";
 import { createClassroom } from "./classroom/classroom.ts";
 import { withSavedCarts } from "./accounts/account-storage.ts";
 import { createSavedCarts } from "./accounts/saved-carts.ts";
+import { withNewSessionLimit } from "./middleware/new-session-limit.ts";
 import { startSessionCleanup } from "./session/cleanup.ts";
 import { NOTICE_GRACE_MS } from "./session/storage.ts";
 import { createDatabaseLimitStores, createRedisLimitStores, type LimitStores } from "./middleware/limit-stores.ts";
@@ -74,7 +75,9 @@ export async function createShop(config: Config, deps: ShopDeps) {
   const { store } = layer;
   // The account's saved cart, written through on every change of a signed-in session (src/accounts/).
   const savedCarts = createSavedCarts(db);
-  const sessions = withSavedCarts(deps.sessions ?? layer.storage, {
+  // A flood that drops its cookie makes a new session per request: limited per client (middleware/new-session-limit.ts).
+  const limited = withNewSessionLimit(deps.sessions ?? layer.storage, { perClient: config.newSessionsPerClient });
+  const sessions = withSavedCarts(limited, {
     savedCarts,
     clock,
     onError: (err) => log.warn({ err }, "saved cart not updated; it catches up at the next change"),
@@ -120,9 +123,9 @@ export async function createShop(config: Config, deps: ShopDeps) {
     async close() {
       clearInterval(pruneEndings);
       limits.close();
-      await cleanup?.stop();
-      await layer.close();
-      await checkpointer?.stop();
+      await cleanup?.stop(); // ends a sweep after its current batch
+      // Independent of each other, each bounded (about 1 s): together they fit a shutdown's 5 s.
+      await Promise.all([layer.close(), checkpointer?.stop()]);
       if (ownsDb) db.close();
     },
   };

@@ -47,7 +47,7 @@ export async function createSessionLayer({
     case "sqlite":
       return overStore(createSqliteStore(db, { busyTimeoutMs: config.sqliteBusyTimeoutMs }));
     case "memory":
-      return overStore(createMemoryStore());
+      return overStore(createMemoryStore({ maxSessions: config.memoryMaxSessions }));
     case "cookie":
       return { storage: createCookieSessionStorage({ ...config, clock }), store: null, close: async () => {} };
     case "redis": {
