@@ -76,7 +76,7 @@ export async function createShop(config: Config, deps: ShopDeps) {
   // The account's saved cart, written through on every change of a signed-in session (src/accounts/).
   const savedCarts = createSavedCarts(db);
   // A flood that drops its cookie makes a new session per request: limited per client (middleware/new-session-limit.ts).
-  const limited = withNewSessionLimit(deps.sessions ?? layer.storage, { perClient: config.newSessionsPerClient });
+  const limited = withNewSessionLimit(deps.sessions ?? layer.storage, { perClient: config.newSessionsPerClient, counts: limits.storeFor("new-session") });
   const sessions = withSavedCarts(limited, {
     savedCarts,
     clock,

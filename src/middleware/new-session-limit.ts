@@ -14,9 +14,10 @@
  * counted), while a flood is cut to one new session a second. Behind a proxy set TRUST_PROXY, or
  * every visitor is one address. IPv6 addresses count per /56 (express-rate-limit's ipKeyGenerator):
  * one subscriber gets a whole range. The cookie technique stores nothing on the server: no limit.
+ * The counts are kept where the other limits' are (limit-stores.ts), so N instances admit what one does.
  */
 import type { Request, Response } from "express";
-import { ipKeyGenerator, MemoryStore, type Options } from "express-rate-limit";
+import { ipKeyGenerator, type Options, type Store } from "express-rate-limit";
 import { HttpError } from "../errors.ts";
 import type { Session, SessionStorage } from "../session/types.ts";
 
@@ -35,11 +36,10 @@ export class TooManyNewSessionsError extends HttpError {
   }
 }
 
-export function withNewSessionLimit(inner: SessionStorage, { perClient }: { perClient: number }): SessionStorage {
+export function withNewSessionLimit(inner: SessionStorage, { perClient, counts }: { perClient: number; counts: Store }): SessionStorage {
   if (perClient <= 0 || inner.technique === "cookie") return inner;
-  // express-rate-limit's store: fixed windows, and its memory is bounded (a window's counts are dropped after the next).
-  const counts = new MemoryStore();
-  counts.init({ windowMs: WINDOW_MS } as Options);
+  // An express-rate-limit store (fixed windows), shared by every instance: limit-stores.ts.
+  void counts.init?.({ windowMs: WINDOW_MS } as Options);
 
   /** Throws the 429 when this request would start one session too many from its address. */
   const admit = async (session: Session, res: Response) => {
