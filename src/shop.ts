@@ -18,6 +18,7 @@ import { createSavedCarts } from "./accounts/saved-carts.ts";
 import { startSessionCleanup } from "./session/cleanup.ts";
 import { NOTICE_GRACE_MS } from "./session/storage.ts";
 import { connectRedisStore } from "./session/redis.ts";
+import { connectPostgresStore } from "./session/postgres.ts";
 import { createSessionLayer } from "./session/technique.ts";
 import type { SessionStorage } from "./session/types.ts";
 
@@ -54,7 +55,14 @@ export async function createShop(config: Config, deps: ShopDeps) {
   const clock = classroom.clock;
   let layer: Awaited<ReturnType<typeof createSessionLayer>>;
   try {
-    layer = await createSessionLayer({ config, db, clock, createStorage: classroom.createStorage, createRedisStore: (c) => connectRedisStore(c, log) });
+    layer = await createSessionLayer({
+      config,
+      db,
+      clock,
+      createStorage: classroom.createStorage,
+      createRedisStore: (c) => connectRedisStore(c, log),
+      createPostgresStore: (c) => connectPostgresStore(c, root, log),
+    });
   } catch (error) {
     await checkpointer?.stop();
     if (ownsDb) db.close();
