@@ -136,6 +136,15 @@ export async function startPostgresServer() {
       await client.end();
       return { name, options: `-c search_path=${name}` };
     },
+    /** A fresh, empty database on this cluster: its URL (for a whole shop: DATABASE_URL). */
+    async database() {
+      const name = `shop_${Math.random().toString(36).slice(2, 10)}`;
+      const client = new pg.Client({ connectionString: url });
+      await client.connect();
+      await client.query(`CREATE DATABASE ${name}`);
+      await client.end();
+      return url.replace(/\/postgres$/, `/${name}`);
+    },
     async close() {
       process.removeListener("exit", onExit);
       if ((child as ChildProcess | null)?.exitCode === null) this.signal("SIGCONT");
