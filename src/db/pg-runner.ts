@@ -10,7 +10,7 @@
  *    `release(err)`, which makes the pool destroy it (its socket may hold a reply that will never
  *    come: `query_timeout` alone leaves it half-open, node-postgres #3399) instead of reusing it;
  *  - `pool.on('error')`: an idle client whose server went away emits an error, which would end the
- *    process without a listener (node-postgres #2386);
+ *    process without a listener (node-postgres #2386); a checked-out client gets a listener of ours;
  *  - the server ends any transaction left idle longer than the deadline
  *    (idle_in_transaction_session_timeout): a paused instance can hold a row lock for that long at
  *    most, and its late COMMIT then fails instead of landing.
@@ -44,8 +44,12 @@ export interface PgRunnerOptions {
   onIdleError?: (error: Error) => void;
 }
 
-/** SQLSTATE classes that mean "the server, not the statement": connection (08), resources (53), shutdown/crash (57P), lock wait (55P03), cancelled (57014). */
-const UNAVAILABLE = /^(08|53|57P|55P03|57014|40001|40P01)/;
+/**
+ * SQLSTATEs that mean "the server, not the statement": connection (08), resources (53), shutdown or
+ * crash (57P), lock wait (55P03), cancelled (57014), our transaction ended by the server for idling
+ * (25P03: this instance was paused past the deadline), serialization or deadlock (40001, 40P01).
+ */
+const UNAVAILABLE = /^(08|53|57P|55P03|57014|25P03|25P04|40001|40P01)/;
 const isUnavailable = (error: unknown) => {
   const code = (error as { code?: unknown } | null)?.code;
   if (typeof code === "string") return UNAVAILABLE.test(code) || /^E(CONNREFUSED|CONNRESET|PIPE|HOSTUNREACH|NETUNREACH|TIMEDOUT|NOENT)$/.test(code);
@@ -90,10 +94,15 @@ export function createPgRunner({ connectionString, deadlineMs, max = 10, options
   async function withClient<T>(work: (query: Query) => Promise<T>): Promise<T> {
     const client = await pool.connect().catch(translate);
     const broken: { error?: Error } = {};
+    // A checked-out client whose connection dies emits 'error', and pg-pool listens only while it is
+    // idle: without this listener, a restart or a cut link in mid-statement would end the process.
+    const onError = (error: Error) => void (broken.error ??= error);
+    client.on("error", onError);
     const query: Query = async (sql, params) => (await timed(broken, client.query(sql, params))).rows as never;
     try {
       return await work(query);
     } finally {
+      client.removeListener("error", onError);
       client.release(broken.error); // with an error: the pool closes this client instead of reusing it
     }
   }

@@ -9,8 +9,9 @@ import assert from "node:assert/strict";
 import { sign } from "cookie-signature";
 import pg from "pg";
 import { addToCart, Client, register, SECRET_A, startTestApp } from "../test/harness.ts";
+import { INSTRUCTOR_PASSWORD, instructorOn } from "../test/classroom.ts";
 import { type PostgresServer, startPostgresServer } from "../test/postgres-server.ts";
-import { hashSessionId, newSessionId } from "./id.ts";
+import { fingerprint, hashSessionId, newSessionId } from "./id.ts";
 import { sealFor } from "./seal.ts";
 
 type App = Awaited<ReturnType<typeof startTestApp>>;
@@ -185,5 +186,43 @@ describe("postgres technique: hostile cookies", () => {
     }
     assert.equal((await rows()).length, 1, "no row made for any of them");
     assert.equal(Client.badge((await victim.get("/cart")).text), 3, "the victim's cart is untouched");
+  });
+});
+
+describe("postgres technique: in class", () => {
+  it("the X-ray draws a PostgreSQL store lane: the lookup by hash, the sealed record, the atomic update", async () => {
+    const { app } = await shop();
+    const c = app.client();
+    await c.get("/");
+    await c.post("/xray", { on: "1", returnTo: "/" });
+    await addToCart(c, 1, 1);
+    await addToCart(c, 2, 1);
+    const fp = fingerprint(c.sessionKey()!);
+    const [now, before] = [...(await c.get("/cart")).text.matchAll(/<svg class="sequence"[\s\S]*?<\/svg>/g)].map((m) =>
+      [...m[0].matchAll(/<text[^>]*>([^<]*)<\/text>/g)].map((t) => t[1]!),
+    );
+    assert.ok(now && before, "two pictures: this request and the one before");
+    assert.deepEqual(now.slice(0, 3), ["Browser", "Shop", "PostgreSQL"]);
+    assert.ok(now.includes(`get(sha256(ID) = ‹${fp}›)`), now.join(" | "));
+    assert.ok(now.includes("sealed record"));
+    assert.ok(before.includes(`update(‹${fp}›): atomic`), before.join(" | "));
+  });
+
+  it("the dashboard lists its sessions and counts them; after the demo clock passes the idle timeout, Sweep now removes them", async () => {
+    const { app, rows } = await shop({ INSTRUCTOR_PASSWORD });
+    const shopper = app.client();
+    await addToCart(shopper, 1, 1);
+    const teacher = await instructorOn(app, "/instructor");
+    const page = (await teacher.get("/instructor")).text;
+    assert.match(page, /data-testid="technique">postgres</);
+    assert.match(page, new RegExp(`data-fingerprint="${fingerprint(shopper.sessionKey()!)}"`));
+    assert.match(page, /data-testid="live-count">1</);
+    // The dashboard's fast-forward: the shop's clock runs ahead of PostgreSQL's, and the later clock decides.
+    assert.equal((await teacher.post("/instructor/clock", { minutes: "31" })).status, 303);
+    assert.match((await teacher.get("/instructor")).text, /data-testid="expired-count">1</);
+    const sweep = await teacher.post("/instructor/sweep");
+    assert.equal(sweep.status, 303);
+    assert.match((await teacher.get("/instructor")).text, /removed 1 expired session/);
+    assert.equal((await rows()).length, 0, "the row is gone from PostgreSQL");
   });
 });
