@@ -96,7 +96,9 @@ export function createPgRunner({ connectionString, deadlineMs, max = 10, options
     const broken: { error?: Error } = {};
     // A checked-out client whose connection dies emits 'error', and pg-pool listens only while it is
     // idle: without this listener, a restart or a cut link in mid-statement would end the process.
-    const onError = (error: Error) => void (broken.error ??= error);
+    const onError = (error: Error) => {
+      broken.error ??= error;
+    };
     client.on("error", onError);
     const query: Query = async (sql, params) => (await timed(broken, client.query(sql, params))).rows as never;
     try {
