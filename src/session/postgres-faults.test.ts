@@ -166,9 +166,9 @@ describe("postgres technique under faults", () => {
     it(`the link cut ${when} COMMIT: the 503 page, the change ${when === "before" ? "not saved" : "saved (the reply was lost)"}, nothing else touched; served again`, {
       timeout: 30_000,
     }, async () => {
+      const { app } = await shop();
       for (let trial = 0; trial < TRIALS; trial++) {
-        const { app } = await shop();
-        const c = app.client();
+        const c = app.client(); // a new shopper each trial, on the same shop
         c.timeoutMs = 10_000;
         await addToCart(c, 1, 1);
         await c.get("/");

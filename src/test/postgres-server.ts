@@ -26,6 +26,9 @@ import { freePort } from "./processes.ts";
 
 const BIN = ["/usr/lib/postgresql/17/bin", "/usr/lib/postgresql/16/bin", "/usr/lib/postgresql/15/bin"].find((d) => fs.existsSync(path.join(d, "initdb")));
 
+/** Whether Debian's postgresql (initdb, postgres) is installed: `npm run classroom` offers the fifth technique only then. */
+export const postgresInstalled = () => BIN !== undefined;
+
 /** The uid/gid to run as: the `postgres` user when we are root, else ourselves. */
 function runAs(): { uid?: number; gid?: number } {
   if (process.getuid?.() !== 0) return {};
@@ -117,6 +120,8 @@ export async function startPostgresServer() {
     },
     stop,
     start,
+    /** The postmaster and its backends now (the benchmark counts their CPU with the stack that uses them). */
+    processes,
     /** SIGSTOP/SIGCONT to the whole server: connections stay open, nothing answers. */
     signal(sig: "SIGSTOP" | "SIGCONT") {
       for (const pid of processes()) {
