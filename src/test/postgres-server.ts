@@ -44,13 +44,16 @@ function runAs(): { uid?: number; gid?: number } {
 
 export type PostgresServer = Awaited<ReturnType<typeof startPostgresServer>>;
 
-export async function startPostgresServer() {
-  if (!BIN) throw new Error("PostgreSQL is not installed: these tests need a real server. Install Debian's postgresql (apt-get install postgresql).");
+/** `binDir`: where initdb and postgres are (found in Debian's places by default; a test gives a wrong one on purpose). */
+export async function startPostgresServer({ binDir = BIN }: { binDir?: string } = {}) {
+  if (!binDir || !fs.existsSync(path.join(binDir, "initdb"))) {
+    throw new Error("PostgreSQL is not installed: these tests need a real server. Install Debian's postgresql (apt-get install postgresql).");
+  }
   const user = runAs();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "pg-test-"));
   if (user.uid !== undefined) fs.chownSync(dir, user.uid, user.gid!);
   const data = path.join(dir, "data");
-  execFileSync(path.join(BIN, "initdb"), ["-D", data, "-U", "app", "-A", "trust", "-N", "-E", "UTF8", "--no-locale"], { ...user, stdio: "ignore" });
+  execFileSync(path.join(binDir, "initdb"), ["-D", data, "-U", "app", "-A", "trust", "-N", "-E", "UTF8", "--no-locale"], { ...user, stdio: "ignore" });
   const port = await freePort();
   const url = `postgres://app@127.0.0.1:${port}/postgres`;
   let child: ChildProcess | null = null;
@@ -70,7 +73,7 @@ export async function startPostgresServer() {
   };
   const start = async () => {
     child = spawn(
-      path.join(BIN, "postgres"),
+      path.join(binDir, "postgres"),
       ["-D", data, "-k", dir, "-c", "listen_addresses=127.0.0.1", "-p", String(port), "-F", "-c", "full_page_writes=off", "-c", "max_connections=200"],
       { ...user, stdio: ["ignore", "ignore", fs.openSync(path.join(dir, "log"), "a")] },
     );

@@ -121,3 +121,9 @@ describe("postgres store across instances", () => {
     assert.deepEqual(await runners[0]!.query("SELECT version FROM schema_migrations"), [{ version: 1 }]);
   });
 });
+
+describe("a machine without PostgreSQL", () => {
+  it("fails the PostgreSQL tests with the package to install, never skips them", async () => {
+    await assert.rejects(startPostgresServer({ binDir: "/nonexistent/postgresql/bin" }), /Install Debian's postgresql \(apt-get install postgresql\)/);
+  });
+});
