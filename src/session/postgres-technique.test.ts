@@ -225,4 +225,14 @@ describe("postgres technique: in class", () => {
     assert.match((await teacher.get("/instructor")).text, /removed 1 expired session/);
     assert.equal((await rows()).length, 0, "the row is gone from PostgreSQL");
   });
+
+  it("lab 15 names what a thief would copy here: the sessions table in PostgreSQL", async () => {
+    const { app } = await shop({ INSTRUCTOR_PASSWORD });
+    const c = app.client();
+    await addToCart(c, 1, 1);
+    const page = await c.get("/labs/15");
+    assert.equal(page.status, 200);
+    assert.match(page.text, /the sessions table in PostgreSQL \(what a pg_dump, a backup or a replica holds\)/);
+    assert.doesNotMatch(page.text, /undefined/);
+  });
 });
