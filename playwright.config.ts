@@ -16,20 +16,21 @@ if (!process.env.E2E_DB_DIR) {
 }
 
 /**
- * The whole suite runs once per session technique (CI runs all four: sqlite, memory, cookie, redis): one server per technique,
+ * The whole suite runs once per session technique (CI runs all five: sqlite, memory, cookie, redis, postgres): one server per technique,
  * each with its own database file, and one Playwright project per server. Specs ask
  * `technique()` (e2e/helpers.ts) where the behaviour must differ, and assert the difference.
  * Specs under e2e/labs-isolated/ and e2e/isolated/ start their own servers (restarts, demo clock,
  * vulnerable modes change a whole server), so they run once, in the sqlite project; a spec there
  * that concerns every technique starts one shop per technique itself.
  */
-// E2E_PORT_BASE moves the four servers (3217–3220 by default), so two checkouts can run the suite at once.
+// E2E_PORT_BASE moves the five servers (3217–3221 by default), so two checkouts can run the suite at once.
 const portBase = Number(process.env.E2E_PORT_BASE ?? 3217);
 const techniques = [
   { name: "sqlite", port: portBase },
   { name: "memory", port: portBase + 1 },
   { name: "cookie", port: portBase + 2 },
   { name: "redis", port: portBase + 3 },
+  { name: "postgres", port: portBase + 4 },
 ] as const;
 /**
  * The page checks (html-validate + axe at two widths, e2e/a11y.spec.ts) render the same templates on
@@ -71,8 +72,8 @@ export default defineConfig({
   webServer: techniques.map((t) => {
     fs.mkdirSync(path.join(process.env.E2E_DB_DIR!, t.name), { recursive: true });
     return {
-      // The redis project's server brings its own redis-server (e2e/redis-web-server.ts).
-      command: t.name === "redis" ? "node e2e/redis-web-server.ts" : "node src/server.ts",
+      // The redis and postgres projects' servers bring their own database server (e2e/*-web-server.ts).
+      command: t.name === "redis" || t.name === "postgres" ? `node e2e/${t.name}-web-server.ts` : "node src/server.ts",
       url: `http://127.0.0.1:${t.port}/`,
       reuseExistingServer: false,
       timeout: 60_000,

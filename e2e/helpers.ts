@@ -131,7 +131,7 @@ export function idHashOf(cookieValue: string): string {
 }
 
 /** The session technique of the shop this project runs against (playwright.config.ts: one project per technique). */
-export type Technique = "sqlite" | "memory" | "cookie" | "redis";
+export type Technique = "sqlite" | "memory" | "cookie" | "redis" | "postgres";
 export function technique(): Technique {
   return (test.info().project.metadata as { technique?: Technique }).technique ?? "sqlite";
 }

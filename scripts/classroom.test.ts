@@ -11,9 +11,9 @@ import { Client, root, tempDir } from "../src/test/harness.ts";
 import { consecutiveFreePorts } from "../src/test/processes.ts";
 
 describe("npm run classroom", () => {
-  it("serves the SQLite, memory and cookie shops side by side, each labelled, and stops on SIGTERM", async () => {
+  it("serves the SQLite, memory, cookie and PostgreSQL shops side by side, each labelled, and stops on SIGTERM", async () => {
     const dir = tempDir();
-    const port = await consecutiveFreePorts(3);
+    const port = await consecutiveFreePorts(4);
     const child = spawn(process.execPath, [path.join(root, "scripts/classroom.ts"), "--port", String(port)], {
       cwd: root,
       env: { ...process.env, DATABASE_PATH: path.join(dir, "classroom.sqlite"), INSTRUCTOR_PASSWORD: "classroom-test-password", LOG_LEVEL: "warn" },
@@ -25,16 +25,18 @@ describe("npm run classroom", () => {
     try {
       for (let i = 0; i < 600 && !out.includes("Keys: m = restart"); i++) await new Promise((r) => setTimeout(r, 100));
       assert.match(out, /Keys: m = restart/, `the classroom printed its addresses:\n${out}`);
-      for (const [offset, name] of [
-        [0, "SQLite"],
-        [1, "Memory"],
-        [2, "Cookie"],
+      // The fourth (PostgreSQL) runs on a cluster the classroom starts itself (Debian's postgresql, which CI installs).
+      for (const [offset, name, technique] of [
+        [0, "SQLite", "sqlite"],
+        [1, "Memory", "memory"],
+        [2, "Cookie", "cookie"],
+        [3, "PostgreSQL", "postgres"],
       ] as const) {
         const res = await fetch(`http://127.0.0.1:${port + offset}/labs`);
         assert.equal(res.status, 200);
         const html = await res.text();
         assert.match(html, new RegExp(`Classroom :${port + offset} · ${name} sessions`), `${name} shop is labelled in its header`);
-        assert.equal(res.headers.get("x-served-by"), `${name.toLowerCase()}-${port + offset}`);
+        assert.equal(res.headers.get("x-served-by"), `${technique}-${port + offset}`);
       }
       // Vulnerable modes are allowed in the classroom (still off): the instructor could switch them on.
       assert.doesNotMatch(await (await fetch(`http://127.0.0.1:${port}/`)).text(), /Deliberately vulnerable/);
@@ -58,7 +60,7 @@ describe("npm run classroom", () => {
       const exited = new Promise<number | null>((resolve) => child.once("exit", resolve));
       const asked = Date.now();
       child.kill("SIGTERM");
-      assert.equal(await exited, 0, "the classroom stops all three shops and exits cleanly");
+      assert.equal(await exited, 0, "the classroom stops all the shops (and its PostgreSQL cluster) and exits cleanly");
       assert.ok(Date.now() - asked < 8_000, "an open live-dashboard stream does not hold up the shutdown (the force-exit comes at 10 s)");
       fs.rmSync(dir, { recursive: true, force: true });
     }

@@ -23,6 +23,28 @@ describe("readConfig", () => {
     assert.ok(Object.isFrozen(c));
   });
 
+  it("takes the PostgreSQL technique's database, deadline and pool, and names what is wrong with bad ones", () => {
+    const c = readConfig(
+      { SESSION_STORE: "postgres", DATABASE_URL: "postgresql://shop@db.internal:5432/shop", PG_QUERY_DEADLINE_MS: "800", PG_POOL_MAX: "4" },
+      "/app",
+    );
+    assert.equal(c.sessionStore, "postgres");
+    assert.equal(c.databaseUrl, "postgresql://shop@db.internal:5432/shop");
+    assert.equal(c.pgQueryDeadlineMs, 800);
+    assert.equal(c.pgPoolMax, 4);
+    assert.equal(readConfig({}, "/app").pgQueryDeadlineMs, 1500, "the README's default");
+    for (const [env, message] of [
+      [{ DATABASE_URL: "mysql://x/y" }, /DATABASE_URL must start with postgres:\/\/ or postgresql:\/\//],
+      [{ PG_QUERY_DEADLINE_MS: "0" }, /PG_QUERY_DEADLINE_MS must be between 50 and 10000/],
+      [{ PG_POOL_MAX: "lots" }, /PG_POOL_MAX must be a whole number/],
+    ] as const) {
+      assert.throws(
+        () => readConfig(env, "/app"),
+        (e: Error) => e instanceof ConfigError && message.test(e.message),
+      );
+    }
+  });
+
   it("refuses to start in production without SESSION_SECRETS", () => {
     assert.throws(
       () => readConfig({ NODE_ENV: "production" }, "/app"),

@@ -38,8 +38,14 @@ export interface Config {
   readonly trustProxy: false | number | string;
   readonly logLevel: "fatal" | "error" | "warn" | "info" | "debug" | "silent";
   /** Where sessions live: the three techniques of the source texts, and Redis for scale. */
-  readonly sessionStore: "sqlite" | "memory" | "cookie" | "redis";
+  readonly sessionStore: "sqlite" | "memory" | "cookie" | "redis" | "postgres";
   readonly redisUrl: string;
+  /** The PostgreSQL technique's database (postgres://user:password@host:port/database). */
+  readonly databaseUrl: string;
+  /** How long one PostgreSQL statement (or a wait for a pooled connection) may take before the request gets a 503. */
+  readonly pgQueryDeadlineMs: number;
+  /** Connections per instance: instances × this (+ sweepers) must stay under the server's max_connections. */
+  readonly pgPoolMax: number;
   /** How long one Redis call may take before the request gets a 503 (a frozen Redis never hangs a request). */
   readonly redisTimeoutMs: number;
   /**
@@ -97,7 +103,9 @@ const schema = z.object({
   COOKIE_SECURE: bool("COOKIE_SECURE").default(false),
   TRUST_PROXY: z.string().trim().optional(),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "silent"]).default("info"),
-  SESSION_STORE: z.enum(["sqlite", "memory", "cookie", "redis"], "SESSION_STORE must be one of sqlite, memory, cookie, redis").default("sqlite"),
+  SESSION_STORE: z
+    .enum(["sqlite", "memory", "cookie", "redis", "postgres"], "SESSION_STORE must be one of sqlite, memory, cookie, redis, postgres")
+    .default("sqlite"),
   REDIS_TIMEOUT_MS: integer("REDIS_TIMEOUT_MS", 50, 10_000).default(1500),
   NEW_SESSIONS_PER_CLIENT: integer("NEW_SESSIONS_PER_CLIENT", 0, 1_000_000).default(600),
   MEMORY_MAX_SESSIONS: integer("MEMORY_MAX_SESSIONS", 1, 10_000_000).default(20_000),
@@ -106,6 +114,13 @@ const schema = z.object({
     .trim()
     .regex(/^rediss?:\/\//, "REDIS_URL must start with redis:// or rediss://")
     .default("redis://127.0.0.1:6379"),
+  DATABASE_URL: z
+    .string()
+    .trim()
+    .regex(/^postgres(ql)?:\/\//, "DATABASE_URL must start with postgres:// or postgresql://")
+    .default("postgres://127.0.0.1:5432/stateful_shop"),
+  PG_QUERY_DEADLINE_MS: integer("PG_QUERY_DEADLINE_MS", 50, 10_000).default(1500),
+  PG_POOL_MAX: integer("PG_POOL_MAX", 1, 100).default(10),
   INSTANCE_NAME: z
     .string()
     .trim()
@@ -216,6 +231,9 @@ export function readConfig(env: Record<string, string | undefined>, root: string
     redisTimeoutMs: e.REDIS_TIMEOUT_MS,
     newSessionsPerClient: e.NEW_SESSIONS_PER_CLIENT,
     memoryMaxSessions: e.MEMORY_MAX_SESSIONS,
+    databaseUrl: e.DATABASE_URL,
+    pgQueryDeadlineMs: e.PG_QUERY_DEADLINE_MS,
+    pgPoolMax: e.PG_POOL_MAX,
     instanceName: e.INSTANCE_NAME ?? `shop-${e.PORT}`,
     classroom: e.CLASSROOM ?? !production,
     instructorPassword: e.INSTRUCTOR_PASSWORD ?? null,

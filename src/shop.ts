@@ -20,6 +20,7 @@ import { startSessionCleanup } from "./session/cleanup.ts";
 import { NOTICE_GRACE_MS } from "./session/storage.ts";
 import { createDatabaseLimitStores, createRedisLimitStores, type LimitStores } from "./middleware/limit-stores.ts";
 import { connectRedisStore } from "./session/redis.ts";
+import { connectPostgresStore } from "./session/postgres.ts";
 import { createSessionLayer } from "./session/technique.ts";
 import type { SessionStorage } from "./session/types.ts";
 
@@ -65,7 +66,14 @@ export async function createShop(config: Config, deps: ShopDeps) {
       limits = createRedisLimitStores(redisStore.client, { timeoutMs: c.redisTimeoutMs });
       return redisStore;
     };
-    layer = await createSessionLayer({ config, db, clock, createStorage: classroom.createStorage, createRedisStore });
+    layer = await createSessionLayer({
+      config,
+      db,
+      clock,
+      createStorage: classroom.createStorage,
+      createRedisStore,
+      createPostgresStore: (c) => connectPostgresStore(c, root, log),
+    });
   } catch (error) {
     limits.close();
     await checkpointer?.stop();

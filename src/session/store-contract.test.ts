@@ -12,6 +12,7 @@ import { createSqliteStore } from "./stores/sqlite-store.ts";
 import { createRedisStore } from "./stores/redis-store.ts";
 import { startRedisServer } from "../test/redis-server.ts";
 import { createClient } from "redis";
+import { deferredStore, newPostgresStore, startPostgresServer } from "../test/postgres-server.ts";
 import type { ServerStore } from "./directory.ts";
 import type { SessionData, StoredSession } from "./types.ts";
 
@@ -46,10 +47,23 @@ cleanups.push(async () => {
 });
 let redisPrefix = 0;
 
+// A real PostgreSQL cluster of this file's own (fails loudly, naming the package, when it is not installed).
+const postgres = await startPostgresServer();
+cleanups.push(() => postgres.close());
+
 const stores: [string, () => ServerStore][] = [
   ["memory", () => createMemoryStore()],
   // Each store gets its own key prefix, so the tests see only their own records.
   ["redis", () => createRedisStore(redisClient, { prefix: `contract${++redisPrefix}:` })],
+  [
+    "postgres",
+    () => {
+      // Each store gets its own schema, so the tests see only their own rows.
+      const store = newPostgresStore(postgres);
+      cleanups.unshift(async () => (await store).close());
+      return deferredStore(store);
+    },
+  ],
   [
     "sqlite (file)",
     () => {

@@ -27,6 +27,8 @@ export interface SessionLayerDeps {
   clock: Clock;
   /** Builds the Redis store; injected so this file does not need a Redis client. */
   createRedisStore?: (config: Config) => Promise<ServerStore & { close(): Promise<void> }>;
+  /** Builds the PostgreSQL store (session/postgres.ts); injected for the same reason. */
+  createPostgresStore?: (config: Config) => Promise<ServerStore & { close(): Promise<void> }>;
   /** Builds the storage over a store: the honest one unless the classroom wraps it (src/classroom/). */
   createStorage?: (options: SessionStorageOptions) => SessionStorage;
 }
@@ -36,6 +38,7 @@ export async function createSessionLayer({
   db,
   clock,
   createRedisStore,
+  createPostgresStore,
   createStorage = createSessionStorage,
 }: SessionLayerDeps): Promise<SessionLayer> {
   const overStore = (store: ServerStore, close = async () => {}): SessionLayer => ({
@@ -53,6 +56,11 @@ export async function createSessionLayer({
     case "redis": {
       if (!createRedisStore) throw new Error("The redis technique is not available in this build");
       const store = await createRedisStore(config);
+      return overStore(store, () => store.close());
+    }
+    case "postgres": {
+      if (!createPostgresStore) throw new Error("The postgres technique is not available in this build");
+      const store = await createPostgresStore(config);
       return overStore(store, () => store.close());
     }
   }

@@ -100,8 +100,8 @@ export interface SessionEvents {
 }
 export type SessionEvent = keyof SessionEvents;
 
-/** The techniques of the source texts, plus Redis for scale. */
-export type Technique = "sqlite" | "memory" | "cookie" | "redis";
+/** The techniques of the source texts, plus Redis and PostgreSQL for scale (stores many machines share). */
+export type Technique = "sqlite" | "memory" | "cookie" | "redis" | "postgres";
 
 /** The cookie and the lifecycle (storage.ts over a store; cookie-storage.ts): routes only use these four calls. */
 export interface SessionStorage {
