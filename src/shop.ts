@@ -18,7 +18,7 @@ import { createSavedCarts } from "./accounts/saved-carts.ts";
 import { withNewSessionLimit } from "./middleware/new-session-limit.ts";
 import { startSessionCleanup } from "./session/cleanup.ts";
 import { NOTICE_GRACE_MS } from "./session/storage.ts";
-import { createDatabaseLimitStores, createRedisLimitStores, type LimitStores } from "./middleware/limit-stores.ts";
+import { createDatabaseLimitStores, createPostgresLimitStores, createRedisLimitStores, type LimitStores } from "./middleware/limit-stores.ts";
 import { connectRedisStore } from "./session/redis.ts";
 import { connectPostgresStore } from "./session/postgres.ts";
 import { createSessionLayer } from "./session/technique.ts";
@@ -72,7 +72,12 @@ export async function createShop(config: Config, deps: ShopDeps) {
       clock,
       createStorage: classroom.createStorage,
       createRedisStore,
-      createPostgresStore: (c) => connectPostgresStore(c, root, log),
+      createPostgresStore: async (c) => {
+        const postgresStore = await connectPostgresStore(c, root, log);
+        limits.close();
+        limits = createPostgresLimitStores(postgresStore.runner);
+        return postgresStore;
+      },
     });
   } catch (error) {
     limits.close();

@@ -1,13 +1,15 @@
 /**
- * The rate limits hold across instances: two shops on one database file, or two shops on one
- * Redis, allow together what one allows. When Redis cannot count, the limited form is refused
+ * The rate limits hold across instances: two shops on one database file, on one Redis, or on one
+ * PostgreSQL database, allow together what one allows. When Redis cannot count, the limited form is refused
  * (503), never counted per process.
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
+import pg from "pg";
 import { createClient } from "redis";
 import { StoreUnavailableError } from "../errors.ts";
 import { register, startTestApp, tempDir } from "../test/harness.ts";
+import { startPostgresServer } from "../test/postgres-server.ts";
 import { startRedisServer } from "../test/redis-server.ts";
 import { createRedisLimitStores } from "./limit-stores.ts";
 
@@ -109,6 +111,40 @@ describe("rate limits shared by every instance", () => {
         await client.close();
       }
     });
+  });
+});
+
+describe("rate limits shared by every instance, with sessions in PostgreSQL", () => {
+  it("two instances on separate SQLite files and one PostgreSQL database count together there", async () => {
+    const server = await startPostgresServer();
+    try {
+      const env = { SESSION_STORE: "postgres", DATABASE_URL: await server.database() };
+      const a = await startTestApp(env);
+      const b = await startTestApp(env);
+      try {
+        const { statuses, after } = await guessAcross([a, b]);
+        assert.deepEqual(statuses, Array(10).fill(401));
+        assert.deepEqual(
+          after.map((r) => r.status),
+          [429, 429],
+          "one count for the fleet",
+        );
+        const client = new pg.Client({ connectionString: env.DATABASE_URL });
+        await client.connect();
+        const { rows } = await client.query<{ hits: number }>("SELECT hits FROM rate_limits WHERE key LIKE 'sign-in-account:%'");
+        await client.end();
+        assert.deepEqual(
+          rows.map((r) => r.hits),
+          [12],
+          "10 failures and the 2 refused tries, in one row",
+        );
+      } finally {
+        await b.close();
+        await a.close();
+      }
+    } finally {
+      await server.close();
+    }
   });
 });
 

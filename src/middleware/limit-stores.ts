@@ -3,10 +3,11 @@
  * three instances allowed three times the password guesses. Here every instance counts in the same
  * place, so N instances allow what one allows:
  * - in Redis when the shop keeps its sessions there (rate-limit-redis: one Lua script per count);
+ * - in PostgreSQL when the sessions are there (a `rate_limits` table, the database's clock);
  * - otherwise in the shop's own database (the `rate_limits` table), which every process of the
  *   shop already shares.
  *
- * When that place cannot be reached, the limited request gets the 503 page ("nothing was saved"),
+ * When that place cannot be reached (Redis or PostgreSQL down, frozen past its deadline), the limited request gets the 503 page ("nothing was saved"),
  * as a session write would: a limit is never skipped, and a count is never kept per process, where
  * N instances would quietly allow N times the guesses. Only the forms behind a limit are affected
  * (sign-in, the password asked again, the instructor's password); browsing never passes one. With
@@ -15,6 +16,7 @@
 import type { Store, Options, IncrementResponse } from "express-rate-limit";
 import { RedisStore, type RedisReply } from "rate-limit-redis";
 import type { Db } from "../db/open.ts";
+import type { PgRunner } from "../db/pg-runner.ts";
 import { translatingUnavailable } from "../db/unavailable.ts";
 import { StoreUnavailableError } from "../errors.ts";
 
@@ -71,6 +73,46 @@ export function createDatabaseLimitStores(db: Db, { busyTimeoutMs, sweepMs = 60_
       // Another process's write lock: wait for it without blocking (up to SQLITE_BUSY_TIMEOUT_MS),
       // then the 503 page, as for every other write of the shop.
       return translatingUnavailable(store, { retryAsyncWhileBusyMs: busyTimeoutMs });
+    },
+    close: () => clearInterval(timer),
+  };
+}
+
+/** The counters in PostgreSQL: one upsert per count, by the database's clock; `query` has the store's deadline. */
+export function createPostgresLimitStores(runner: Pick<PgRunner, "query">, { sweepMs = 60_000 }: { sweepMs?: number } = {}): LimitStores {
+  const NOW_MS = "(extract(epoch from clock_timestamp()) * 1000)::bigint";
+  const timer = setInterval(() => {
+    runner.query(`DELETE FROM rate_limits WHERE key IN (SELECT key FROM rate_limits WHERE reset_at <= ${NOW_MS} LIMIT 1000)`).catch(() => {}); // the next sweep tries again; an old row is reset at its next use anyway
+  }, sweepMs);
+  timer.unref();
+  return {
+    storeFor(name) {
+      let windowMs = 0;
+      return {
+        localKeys: false,
+        prefix: `${name}:`,
+        init(options: Options) {
+          windowMs = options.windowMs;
+        },
+        async increment(key): Promise<IncrementResponse> {
+          // The row lock of ON CONFLICT makes two instances' counts of one client add up.
+          const [row] = await runner.query<{ hits: number; reset_at: string }>(
+            `INSERT INTO rate_limits AS r (key, hits, reset_at) VALUES ($1, 1, ${NOW_MS} + $2)
+             ON CONFLICT (key) DO UPDATE SET
+               hits     = CASE WHEN r.reset_at <= ${NOW_MS} THEN 1 ELSE r.hits + 1 END,
+               reset_at = CASE WHEN r.reset_at <= ${NOW_MS} THEN excluded.reset_at ELSE r.reset_at END
+             RETURNING hits, reset_at`,
+            [`${name}:${key}`, windowMs],
+          );
+          return { totalHits: row!.hits, resetTime: new Date(Number(row!.reset_at)) };
+        },
+        async decrement(key) {
+          await runner.query(`UPDATE rate_limits SET hits = greatest(hits - 1, 0) WHERE key = $1 AND reset_at > ${NOW_MS}`, [`${name}:${key}`]);
+        },
+        async resetKey(key) {
+          await runner.query("DELETE FROM rate_limits WHERE key = $1", [`${name}:${key}`]);
+        },
+      };
     },
     close: () => clearInterval(timer),
   };
