@@ -14,9 +14,9 @@ import { HttpError } from "../errors.ts";
 import type { Clock } from "../clock.ts";
 import type { Technique } from "../session/types.ts";
 import type { SavedCarts } from "./saved-carts.ts";
+import { SIGN_IN_FORMS } from "../middleware/csrf.ts";
 
 const SAFE = new Set(["GET", "HEAD", "OPTIONS"]);
-const SIGN_IN_FORMS = new Set(["/login", "/register", "/instructor/login"]);
 
 export interface NoticeDeps {
   savedCarts: SavedCarts;

@@ -10,7 +10,7 @@
  */
 import type { ListedSession, ServerStore } from "../directory.ts";
 import type { StoredSession } from "../types.ts";
-import { frozenCopy } from "./record-cache.ts";
+import { frozenCopy } from "../freeze.ts";
 
 export function createMemoryStore(): ServerStore & { readonly size: number } {
   const records = new Map<string, StoredSession>();
