@@ -4,6 +4,8 @@
  * and the same work minus the session layer).
  *
  *   node bench/app-server.ts <app-on|app-off> <dir>   → prints {"port": n}
+ *
+ * BENCH_WITHOUT=<speed-up>[,…] switches speed-ups off (src/session/technique.ts), for bench/speedups.ts.
  */
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -51,6 +53,12 @@ const shop = await createShop(config, {
   log: createLogger("silent"),
   root,
   cleanup: "off",
+  speedups: Object.fromEntries(
+    (process.env.BENCH_WITHOUT ?? "")
+      .split(",")
+      .filter(Boolean)
+      .map((name) => [name, false]),
+  ),
   ...(mode === "app-on" ? {} : { sessions: noSessions }),
 });
 const server = shop.app.listen(0, "127.0.0.1", () => {

@@ -6,6 +6,15 @@
  */
 import path from "node:path";
 import { createApp } from "./app.ts";
+import { createCartCarryOver } from "./accounts/carry-over.ts";
+import { createAudit } from "./auth/audit.ts";
+import { createPasswordHasher, type ScryptCost } from "./auth/password.ts";
+import { createUsers } from "./auth/users.ts";
+import { createCatalog } from "./catalog/catalog.ts";
+import { createClassroomLayer } from "./classroom/classroom-routes.ts";
+import { createCsrf } from "./middleware/csrf.ts";
+import { createFlash } from "./middleware/flash.ts";
+import { createOrders } from "./orders/orders.ts";
 import type { Clock } from "./clock.ts";
 import type { Config } from "./config.ts";
 import { migrate, seedCatalog } from "./db/migrate.ts";
@@ -21,7 +30,7 @@ import { NOTICE_GRACE_MS } from "./session/storage.ts";
 import { createDatabaseLimitStores, createPostgresLimitStores, createRedisLimitStores, type LimitStores } from "./middleware/limit-stores.ts";
 import { connectRedisStore } from "./session/redis.ts";
 import { connectPostgresStore } from "./session/postgres.ts";
-import { createSessionLayer } from "./session/technique.ts";
+import { createSessionLayer, type Speedups } from "./session/technique.ts";
 import type { SessionStorage } from "./session/types.ts";
 
 export interface ShopDeps {
@@ -40,6 +49,10 @@ export interface ShopDeps {
   cleanup?: { intervalMs: number } | "off";
   /** The benchmark's "sessions off": replaces the storage the routes use. */
   sessions?: SessionStorage;
+  /** scrypt's cost (OWASP's unless given): the tests' shops pass a cheaper one, password.test.ts checks OWASP's. */
+  passwordParams?: ScryptCost;
+  /** The benchmark's A/B of one speed-up: those switched off (technique.ts). */
+  speedups?: Partial<Speedups>;
 }
 
 export async function createShop(config: Config, deps: ShopDeps) {
@@ -78,6 +91,7 @@ export async function createShop(config: Config, deps: ShopDeps) {
         limits = createPostgresLimitStores(postgresStore.runner);
         return postgresStore;
       },
+      speedups: deps.speedups,
     });
   } catch (error) {
     limits.close();
@@ -120,7 +134,49 @@ export async function createShop(config: Config, deps: ShopDeps) {
         })
       : null;
 
-  const app = createApp({ config, db, sessions, store, clock, realClock: deps.clock, log, root, classroom, cleanup, savedCarts, limits });
+  // The services the routes share, built once.
+  const catalog = createCatalog(db);
+  const users = createUsers(db);
+  const orders = createOrders(db, classroom.createStockKeeping(db));
+  const flash = createFlash({ cookieName: config.cookieSecure ? "__Host-shop_flash" : "shop_flash", secure: config.cookieSecure });
+  const csrf = createCsrf(config.sessionSecrets, { cookieSecure: config.cookieSecure });
+  const audit = createAudit(log);
+  // Two of libuv's four threads at most for scrypt: the others keep serving files and compression.
+  const passwords = createPasswordHasher({ concurrency: 2, maxWaiting: 100, params: deps.passwordParams });
+  const carryOver = createCartCarryOver({ savedCarts, store, catalog, clock, policy: () => classroom.cartMergePolicy });
+  const services = {
+    catalog,
+    users,
+    orders,
+    sessions,
+    store,
+    flash,
+    clock,
+    audit,
+    passwords,
+    savedCarts,
+    carryOver,
+    limits,
+    busyTimeoutMs: config.sqliteBusyTimeoutMs,
+  };
+  const onSessionEnded = (key: string) => savedCarts.recordEnd(key, "instructor", clock.now());
+  const classroomLayer = createClassroomLayer({
+    config,
+    classroom,
+    store,
+    sessions,
+    catalog,
+    cleanup,
+    flash,
+    log,
+    realClock: deps.clock,
+    audit,
+    db,
+    onSessionEnded,
+    limits,
+  });
+
+  const app = createApp({ config, services, csrf, classroom, classroomLayer, log, root, lazyCookies: deps.speedups?.lazyCookies });
 
   return {
     app,

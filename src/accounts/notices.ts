@@ -14,9 +14,9 @@ import { HttpError } from "../errors.ts";
 import type { Clock } from "../clock.ts";
 import type { Technique } from "../session/types.ts";
 import type { SavedCarts } from "./saved-carts.ts";
+import { SIGN_IN_FORMS } from "../middleware/csrf.ts";
 
 const SAFE = new Set(["GET", "HEAD", "OPTIONS"]);
-const SIGN_IN_FORMS = new Set(["/login", "/register", "/instructor/login"]);
 
 /** What can remove a guest's session on each technique, as facts rather than a guess at this one's cause. */
 const GUEST_CAUSES: Partial<Record<Technique, string>> = {

@@ -51,6 +51,21 @@ describe("session X-ray", () => {
     assert.doesNotMatch((await c.get("/cart")).text, /Session X-ray|The request before/);
   });
 
+  it("says in words which steps of this request were answered from this process's memory", async () => {
+    const app = await shop();
+    const c = app.client();
+    await xrayOn(c);
+    await addToCart(c, 1, 1);
+    const page = (await c.get("/cart")).text;
+    assert.match(page, /Signature: checked at an earlier request and remembered\./);
+    assert.match(page, /Record opened from this process&#39;s memory: the sealed text the store returned is exactly the one opened or written before/);
+    // A visitor without a session: nothing was looked up, so nothing is said to be remembered.
+    const other = app.client();
+    await xrayOn(other);
+    const first = (await other.get("/cart")).text;
+    assert.doesNotMatch(first, /remembered|from this process/, "nothing remembered without a session");
+  });
+
   it("when on, the first visit says there is no cookie and so no session yet", async () => {
     const app = await shop();
     const c = app.client();

@@ -21,7 +21,7 @@ import { MAX_PASSWORD_LENGTH, passwordProblem } from "../auth/password.ts";
 import type { Config } from "../config.ts";
 import { createFailureLimit } from "../middleware/rate-limit.ts";
 import { badRequest } from "../errors.ts";
-import { requireUser } from "../middleware/require-user.ts";
+import { requireUser, userOf } from "../middleware/require-user.ts";
 import type { RouteDeps } from "./deps.ts";
 
 const KEY = /^[0-9a-f]{64}$/;
@@ -54,7 +54,7 @@ export function accountRoutes(
 
   /** The password is right (scrypt, rationed): else false, and the caller answers 401 having changed nothing. */
   const confirmed = async (res: Response, password: string) => {
-    const account = users.findByEmail(res.locals.user.email);
+    const account = users.findByEmail(userOf(res).email);
     return account !== undefined && password !== "" && (await passwords.verify(password, account.passwordHash)) ? account : undefined;
   };
 
@@ -75,7 +75,7 @@ export function accountRoutes(
 
   async function renderSessions(req: Request, res: Response, error: string | null) {
     // The cookie technique keeps nothing on the server: there is no list to show, and nothing to revoke.
-    const listed = store ? await store.listByUser(res.locals.user.id, clock.now()) : [];
+    const listed = store ? await store.listByUser(userOf(res).id, clock.now()) : [];
     res.render("sessions", {
       title: "Your active sessions",
       error,
@@ -107,7 +107,7 @@ export function accountRoutes(
     const repeated = text(form(req).confirmPassword);
     const account = await confirmed(res, current);
     if (!account) {
-      audit("password-change", "failure", { userId: res.locals.user.id, reason: "wrong password", session: req.session.key });
+      audit("password-change", "failure", { userId: userOf(res).id, reason: "wrong password", session: req.session.key });
       res.status(401);
       renderAccount(res, { currentPassword: "That is not your current password, so nothing was changed." });
       return;
@@ -154,7 +154,7 @@ export function accountRoutes(
     const account = await confirmed(res, typeof form(req).password === "string" ? String(form(req).password) : "");
     if (!account) {
       audit(everywhere ? "signed-out-everywhere" : "other-sessions-ended", "failure", {
-        userId: res.locals.user.id,
+        userId: userOf(res).id,
         reason: "wrong password",
         session: req.session.key,
       });

@@ -18,7 +18,7 @@
 import { HttpError } from "../../errors.ts";
 import type { ListedSession, ServerStore } from "../directory.ts";
 import type { StoredSession } from "../types.ts";
-import { frozenCopy } from "./record-cache.ts";
+import { frozenCopy } from "../freeze.ts";
 
 /** The memory store is full: a new session cannot be kept. Nothing was saved; existing carts are untouched. */
 export class SessionStoreFullError extends HttpError {
