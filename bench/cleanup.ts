@@ -26,6 +26,7 @@ import { sweepExpired } from "../src/session/cleanup.ts";
 import { createSqliteSessionStore } from "../src/session/technique.ts";
 import { createShop } from "../src/shop.ts";
 import { freshDatabase } from "../src/test/harness.ts";
+import { writeDocTables } from "../scripts/doc-tables.ts";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const ROWS = Number(process.env.BENCH_CLEANUP_ROWS ?? 1_000_000);
@@ -173,6 +174,7 @@ db.close();
 fs.rmSync(dir, { recursive: true, force: true });
 fs.mkdirSync(path.join(root, "bench/results"), { recursive: true });
 fs.writeFileSync(path.join(root, "bench/results/cleanup.json"), `${JSON.stringify(figures, null, 2)}\n`);
+for (const file of writeDocTables()) console.log(`rewrote the generated figures in ${file}`);
 
 console.table({
   "rows removed": figures.sweep.removed,

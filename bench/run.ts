@@ -54,6 +54,7 @@ import { loadWithSessions, type Measure } from "./lib/autocannon.ts";
 import { chart } from "./lib/chart.ts";
 import { cpuMeter } from "./lib/cpu.ts";
 import { startRedisServer } from "../src/test/redis-server.ts";
+import { writeDocTables } from "../scripts/doc-tables.ts";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const args = new Set(process.argv.slice(2));
@@ -375,6 +376,8 @@ fs.writeFileSync(
   chart(stacks, { slices: ROUNDS * SLICES, connections: CONNECTIONS, processesPerStack: ROUNDS, secondsPerRun: SECONDS }),
 );
 console.log(`\nwrote bench/results/${name}.json and bench/results/${name}.svg`);
+// The docs' figures come from bench.json (a quick run writes bench-quick.json and changes no doc).
+if (!quick) for (const file of writeDocTables()) console.log(`rewrote the generated figures in ${file}`);
 
 const bad = allSamples.reduce((n, m) => n + m.bad, 0);
 if (bad > 0) {

@@ -18,6 +18,7 @@ import { fileURLToPath } from "node:url";
 import { loadWithSessions } from "./lib/autocannon.ts";
 import { cpuMeter } from "./lib/cpu.ts";
 import { type BenchServer, cookieHeaderOf, startBenchServer } from "./lib/servers.ts";
+import { writeDocTables } from "../scripts/doc-tables.ts";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const [speedup, roundsArg, slicesArg] = process.argv.slice(2);
@@ -106,3 +107,4 @@ console.log(JSON.stringify(line));
 const file = path.join(root, "bench/results/speedups.json");
 const all = fs.existsSync(file) ? (JSON.parse(fs.readFileSync(file, "utf8")) as Record<string, unknown>) : {};
 fs.writeFileSync(file, `${JSON.stringify({ ...all, [speedup]: line }, null, 2)}\n`);
+for (const doc of writeDocTables()) console.log(`rewrote the generated figures in ${doc}`);

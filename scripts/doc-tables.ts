@@ -4,7 +4,8 @@
  *
  *   <!-- generated: speedups (node scripts/doc-tables.ts) -->  …  <!-- end: speedups -->
  *
- *   node scripts/doc-tables.ts           rewrite the tables from the JSON
+ *   node scripts/doc-tables.ts           rewrite the tables from the JSON (npm run bench, bench:cleanup
+ *                                        and bench/speedups.ts do it after writing their results)
  *   node scripts/doc-tables.ts --check   exit 1 when a table differs from its JSON (doc-tables.test.ts does this)
  */
 import fs from "node:fs";
@@ -85,14 +86,19 @@ export function docTables(): [string, string, string][] {
   return [...byFile].map(([file, wanted]) => [file, fs.readFileSync(path.join(root, file), "utf8"), wanted]);
 }
 
+/** Rewrite every generated table from the JSON (the benches call this after writing their results); returns the files changed. */
+export function writeDocTables(): string[] {
+  const changed = docTables().filter(([, current, wanted]) => current !== wanted);
+  for (const [file, , wanted] of changed) fs.writeFileSync(path.join(root, file), wanted);
+  return changed.map(([file]) => file);
+}
+
 if (import.meta.main) {
-  const check = process.argv.includes("--check");
-  let stale = 0;
-  for (const [file, current, wanted] of docTables()) {
-    if (current === wanted) continue;
-    stale++;
-    if (check) console.error(`${file}: a generated table differs from bench/results (run node scripts/doc-tables.ts)`);
-    else fs.writeFileSync(path.join(root, file), wanted);
+  if (process.argv.includes("--check")) {
+    const stale = docTables().filter(([, current, wanted]) => current !== wanted);
+    for (const [file] of stale) console.error(`${file}: a generated table differs from bench/results (run node scripts/doc-tables.ts)`);
+    if (stale.length > 0) process.exit(1);
+  } else {
+    for (const file of writeDocTables()) console.log(`rewrote the generated figures in ${file}`);
   }
-  if (check && stale > 0) process.exit(1);
 }
