@@ -42,16 +42,22 @@ export interface ShopProcess {
   stop(): Promise<void>;
 }
 
-/** A whole shop in its own process, on its own port and database, with the classroom switched on. */
+/**
+ * A whole shop in its own process, on its own port and database, with the classroom switched on.
+ * The port is free when chosen, but another test's process may take it before this shop binds it
+ * (parallel workers): so the shop is only taken as started when the answer comes from it (its own
+ * X-Served-By name), and a start that finds the port taken tries another one.
+ */
 export async function startShop(env: Record<string, string> = {}): Promise<ShopProcess> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "shop-lab-"));
-  const port = await freePort();
-  const url = `http://127.0.0.1:${port}`;
+  let port = await freePort();
+  const name = env.INSTANCE_NAME ?? `lab-${process.pid}-${Math.random().toString(36).slice(2, 10)}`;
   let child: ChildProcess | null = null;
   let log = "";
 
-  const start = async () => {
+  const startOnce = async () => {
     log = "";
+    const url = `http://127.0.0.1:${port}`;
     child = spawn(process.execPath, ["src/server.ts"], {
       env: {
         ...process.env,
@@ -61,6 +67,7 @@ export async function startShop(env: Record<string, string> = {}): Promise<ShopP
         SESSION_SECRETS: "e2e-lab-secret-not-for-production-0123456789",
         LOG_LEVEL: "warn",
         INSTRUCTOR_PASSWORD,
+        INSTANCE_NAME: name,
         ...env,
       },
       stdio: ["ignore", "ignore", "pipe"],
@@ -68,7 +75,8 @@ export async function startShop(env: Record<string, string> = {}): Promise<ShopP
     child.stderr!.on("data", (d: Buffer) => (log += d.toString()));
     for (let i = 0; i < 200; i++) {
       try {
-        if ((await fetch(`${url}/`)).ok) return;
+        const res = await fetch(`${url}/`);
+        if (res.ok && res.headers.get("x-served-by") === name) return;
       } catch {
         // not listening yet
       }
@@ -77,16 +85,29 @@ export async function startShop(env: Record<string, string> = {}): Promise<ShopP
     }
     throw new Error(`the shop did not answer on ${url} within 20 s:\n${log}`);
   };
+  const start = async (samePort: boolean) => {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await startOnce();
+      } catch (error) {
+        await stopProcess(child);
+        if (samePort || attempt === 3 || !/EADDRINUSE/.test(log)) throw error;
+        port = await freePort(); // taken meanwhile by another test's process: another port
+      }
+    }
+  };
 
   const stop = () => stopProcess(child);
 
-  await start();
+  await start(false);
   return {
-    url,
+    get url() {
+      return `http://127.0.0.1:${port}`;
+    },
     dir,
     async restart() {
       await stop();
-      await start();
+      await start(true);
     },
     async stop() {
       await stop();
