@@ -4,6 +4,8 @@
  * and the same work minus the session layer).
  *
  *   node bench/app-server.ts <app-on|app-off> <dir>   → prints {"port": n}
+ *
+ * BENCH_WITHOUT=<speed-up>[,…] switches speed-ups off (src/session/technique.ts), for bench/speedups.ts.
  */
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -16,7 +18,13 @@ import { createShop } from "../src/shop.ts";
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const [mode = "app-on", dir = ""] = process.argv.slice(2);
 const config = readConfig(
-  { DATABASE_PATH: path.join(dir, "shop.sqlite"), SESSION_SECRETS: "bench-secret-0123456789-0123456789-0123", LOG_LEVEL: "silent", CLASSROOM: "false" },
+  {
+    DATABASE_PATH: path.join(dir, "shop.sqlite"),
+    SESSION_SECRETS: "bench-secret-0123456789-0123456789-0123",
+    LOG_LEVEL: "silent",
+    CLASSROOM: "false",
+    NEW_SESSIONS_PER_CLIENT: "0", // one address makes all the benchmark's shoppers
+  },
   root,
 );
 
@@ -45,6 +53,12 @@ const shop = await createShop(config, {
   log: createLogger("silent"),
   root,
   cleanup: "off",
+  speedups: Object.fromEntries(
+    (process.env.BENCH_WITHOUT ?? "")
+      .split(",")
+      .filter(Boolean)
+      .map((name) => [name, false]),
+  ),
   ...(mode === "app-on" ? {} : { sessions: noSessions }),
 });
 const server = shop.app.listen(0, "127.0.0.1", () => {

@@ -23,7 +23,7 @@ import { systemClock } from "../src/clock.ts";
 import { readConfig } from "../src/config.ts";
 import { createLogger } from "../src/log.ts";
 import { sweepExpired } from "../src/session/cleanup.ts";
-import { createSqliteStore } from "../src/session/stores/sqlite-store.ts";
+import { createSqliteSessionStore } from "../src/session/technique.ts";
 import { createShop } from "../src/shop.ts";
 import { freshDatabase } from "../src/test/harness.ts";
 
@@ -51,7 +51,7 @@ db.pragma("wal_checkpoint(TRUNCATE)");
 const seedSeconds = (performance.now() - seedStart) / 1000;
 const fileMb = fs.statSync(file).size / 1e6;
 
-const sqliteStore = createSqliteStore(db);
+const sqliteStore = createSqliteSessionStore(db);
 /** Batches over SLOW_BATCH_MS: when in the sweep, how many rows, and how big the WAL was after. */
 const SLOW_BATCH_MS = 50;
 const slowBatches: { atS: number; ms: number; rows: number; walMb: number }[] = [];

@@ -7,7 +7,7 @@ import fs from "node:fs";
 import { hashSessionId, newSessionId } from "../src/session/id.ts";
 import { sealFor } from "../src/session/seal.ts";
 import { createMemoryStore } from "../src/session/stores/memory-store.ts";
-import { createSqliteStore } from "../src/session/stores/sqlite-store.ts";
+import { createSqliteSessionStore } from "../src/session/technique.ts";
 import type { StoredSession } from "../src/session/types.ts";
 import { freshDatabase } from "../src/test/harness.ts";
 
@@ -47,7 +47,7 @@ gc();
 const rssAfter = process.memoryUsage().rss;
 
 const { db, file, dir } = freshDatabase();
-const sqlite = createSqliteStore(db);
+const sqlite = createSqliteSessionStore(db);
 db.pragma("wal_checkpoint(TRUNCATE)");
 const sizeBefore = fs.statSync(file).size;
 db.exec("BEGIN");

@@ -17,7 +17,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { hashSessionId, newSessionId } from "../src/session/id.ts";
 import { sealFor } from "../src/session/seal.ts";
-import { createSqliteStore } from "../src/session/stores/sqlite-store.ts";
+import { createSqliteSessionStore } from "../src/session/technique.ts";
 import type { SessionData, StoredSession } from "../src/session/types.ts";
 import { freshDatabase } from "../src/test/harness.ts";
 
@@ -66,7 +66,7 @@ for (const [name, data] of Object.entries(carts)) {
 
 // The write path for real: one SQLite transaction per update, the change sealing or not.
 const { db, dir } = freshDatabase();
-const store = createSqliteStore(db);
+const store = createSqliteSessionStore(db);
 const now = Date.now();
 const record = (data: StoredSession["data"]): StoredSession => ({
   data,

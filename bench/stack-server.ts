@@ -25,10 +25,8 @@ import { formatCents } from "../src/cart/money.ts";
 import { createCatalog } from "../src/catalog/catalog.ts";
 import { systemClock } from "../src/clock.ts";
 import { readConfig } from "../src/config.ts";
-import { createCookieSessionStorage } from "../src/session/cookie-storage.ts";
-import { createSessionStorage } from "../src/session/storage.ts";
-import { createMemoryStore } from "../src/session/stores/memory-store.ts";
-import { createSqliteStore } from "../src/session/stores/sqlite-store.ts";
+import { lazyCookies } from "../src/middleware/cookies.ts";
+import { createSessionLayer } from "../src/session/technique.ts";
 import { loadSession } from "../src/session/middleware.ts";
 import { connectRedisStore } from "../src/session/redis.ts";
 import { connectPostgresStore } from "../src/session/postgres.ts";
@@ -46,9 +44,9 @@ if (products.length < 24) throw new Error("the benchmark needs 24 products in th
 // EJS compiled once, as Express's view cache does in production.
 const template = ejs.compile(require("node:fs").readFileSync(path.join(root, "bench/views/browse.ejs"), "utf8"));
 const page = (cartCount: number) => template({ products, cartCount, formatCents });
-const countOf = (cart: CartLine[] | undefined) => (cart ?? []).reduce((n, l) => n + l.quantity, 0);
+const countOf = (cart: readonly CartLine[] | undefined) => (cart ?? []).reduce((n, l) => n + l.quantity, 0);
 /** The cart rule of the shop, minimal: one more of a product (wraps at 10 so the cart stays small). */
-const addOne = (cart: CartLine[] | undefined, productId: number): CartLine[] => {
+const addOne = (cart: readonly CartLine[] | undefined, productId: number): CartLine[] => {
   const lines = cart ?? [];
   const line = lines.find((l) => l.productId === productId);
   if (!line) return [...lines, { productId, quantity: 1 }];
@@ -60,8 +58,9 @@ const app = express();
 app.disable("x-powered-by");
 app.use(express.urlencoded({ extended: false, limit: "1kb" }));
 
-/** Ours: one middleware layer, and no cookie-parser (the storage reads its one cookie itself, as in the shop). */
+/** Ours: the session layer as the shop composes it (technique.ts), with the shop's lazy cookie-parser. */
 function ours(storage: SessionStorage) {
+  lazyCookies(app.request, [SECRET]);
   app.use(loadSession(storage));
   app.get("/browse", (req, res) => void res.send(page(countOf(req.session.data.cart))));
   app.post("/add", async (req, res) => {
@@ -97,29 +96,24 @@ switch (stack) {
     });
     break;
   case "ours-sqlite":
-    ours(createSessionStorage({ ...settings, store: createSqliteStore(db) }));
-    break;
-  case "ours-sqlite-nocache": // the same without the read cache (bench/read-cache.ts compares the two)
-    ours(createSessionStorage({ ...settings, store: createSqliteStore(db, { readCache: 0 }) }));
-    break;
   case "ours-memory":
-    ours(createSessionStorage({ ...settings, store: createMemoryStore() }));
-    break;
-  case "ours-redis":
-    ours(
-      createSessionStorage({
-        ...settings,
-        store: await connectRedisStore({ redisUrl: process.env.REDIS_URL ?? "redis://127.0.0.1:6379", redisTimeoutMs: 1500 }),
-      }),
-    );
-    break;
-  case "ours-postgres":
-    // The shop's own settings: a pool of 10, a 1.5 s deadline per statement.
-    ours(createSessionStorage({ ...settings, store: await connectPostgresStore({ ...settings, databaseUrl: process.env.DATABASE_URL! }, root) }));
-    break;
   case "ours-cookie":
-    ours(createCookieSessionStorage(settings));
+  case "ours-redis":
+  case "ours-postgres": {
+    const sessionStore = stack.slice("ours-".length) as "sqlite" | "memory" | "cookie" | "redis" | "postgres";
+    const redisUrl = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
+    // PostgreSQL with the shop's own settings: a pool of 10, a 1.5 s deadline per statement.
+    const databaseUrl = process.env.DATABASE_URL ?? settings.databaseUrl;
+    const layer = await createSessionLayer({
+      config: { ...settings, sessionStore, redisUrl, redisTimeoutMs: 1500, databaseUrl },
+      db,
+      clock: systemClock,
+      createRedisStore: (config) => connectRedisStore(config),
+      createPostgresStore: (config) => connectPostgresStore(config, root),
+    });
+    ours(layer.storage);
     break;
+  }
   case "es-memory":
     legacy(es());
     break;

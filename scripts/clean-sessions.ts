@@ -11,7 +11,7 @@ import { ConfigError, readConfig } from "../src/config.ts";
 import { migrate } from "../src/db/migrate.ts";
 import { openDatabase } from "../src/db/open.ts";
 import { sweepExpired } from "../src/session/cleanup.ts";
-import { createSqliteStore } from "../src/session/stores/sqlite-store.ts";
+import { createSqliteSessionStore } from "../src/session/technique.ts";
 import { connectPostgresStore } from "../src/session/postgres.ts";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
@@ -32,7 +32,7 @@ try {
   const db = openDatabase(config.databasePath);
   migrate(db, path.join(root, "db/migrations"));
   const { n: before } = db.prepare("SELECT count(*) AS n FROM sessions").get() as { n: number };
-  const result = await sweepExpired(createSqliteStore(db), systemClock.now());
+  const result = await sweepExpired(createSqliteSessionStore(db), systemClock.now());
   db.close();
   console.log(
     `Removed ${result.removed} expired session${result.removed === 1 ? "" : "s"} in ${Math.round(result.ms)} ms ` +

@@ -9,11 +9,11 @@ import path from "node:path";
 import { Client, root } from "../src/test/harness.ts";
 import { consecutiveFreePorts } from "../src/test/processes.ts";
 
-async function demo(technique: string, check: (url: string) => Promise<void>) {
+async function demo(technique: string, check: (url: string, demo: { press(key: string): void; output(): string }) => Promise<void>) {
   const port = await consecutiveFreePorts(4);
   const child = spawn(process.execPath, [path.join(root, "scripts/scale-demo.ts"), "--technique", technique, "--port", String(port)], {
     cwd: root,
-    stdio: ["ignore", "pipe", "pipe"],
+    stdio: ["pipe", "pipe", "pipe"],
   });
   let out = "";
   child.stdout.on("data", (d: Buffer) => (out += d));
@@ -24,11 +24,11 @@ async function demo(technique: string, check: (url: string) => Promise<void>) {
       await new Promise((r) => setTimeout(r, 100));
     }
     assert.match(out, /round robin over three instances/, `the demo started:\n${out}`);
-    await check(`http://127.0.0.1:${port}`);
+    await check(`http://127.0.0.1:${port}`, { press: (key) => child.stdin.write(key), output: () => out });
   } finally {
     const exited = new Promise<number | null>((r) => (child.exitCode !== null ? r(child.exitCode) : child.once("exit", r)));
     child.kill("SIGTERM");
-    assert.equal(await exited, 0, "Ctrl-C stops nginx, the instances and Redis");
+    assert.equal(await exited, 0, `Ctrl-C stops nginx, the instances and Redis; the demo said:\n${out}`);
   }
 }
 
@@ -58,6 +58,47 @@ describe("npm run scale-demo", () => {
       const counts: number[] = [];
       for (let i = 0; i < 6; i++) counts.push(badge((await c.get("/cart")).text));
       assert.ok(counts.includes(0), `some instance did not know the session: ${counts.join(", ")}`);
+    });
+  });
+
+  it("redis: pressing b restarts shop-b the documented way while a shopper keeps adding — no error, nothing lost", async () => {
+    await demo("redis", async (url, demo) => {
+      const c = new Client(url);
+      await c.get("/");
+      // The first add starts the session; the page after it carries that session's CSRF token.
+      assert.equal((await c.post("/cart/items", { productId: "1", quantity: "1" })).status, 303);
+      await c.get("/");
+      const statuses: number[] = [];
+      let adds = 1;
+      let running = true;
+      const shopper = (async () => {
+        // Paced, and at most 6 of each of 5 products (within a line's 10 and their stock).
+        while (running && adds < 30) {
+          const reply = await c.post("/cart/items", { productId: String(1 + (adds % 5)), quantity: "1", returnTo: "/cart" });
+          statuses.push(reply.status);
+          if (reply.status === 303) adds++;
+          await new Promise((r) => setTimeout(r, 80));
+        }
+      })();
+      await new Promise((r) => setTimeout(r, 300));
+      demo.press("b");
+      for (let i = 0; i < 200 && !/shop-b (restarted|could not)/.test(demo.output()); i++) await new Promise((r) => setTimeout(r, 100));
+      running = false;
+      await shopper;
+      assert.match(
+        demo.output(),
+        /shop-b restarted: out of rotation \(\d+ ms\) → stopped \(\d+ ms\) → new process ready \(\d+ ms\) → back in rotation \(\d+ ms\); the old process exited with 0/,
+      );
+      assert.deepEqual(
+        statuses.filter((s) => s !== 303),
+        [],
+        `every add during the restart answered 303 (${statuses.length} adds)`,
+      );
+      const served = new Set<string>();
+      for (let i = 0; i < 6; i++) served.add((await c.get("/cart")).headers.get("x-served-by")!);
+      assert.ok(served.has("shop-b"), `shop-b is back in rotation (served by ${[...served].join(", ")})\n${demo.output()}`);
+      assert.ok(adds >= 10, `the shopper kept adding during the restart (${adds})`);
+      assert.equal(badge((await c.get("/cart")).text), adds, "the cart holds every acknowledged add");
     });
   });
 });

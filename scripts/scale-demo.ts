@@ -21,6 +21,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { startRedisServer } from "../src/test/redis-server.ts";
 import { NGINX_BINARY, startNginx } from "../src/test/nginx.ts";
+import { restartBehindBalancer } from "./rolling-restart.ts";
 import { waitFor } from "./wait-for.ts";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
@@ -50,14 +51,19 @@ async function stopAll(code = 0) {
     children.map(
       (c) =>
         new Promise((resolve) => {
-          if (c.exitCode !== null) return resolve(null);
+          if (c.exitCode !== null || c.signalCode !== null) return resolve(null);
           c.once("exit", resolve);
           c.kill("SIGTERM");
         }),
     ),
   );
-  await redis?.close();
-  fs.rmSync(dir, { recursive: true, force: true });
+  // Whatever fails while tidying up is said, and the demo still ends with the code it meant.
+  await redis?.close().catch((error: Error) => console.error(`redis-server did not stop cleanly: ${error.message}`));
+  try {
+    fs.rmSync(dir, { recursive: true, force: true, maxRetries: 3 });
+  } catch (error) {
+    console.error(`could not remove ${dir}: ${(error as Error).message}`);
+  }
   process.exit(code);
 }
 process.on("SIGINT", () => void stopAll());
@@ -69,7 +75,7 @@ try {
   const secret = randomBytes(32).toString("base64url");
   const database = path.join(dir, "shop.sqlite");
   const instances = ["a", "b", "c"].slice(0, instanceCount).map((name, i) => ({ name, port: port + 1 + i }));
-  for (const instance of instances) {
+  const spawnInstance = (instance: (typeof instances)[number]) => {
     const child = spawn(process.execPath, [path.join(root, "src/server.ts")], {
       cwd: root,
       stdio: ["ignore", "ignore", "inherit"],
@@ -84,21 +90,28 @@ try {
         INSTANCE_NAME: `shop-${instance.name}`,
         SHOP_LABEL: `instance ${instance.name}`,
         TRUST_PROXY: "1", // nginx is the one proxy: req.host and the client IP come from its headers
+        // After SIGTERM, a second of serving (readiness 503) while nginx stops sending (scripts/rolling-restart.ts).
+        SHUTDOWN_DELAY_SECONDS: "1",
         LOG_LEVEL: process.env.LOG_LEVEL ?? "warn",
       },
     });
     children.push(child);
+    return child;
+  };
+  const running = new Map<string, ChildProcess>();
+  for (const instance of instances) {
+    const child = spawnInstance(instance);
+    running.set(instance.name, child);
     // The first instance migrates and seeds the shared file before the others open it.
     await waitFor(`http://127.0.0.1:${instance.port}/`, { child });
   }
 
-  const nginx = (
-    await startNginx(
-      port,
-      instances.map((i) => i.port),
-      { dir },
-    )
-  ).child;
+  const balancer = await startNginx(
+    port,
+    instances.map((i) => i.port),
+    { dir },
+  );
+  const nginx = balancer.child;
   children.push(nginx);
   nginx.on("exit", (code) => {
     if (!stopping) {
@@ -116,8 +129,52 @@ Stateful Shop — scale-out demo (${technique} sessions)
 
   Switch on the session X-ray (footer): its title names the instance that served each page.
   ${technique === "memory" ? "Memory sessions: add to the cart and reload a few times — the cart comes and goes as requests hop." : "Add to the cart and reload: the instance changes, the cart stays."}
+  Press ${instances.map((i) => i.name).join(", ")} to restart that instance the way a deploy should (docs/scaling.md):
+  out of nginx's rotation, SIGTERM, a new process, ready, back in — no shopper sees an error.
   Ctrl-C stops everything.
 `);
+
+  // One restart at a time: a second key while one runs is ignored (two instances out at once is
+  // how a deploy takes a shop down).
+  let restarting = false;
+  const restart = async (instance: (typeof instances)[number]) => {
+    restarting = true;
+    try {
+      const { exitCode, timings } = await restartBehindBalancer({
+        balancer,
+        port: instance.port,
+        stop: () =>
+          new Promise((resolve) => {
+            const child = running.get(instance.name)!;
+            if (child.exitCode !== null || child.signalCode !== null) return resolve(child.exitCode);
+            child.once("exit", (code) => resolve(code));
+            child.kill("SIGTERM");
+          }),
+        start: async () => {
+          if (stopping) throw new Error("the demo is stopping");
+          running.set(instance.name, spawnInstance(instance));
+        },
+      });
+      const steps = Object.entries(timings)
+        .map(([step, ms]) => `${step} (${ms} ms)`)
+        .join(" → ");
+      console.log(`shop-${instance.name} restarted: ${steps}; the old process exited with ${exitCode}`);
+    } catch (error) {
+      console.error(`shop-${instance.name} could not be restarted: ${(error as Error).message}`);
+    } finally {
+      restarting = false;
+    }
+  };
+  // Keys from a terminal (raw: no Enter needed) or lines from a pipe (the demo's test sends "b\n").
+  if (process.stdin.isTTY) process.stdin.setRawMode(true);
+  process.stdin.on("data", (data: Buffer) => {
+    for (const key of data.toString()) {
+      if (key === "\u0003") return void stopAll(); // Ctrl-C in raw mode arrives as a key, not SIGINT
+      const instance = instances.find((i) => i.name === key.toLowerCase());
+      if (instance && !restarting && !stopping) void restart(instance);
+    }
+  });
+  process.stdin.unref?.();
 } catch (error) {
   console.error(`scale-demo could not start: ${(error as Error).message}`);
   await stopAll(1);

@@ -4,74 +4,48 @@
  */
 import path from "node:path";
 import compression from "compression";
+import cookieParser from "cookie-parser";
 import express from "express";
 import type { Config } from "./config.ts";
-import type { Clock } from "./clock.ts";
-import type { Db } from "./db/open.ts";
 import type { Logger } from "./log.ts";
-import { createCartCarryOver } from "./accounts/carry-over.ts";
 import { sessionNotices } from "./accounts/notices.ts";
-import type { SavedCarts } from "./accounts/saved-carts.ts";
-import { createAudit } from "./auth/audit.ts";
-import { createPasswordHasher } from "./auth/password.ts";
-import { createCatalog } from "./catalog/catalog.ts";
-import { createUsers } from "./auth/users.ts";
-import { createOrders } from "./orders/orders.ts";
 import { formatCents } from "./cart/money.ts";
 import { MAX_NOTE_LENGTH, MAX_PER_LINE } from "./cart/cart.ts";
 import { lazyCookies } from "./middleware/cookies.ts";
-import { createCsrf } from "./middleware/csrf.ts";
-import { createFlash } from "./middleware/flash.ts";
+import type { createCsrf } from "./middleware/csrf.ts";
 import { errorHandler, notFoundHandler } from "./middleware/errors.ts";
 import { locals } from "./middleware/locals.ts";
 import { requestLog } from "./middleware/request-log.ts";
 import { noStore, securityHeaders } from "./middleware/security.ts";
 import { loadSession } from "./session/middleware.ts";
 import type { Classroom } from "./classroom/classroom.ts";
-import type { ServerStore } from "./session/directory.ts";
-import type { SessionStorage } from "./session/types.ts";
+import type { createClassroomLayer } from "./classroom/classroom-routes.ts";
+import type { RouteDeps } from "./routes/deps.ts";
 import { catalogRoutes } from "./routes/catalog-routes.ts";
 import { cartRoutes } from "./routes/cart-routes.ts";
 import { authRoutes } from "./routes/auth-routes.ts";
 import { checkoutRoutes } from "./routes/checkout-routes.ts";
 import { accountRoutes } from "./routes/account-routes.ts";
-import { createClassroomLayer } from "./classroom/classroom-routes.ts";
 
+/** Everything is built by createShop (shop.ts); this file only puts it in order. */
 export interface AppDeps {
   config: Config;
-  db: Db;
-  sessions: SessionStorage;
-  /** The store behind `sessions` ("your active sessions", the instructor view); null for the cookie technique. */
-  store: ServerStore | null;
+  /** The services the routers share (routes/deps.ts). */
+  services: RouteDeps;
+  csrf: ReturnType<typeof createCsrf>;
   /** Demo clock, lab modes, history for the instructor's chart. */
   classroom: Classroom;
-  /** The cleanup job ("sweep now"); null when the technique needs none. */
-  cleanup: { runOnce(): Promise<{ removed: number } | undefined> } | null;
-  /** The shop's clock: the classroom's demo clock, shifted when a class fast-forwards. */
-  clock: Clock;
-  /** The clock without the demo shift: the instructor's pass must not expire when a class fast-forwards. */
-  realClock: Clock;
+  /** The X-ray, the labs and the instructor's pages (src/classroom/). */
+  classroomLayer: ReturnType<typeof createClassroomLayer>;
   log: Logger;
   /** The project folder (views/, public/). */
   root: string;
-  /** The accounts' saved carts and why sessions ended (src/accounts/). */
-  savedCarts: SavedCarts;
+  /** false: cookie-parser itself, eagerly on every request (the benchmark's A/B of middleware/cookies.ts). */
+  lazyCookies?: boolean;
 }
 
-export function createApp({ config, db, sessions, store, clock, realClock, log, root, classroom, cleanup, savedCarts }: AppDeps) {
-  const catalog = createCatalog(db);
-  const users = createUsers(db);
-  const orders = createOrders(db, classroom.createStockKeeping(db));
-  const flash = createFlash({ cookieName: config.cookieSecure ? "__Host-shop_flash" : "shop_flash", secure: config.cookieSecure });
-  const csrf = createCsrf(config.sessionSecrets, { cookieSecure: config.cookieSecure });
-  const audit = createAudit(log);
-  // Two of libuv's four threads at most for scrypt: the others keep serving files and compression.
-  const passwords = createPasswordHasher({ concurrency: 2, maxWaiting: 100 });
-  const carryOver = createCartCarryOver({ savedCarts, store, catalog, clock, policy: () => classroom.cartMergePolicy });
-  const deps = { catalog, users, orders, sessions, store, flash, clock, audit, passwords, savedCarts, carryOver, busyTimeoutMs: config.sqliteBusyTimeoutMs };
-  const onSessionEnded = (key: string) => savedCarts.recordEnd(key, "instructor", clock.now());
-  const classroomLayer = createClassroomLayer({ config, classroom, store, sessions, catalog, cleanup, flash, log, realClock, audit, db, onSessionEnded });
-
+export function createApp({ config, services, csrf, classroom, classroomLayer, log, root, lazyCookies: lazy = true }: AppDeps) {
+  const { catalog, sessions, flash, users, savedCarts, clock } = services;
   const app = express();
   app.set("trust proxy", config.trustProxy);
   app.set("view engine", "ejs");
@@ -80,7 +54,8 @@ export function createApp({ config, db, sessions, store, clock, realClock, log, 
   app.disable("x-powered-by");
   // req.cookies and req.signedCookies (flash, pre-session, X-ray) are parsed when read, each signed
   // one verified when read: the session reads and verifies its own cookie, once (session/cookie.ts).
-  lazyCookies(app.request, config.sessionSecrets);
+  if (lazy) lazyCookies(app.request, config.sessionSecrets);
+  else app.use(cookieParser([...config.sessionSecrets]));
   Object.assign(app.locals, {
     formatCents,
     // The browser's max and maxlength say what the server enforces (cart.ts), from the same constants.
@@ -139,11 +114,11 @@ export function createApp({ config, db, sessions, store, clock, realClock, log, 
   // (Lab 10 can switch the checks off, only on a classroom shop started with CLASSROOM_VULNERABLE_LABS=1.)
   app.use(classroom.csrfProtection(csrf));
 
-  app.use(catalogRoutes(deps));
-  app.use(cartRoutes(deps));
-  app.use(authRoutes(deps));
-  app.use(checkoutRoutes(deps));
-  app.use(accountRoutes(deps, config));
+  app.use(catalogRoutes(services));
+  app.use(cartRoutes(services));
+  app.use(authRoutes(services));
+  app.use(checkoutRoutes(services));
+  app.use(accountRoutes(services, config));
   app.use(classroomLayer.router);
 
   app.use(notFoundHandler);

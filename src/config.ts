@@ -12,6 +12,11 @@ export interface Config {
   readonly production: boolean;
   readonly port: number;
   readonly host: string;
+  /**
+   * SHUTDOWN_DELAY_SECONDS: after SIGTERM, how long the shop keeps serving (readiness probe 503,
+   * every answer with Connection: close) while a balancer takes it out, before it stops listening.
+   */
+  readonly shutdownDelayMs: number;
   readonly databasePath: string;
   /** How long a write waits for another connection's lock before giving up with a 503. */
   readonly sqliteBusyTimeoutMs: number;
@@ -43,6 +48,13 @@ export interface Config {
   readonly pgPoolMax: number;
   /** How long one Redis call may take before the request gets a 503 (a frozen Redis never hangs a request). */
   readonly redisTimeoutMs: number;
+  /**
+   * New sessions one client address may start per 10 minutes (0: no limit). A shopper who already
+   * has a session is never counted; a flood that drops its cookie is (middleware/new-session-limit.ts).
+   */
+  readonly newSessionsPerClient: number;
+  /** The memory technique's bound: at most this many sessions; beyond it new ones get a 503 (memory-store.ts). */
+  readonly memoryMaxSessions: number;
   /** Names this process in a response header and the X-ray panel (several instances behind a balancer). */
   readonly instanceName: string;
   /** Classroom features (X-ray panel, labs, instructor dashboard). On by default outside production. */
@@ -81,6 +93,7 @@ const schema = z.object({
   NODE_ENV: z.string().optional(),
   PORT: integer("PORT", 0, 65535).default(3000),
   HOST: z.string().trim().min(1).optional(),
+  SHUTDOWN_DELAY_SECONDS: integer("SHUTDOWN_DELAY_SECONDS", 0, 120).default(0),
   DATABASE_PATH: z.string().trim().min(1, "DATABASE_PATH must not be empty").default("db/shop.sqlite"),
   SQLITE_BUSY_TIMEOUT_MS: integer("SQLITE_BUSY_TIMEOUT_MS", 0, 60_000).default(2000),
   SESSION_SECRETS: z.string().optional(),
@@ -94,6 +107,8 @@ const schema = z.object({
     .enum(["sqlite", "memory", "cookie", "redis", "postgres"], "SESSION_STORE must be one of sqlite, memory, cookie, redis, postgres")
     .default("sqlite"),
   REDIS_TIMEOUT_MS: integer("REDIS_TIMEOUT_MS", 50, 10_000).default(1500),
+  NEW_SESSIONS_PER_CLIENT: integer("NEW_SESSIONS_PER_CLIENT", 0, 1_000_000).default(600),
+  MEMORY_MAX_SESSIONS: integer("MEMORY_MAX_SESSIONS", 1, 10_000_000).default(20_000),
   REDIS_URL: z
     .string()
     .trim()
@@ -194,6 +209,7 @@ export function readConfig(env: Record<string, string | undefined>, root: string
     production,
     port: e.PORT,
     host: e.HOST ?? "0.0.0.0",
+    shutdownDelayMs: e.SHUTDOWN_DELAY_SECONDS * 1000,
     databasePath: path.resolve(root, e.DATABASE_PATH),
     sqliteBusyTimeoutMs: e.SQLITE_BUSY_TIMEOUT_MS,
     sessionSecrets: Object.freeze(sessionSecrets),
@@ -213,6 +229,8 @@ export function readConfig(env: Record<string, string | undefined>, root: string
     sessionStore: e.SESSION_STORE,
     redisUrl: e.REDIS_URL,
     redisTimeoutMs: e.REDIS_TIMEOUT_MS,
+    newSessionsPerClient: e.NEW_SESSIONS_PER_CLIENT,
+    memoryMaxSessions: e.MEMORY_MAX_SESSIONS,
     databaseUrl: e.DATABASE_URL,
     pgQueryDeadlineMs: e.PG_QUERY_DEADLINE_MS,
     pgPoolMax: e.PG_POOL_MAX,

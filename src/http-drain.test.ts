@@ -93,4 +93,21 @@ describe("createDrainer", () => {
     assert.equal(await stuck, "ECONNRESET");
     agent.destroy();
   });
+
+  it("with a delay, keeps accepting while the balancer leaves: new connections are served with Connection: close, then refused", async () => {
+    const { drainer, port, agent, get } = await serve({ graceMs: 200 });
+    assert.deepEqual(await get(), { status: 200, connection: "keep-alive", reused: false });
+    assert.equal(drainer.draining, false, "ready before SIGTERM");
+    const drained = drainer.drain({ delayMs: 600 });
+    assert.equal(drainer.draining, true, "the readiness probe says 503 at once");
+    await sleep(100);
+    assert.deepEqual(await get(), { status: 200, connection: "close", reused: true }, "the kept-alive connection is answered, then closed by the client");
+    await sleep(100);
+    // A balancer that has not yet taken this instance out opens a new connection: still accepted.
+    assert.deepEqual(await get(), { status: 200, connection: "close", reused: false }, "a new connection during the delay is served");
+    await drained;
+    const error = await new Promise<NodeJS.ErrnoException>((resolve) => net.connect(port, "127.0.0.1").once("error", resolve));
+    assert.equal(error.code, "ECONNREFUSED", "after the delay the listener is closed");
+    agent.destroy();
+  });
 });

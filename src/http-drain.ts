@@ -11,6 +11,12 @@
  * answer a request on it with `Connection: close`, after which the client never sends on it again.
  *
  * So drain() does this:
+ *  0. Optionally, first *leaves* for `delayMs` (SHUTDOWN_DELAY_SECONDS): the readiness probe says
+ *     503 (`draining`), the listener stays open, and every response carries `Connection: close`,
+ *     while the balancer takes this instance out of rotation (an orchestrator that watches the
+ *     probe, or `nginx -s reload` with the instance marked `down`: scripts/rolling-restart.ts). A
+ *     balancer that no longer sends here never opens a connection that step 1 could reset; a kept-
+ *     alive connection it still holds is closed after its next answer, on the balancer's side.
  *  1. Stops accepting (the listening socket closes; nginx, refused, tries another instance, which
  *     is safe even for a POST because nothing was sent, and sets this one aside). One race is the
  *     kernel's: a connection that completed its handshake but was not yet accepted is reset when
@@ -29,6 +35,7 @@
  */
 import type http from "node:http";
 import net from "node:net";
+import { setTimeout as sleep } from "node:timers/promises";
 
 export interface DrainOptions {
   /** How long an idle connection stays open once draining (a request on it still gets an answer). */
@@ -55,6 +62,7 @@ export function createDrainer(server: http.Server, options: DrainOptions = {}) {
   const sockets = new Map<net.Socket, SocketState>();
   const pending = new Set<http.ServerResponse>();
   let drainStarted = 0;
+  let leaving = false;
   let listenerClosed = false;
   let drained: Promise<void> | null = null;
 
@@ -73,7 +81,7 @@ export function createDrainer(server: http.Server, options: DrainOptions = {}) {
     const socket = req.socket;
     const state = sockets.get(socket);
     if (state) state.busy++;
-    if (listenerClosed) closeAfter(res);
+    if (listenerClosed || leaving) closeAfter(res);
     else pending.add(res);
     res.once("close", () => {
       pending.delete(res);
@@ -93,41 +101,57 @@ export function createDrainer(server: http.Server, options: DrainOptions = {}) {
   }
 
   return {
+    /** True from drain() on, the delay included: what the readiness probe reports. */
     get draining() {
-      return drainStarted > 0;
+      return leaving || drainStarted > 0;
     },
-    /** Stop accepting, answer what comes with Connection: close, close connections as they go quiet. */
-    drain(): Promise<void> {
+    /**
+     * Leave for `delayMs` (keep serving, with Connection: close, while the balancer stops sending),
+     * then stop accepting, answer what comes with Connection: close, close connections as they go quiet.
+     */
+    drain({ delayMs = 0 }: { delayMs?: number } = {}): Promise<void> {
       if (drained !== null) return drained;
-      drainStarted = Date.now();
-      drained = new Promise<void>((resolve) => {
-        const sweeper = setInterval(sweep, sweepMs);
-        const deadline = setTimeout(() => {
-          server.closeAllConnections();
-          for (const socket of sockets.keys()) socket.destroy();
-        }, deadlineMs);
-        // net.Server's close, not http.Server's: the latter would close idle connections right now
-        // (the very thing to avoid, see above). The callback runs once the last connection is gone.
-        // Not at once, but after the event loop has polled once more: libuv accepts every
-        // connection already waiting in the kernel's queue when it polls, and a connection still
-        // waiting there when the listener closes is reset with its request (the race of step 1).
-        // Under load a loop turn is long, so that queue is not empty at the moment of SIGTERM.
-        setImmediate(() =>
-          setImmediate(() => {
-            net.Server.prototype.close.call(server, () => {
-              clearInterval(sweeper);
-              clearTimeout(deadline);
-              resolve();
-            });
-            // The listener is closed now (libuv closes it at once; only the callback waits): a
-            // balancer that reconnects after a Connection: close is refused, which is safe (step 2).
-            listenerClosed = true;
-            for (const res of pending) closeAfter(res);
-            pending.clear();
-          }),
-        );
-      });
+      if (delayMs <= 0) {
+        // No balancer to wait for: Connection: close only once the listener is closed (step 2).
+        drained = stopAccepting();
+        return drained;
+      }
+      leaving = true;
+      for (const res of pending) closeAfter(res);
+      pending.clear();
+      drained = sleep(delayMs).then(stopAccepting);
       return drained;
     },
   };
+
+  function stopAccepting(): Promise<void> {
+    drainStarted = Date.now();
+    return new Promise<void>((resolve) => {
+      const sweeper = setInterval(sweep, sweepMs);
+      const deadline = setTimeout(() => {
+        server.closeAllConnections();
+        for (const socket of sockets.keys()) socket.destroy();
+      }, deadlineMs);
+      // net.Server's close, not http.Server's: the latter would close idle connections right now
+      // (the very thing to avoid, see above). The callback runs once the last connection is gone.
+      // Not at once, but after the event loop has polled once more: libuv accepts every
+      // connection already waiting in the kernel's queue when it polls, and a connection still
+      // waiting there when the listener closes is reset with its request (the race of step 1).
+      // Under load a loop turn is long, so that queue is not empty at the moment of SIGTERM.
+      setImmediate(() =>
+        setImmediate(() => {
+          net.Server.prototype.close.call(server, () => {
+            clearInterval(sweeper);
+            clearTimeout(deadline);
+            resolve();
+          });
+          // The listener is closed now (libuv closes it at once; only the callback waits): a
+          // balancer that reconnects after a Connection: close is refused, which is safe (step 2).
+          listenerClosed = true;
+          for (const res of pending) closeAfter(res);
+          pending.clear();
+        }),
+      );
+    });
+  }
 }

@@ -3,7 +3,8 @@ import assert from "node:assert/strict";
 import { once } from "node:events";
 import net from "node:net";
 import type { AddressInfo } from "node:net";
-import { createHttpServer } from "./http-server.ts";
+import http from "node:http";
+import { createHttpServer, withHealthProbes } from "./http-server.ts";
 import { startTestApp } from "./test/harness.ts";
 
 let app: Awaited<ReturnType<typeof startTestApp>>;
@@ -38,5 +39,39 @@ describe("slow clients", () => {
     assert.ok(Date.now() - started < 1_000, "a normal visitor is served at once");
     const closedAt = await Promise.all(slow.map((s) => s.closed));
     assert.ok(Math.max(...closedAt) - started < 5_000, "every slow connection was cut off after the header timeout");
+  });
+});
+
+describe("health probes", () => {
+  it("answer /livez and /readyz before the app, /readyz 503 once the shop is draining; other paths reach the app", async () => {
+    let ready = true;
+    let appCalls = 0;
+    const server = http.createServer(
+      withHealthProbes(
+        (_req, res) => {
+          appCalls++;
+          res.end("app");
+        },
+        () => ready,
+      ),
+    );
+    server.listen(0, "127.0.0.1");
+    await once(server, "listening");
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      const live = await fetch(`${base}/livez`);
+      assert.deepEqual([live.status, await live.text(), live.headers.get("set-cookie")], [200, "alive", null]);
+      const readyReply = await fetch(`${base}/readyz`);
+      assert.deepEqual([readyReply.status, await readyReply.text()], [200, "ready"]);
+      ready = false;
+      const draining = await fetch(`${base}/readyz`);
+      assert.deepEqual([draining.status, await draining.text(), draining.headers.get("cache-control")], [503, "draining", "no-store"]);
+      assert.equal((await fetch(`${base}/livez`)).status, 200, "alive while draining: an orchestrator must not kill it early");
+      assert.equal(appCalls, 0, "probes never reach the app (no session, no log line)");
+      assert.equal(await (await fetch(`${base}/readyz/x`)).text(), "app");
+      assert.equal(appCalls, 1);
+    } finally {
+      server.close();
+    }
   });
 });

@@ -4,7 +4,7 @@
  */
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { createHttpServer } from "./http-server.ts";
+import { createHttpServer, withHealthProbes } from "./http-server.ts";
 import { createAttackerSite } from "./classroom/attacker-site.ts";
 import { createDrainer } from "./http-drain.ts";
 import { systemClock } from "./clock.ts";
@@ -50,8 +50,12 @@ try {
   cannotStart(error);
 }
 
-const server = createHttpServer(shop.app);
-const drainer = createDrainer(server);
+// The readiness probe turns 503 the moment draining begins (src/http-drain.ts, step 0).
+const server = createHttpServer(withHealthProbes(shop.app, () => !drainer.draining));
+// At most 3 s for the requests in flight (each has its own deadline: Redis's, SQLite's busy wait)
+// and 2 s for closing the shop (shop.ts): a SIGTERM ends the process within 5 s, whatever it does
+// (plus SHUTDOWN_DELAY_SECONDS, when set, during which it still serves).
+const drainer = createDrainer(server, { deadlineMs: 3_000 });
 server.listen(config.port, config.host, () => {
   const address = server.address();
   const port = typeof address === "object" && address ? address.port : config.port;
@@ -85,14 +89,18 @@ async function shutdown(signal: string) {
   stopping = true;
   log.info({ signal }, "shutting down");
   const force = setTimeout(() => {
-    log.error("shutdown took longer than 10 s; exiting anyway");
+    log.error(`shutdown took longer than ${config.shutdownDelayMs / 1000 + 10} s; exiting anyway`);
     process.exit(1);
-  }, 10_000);
+  }, config.shutdownDelayMs + 10_000);
   force.unref();
-  // Stop accepting; answer in-flight and arriving requests with Connection: close; close idle
-  // kept-alive connections only after a grace time, never under a proxy's next request (a POST
-  // that nginx sent on a connection we drop becomes a 502: src/http-drain.ts says why).
-  const drained = drainer.drain();
+  // With SHUTDOWN_DELAY_SECONDS: keep serving (readiness 503, Connection: close) while the balancer
+  // takes this instance out. Then stop accepting; answer in-flight and arriving requests with
+  // Connection: close; close idle kept-alive connections only after a grace time, never under a
+  // proxy's next request (a POST that nginx sent on a connection we drop becomes a 502:
+  // src/http-drain.ts says why).
+  if (config.shutdownDelayMs > 0)
+    log.info({ delayMs: config.shutdownDelayMs }, "readiness probe says 503; still serving while the balancer takes this instance out");
+  const drained = drainer.drain({ delayMs: config.shutdownDelayMs });
   attacker?.closeAllConnections();
   attacker?.close();
   shop.classroom.endStreams();

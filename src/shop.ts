@@ -6,6 +6,15 @@
  */
 import path from "node:path";
 import { createApp } from "./app.ts";
+import { createCartCarryOver } from "./accounts/carry-over.ts";
+import { createAudit } from "./auth/audit.ts";
+import { createPasswordHasher, type ScryptCost } from "./auth/password.ts";
+import { createUsers } from "./auth/users.ts";
+import { createCatalog } from "./catalog/catalog.ts";
+import { createClassroomLayer } from "./classroom/classroom-routes.ts";
+import { createCsrf } from "./middleware/csrf.ts";
+import { createFlash } from "./middleware/flash.ts";
+import { createOrders } from "./orders/orders.ts";
 import type { Clock } from "./clock.ts";
 import type { Config } from "./config.ts";
 import { migrate, seedCatalog } from "./db/migrate.ts";
@@ -15,11 +24,13 @@ import type { Logger } from "./log.ts";
 import { createClassroom } from "./classroom/classroom.ts";
 import { withSavedCarts } from "./accounts/account-storage.ts";
 import { createSavedCarts } from "./accounts/saved-carts.ts";
+import { withNewSessionLimit } from "./middleware/new-session-limit.ts";
 import { startSessionCleanup } from "./session/cleanup.ts";
 import { NOTICE_GRACE_MS } from "./session/storage.ts";
+import { createDatabaseLimitStores, createPostgresLimitStores, createRedisLimitStores, type LimitStores } from "./middleware/limit-stores.ts";
 import { connectRedisStore } from "./session/redis.ts";
 import { connectPostgresStore } from "./session/postgres.ts";
-import { createSessionLayer } from "./session/technique.ts";
+import { createSessionLayer, type Speedups } from "./session/technique.ts";
 import type { SessionStorage } from "./session/types.ts";
 
 export interface ShopDeps {
@@ -38,6 +49,10 @@ export interface ShopDeps {
   cleanup?: { intervalMs: number } | "off";
   /** The benchmark's "sessions off": replaces the storage the routes use. */
   sessions?: SessionStorage;
+  /** scrypt's cost (OWASP's unless given): the tests' shops pass a cheaper one, password.test.ts checks OWASP's. */
+  passwordParams?: ScryptCost;
+  /** The benchmark's A/B of one speed-up: those switched off (technique.ts). */
+  speedups?: Partial<Speedups>;
 }
 
 export async function createShop(config: Config, deps: ShopDeps) {
@@ -54,16 +69,32 @@ export async function createShop(config: Config, deps: ShopDeps) {
   const classroom = createClassroom({ realClock: deps.clock, vulnerableLabsAllowed: config.vulnerableLabs });
   const clock = classroom.clock;
   let layer: Awaited<ReturnType<typeof createSessionLayer>>;
+  // The rate limits count where the sessions are shared: in Redis with the Redis technique, else in
+  // the shop's database, which every process shares (middleware/limit-stores.ts).
+  let limits: LimitStores = createDatabaseLimitStores(db, { busyTimeoutMs: config.sqliteBusyTimeoutMs });
   try {
+    const createRedisStore = async (c: Config) => {
+      const redisStore = await connectRedisStore(c, log);
+      limits.close();
+      limits = createRedisLimitStores(redisStore.client, { timeoutMs: c.redisTimeoutMs });
+      return redisStore;
+    };
     layer = await createSessionLayer({
       config,
       db,
       clock,
       createStorage: classroom.createStorage,
-      createRedisStore: (c) => connectRedisStore(c, log),
-      createPostgresStore: (c) => connectPostgresStore(c, root, log),
+      createRedisStore,
+      createPostgresStore: async (c) => {
+        const postgresStore = await connectPostgresStore(c, root, log);
+        limits.close();
+        limits = createPostgresLimitStores(postgresStore.runner);
+        return postgresStore;
+      },
+      speedups: deps.speedups,
     });
   } catch (error) {
+    limits.close();
     await checkpointer?.stop();
     if (ownsDb) db.close();
     throw error;
@@ -71,7 +102,9 @@ export async function createShop(config: Config, deps: ShopDeps) {
   const { store } = layer;
   // The account's saved cart, written through on every change of a signed-in session (src/accounts/).
   const savedCarts = createSavedCarts(db);
-  const sessions = withSavedCarts(deps.sessions ?? layer.storage, {
+  // A flood that drops its cookie makes a new session per request: limited per client (middleware/new-session-limit.ts).
+  const limited = withNewSessionLimit(deps.sessions ?? layer.storage, { perClient: config.newSessionsPerClient, counts: limits.storeFor("new-session") });
+  const sessions = withSavedCarts(limited, {
     savedCarts,
     clock,
     onError: (err) => log.warn({ err }, "saved cart not updated; it catches up at the next change"),
@@ -101,7 +134,49 @@ export async function createShop(config: Config, deps: ShopDeps) {
         })
       : null;
 
-  const app = createApp({ config, db, sessions, store, clock, realClock: deps.clock, log, root, classroom, cleanup, savedCarts });
+  // The services the routes share, built once.
+  const catalog = createCatalog(db);
+  const users = createUsers(db);
+  const orders = createOrders(db, classroom.createStockKeeping(db));
+  const flash = createFlash({ cookieName: config.cookieSecure ? "__Host-shop_flash" : "shop_flash", secure: config.cookieSecure });
+  const csrf = createCsrf(config.sessionSecrets, { cookieSecure: config.cookieSecure });
+  const audit = createAudit(log);
+  // Two of libuv's four threads at most for scrypt: the others keep serving files and compression.
+  const passwords = createPasswordHasher({ concurrency: 2, maxWaiting: 100, params: deps.passwordParams });
+  const carryOver = createCartCarryOver({ savedCarts, store, catalog, clock, policy: () => classroom.cartMergePolicy });
+  const services = {
+    catalog,
+    users,
+    orders,
+    sessions,
+    store,
+    flash,
+    clock,
+    audit,
+    passwords,
+    savedCarts,
+    carryOver,
+    limits,
+    busyTimeoutMs: config.sqliteBusyTimeoutMs,
+  };
+  const onSessionEnded = (key: string) => savedCarts.recordEnd(key, "instructor", clock.now());
+  const classroomLayer = createClassroomLayer({
+    config,
+    classroom,
+    store,
+    sessions,
+    catalog,
+    cleanup,
+    flash,
+    log,
+    realClock: deps.clock,
+    audit,
+    db,
+    onSessionEnded,
+    limits,
+  });
+
+  const app = createApp({ config, services, csrf, classroom, classroomLayer, log, root, lazyCookies: deps.speedups?.lazyCookies });
 
   return {
     app,
@@ -116,9 +191,10 @@ export async function createShop(config: Config, deps: ShopDeps) {
     /** After the HTTP server has stopped: the cleanup job, the store's connections, the checkpointer, the database (if the shop opened it). */
     async close() {
       clearInterval(pruneEndings);
-      await cleanup?.stop();
-      await layer.close();
-      await checkpointer?.stop();
+      limits.close();
+      await cleanup?.stop(); // ends a sweep after its current batch
+      // Independent of each other, each bounded (about 1 s): together they fit a shutdown's 5 s.
+      await Promise.all([layer.close(), checkpointer?.stop()]);
       if (ownsDb) db.close();
     },
   };

@@ -14,9 +14,16 @@ import { HttpError } from "../errors.ts";
 import type { Clock } from "../clock.ts";
 import type { Technique } from "../session/types.ts";
 import type { SavedCarts } from "./saved-carts.ts";
+import { SIGN_IN_FORMS } from "../middleware/csrf.ts";
 
 const SAFE = new Set(["GET", "HEAD", "OPTIONS"]);
-const SIGN_IN_FORMS = new Set(["/login", "/register", "/instructor/login"]);
+
+/** What can remove a guest's session on each technique, as facts rather than a guess at this one's cause. */
+const GUEST_CAUSES: Partial<Record<Technique, string>> = {
+  sqlite: "Carts are kept for IDLE without activity.",
+  memory: "Carts are kept for IDLE without activity, in this shop's memory: a restart clears them all.",
+  redis: "Carts are kept for IDLE without activity; a restart of the store without persistence, or an emptied store, also clears them.",
+};
 
 export interface NoticeDeps {
   savedCarts: SavedCarts;
@@ -75,10 +82,10 @@ export function sessionNotices(deps: NoticeDeps): RequestHandler {
       idle: `Your cart was cleared after ${idle} without activity.`,
       absolute: `Your cart was cleared: a visit lasts at most ${absolute}.`,
       instructor: "Your session was ended by the instructor, and its cart with it.",
-      unknown:
-        technique === "memory"
-          ? `Your session has ended and its cart is gone: carts are kept for ${idle} without activity, and this shop keeps them in memory, so a restart clears them all.`
-          : `Your session has ended and its cart is gone: carts are kept for ${idle} without activity.`,
+      // No record and no recorded ending: the store does not know why, so neither do we. Say what
+      // is certain (the store no longer has it) and what can cause it on this technique, never
+      // "you were inactive": after a Redis FLUSHALL or restart that was untrue (issue 29).
+      unknown: `Your session has ended and its cart is gone: the shop's session store no longer has it. ${(GUEST_CAUSES[technique] ?? GUEST_CAUSES.sqlite!).replace("IDLE", idle)}`,
     };
     return lead[why] ?? lead.unknown!;
   };

@@ -9,14 +9,15 @@ import { randomBytes, scrypt, timingSafeEqual, type ScryptOptions } from "node:c
 import { HttpError } from "../errors.ts";
 
 const KEY_LENGTH = 32;
-export const OWASP_SCRYPT = { N: 2 ** 17, r: 8, p: 1 } as const;
+export type ScryptCost = { readonly N: number; readonly r: number; readonly p: number };
+export const OWASP_SCRYPT: ScryptCost = { N: 2 ** 17, r: 8, p: 1 };
 
 function scryptAsync(password: string, salt: Buffer, params: { N: number; r: number; p: number }): Promise<Buffer> {
   const options: ScryptOptions = { ...params, maxmem: 256 * params.N * params.r + 1024 * 1024 };
   return new Promise((resolve, reject) => scrypt(password.normalize("NFC"), salt, KEY_LENGTH, options, (err, key) => (err ? reject(err) : resolve(key))));
 }
 
-export async function hashPassword(password: string, params = OWASP_SCRYPT): Promise<string> {
+export async function hashPassword(password: string, params: ScryptCost = OWASP_SCRYPT): Promise<string> {
   const salt = randomBytes(16);
   const key = await scryptAsync(password, salt, params);
   return ["scrypt", params.N, params.r, params.p, salt.toString("base64url"), key.toString("base64url")].join("$");
@@ -38,7 +39,7 @@ export async function verifyPassword(password: string, stored: string): Promise<
  * (the rest of the pool stays free for everybody else), at most `maxWaiting` wait their turn, and
  * past that the visitor gets a clear 503 with Retry-After instead of a page that hangs.
  */
-export function createPasswordHasher(options: { concurrency: number; maxWaiting: number; params?: typeof OWASP_SCRYPT }) {
+export function createPasswordHasher(options: { concurrency: number; maxWaiting: number; params?: ScryptCost }) {
   let running = 0;
   const waiting: (() => void)[] = [];
   const busy = () =>

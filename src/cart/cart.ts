@@ -45,7 +45,7 @@ function checkQuantity(product: Stocked, quantity: number): string | null {
   return null;
 }
 
-export function addItem(cart: CartLine[], product: Stocked, quantity: number): CartResult {
+export function addItem(cart: readonly CartLine[], product: Stocked, quantity: number): CartResult {
   const existing = cart.find((l) => l.productId === product.id);
   const total = (existing?.quantity ?? 0) + quantity;
   const problem = checkQuantity(product, total);
@@ -59,7 +59,7 @@ export function addItem(cart: CartLine[], product: Stocked, quantity: number): C
   };
 }
 
-export function setQuantity(cart: CartLine[], product: Stocked, quantity: number): CartResult {
+export function setQuantity(cart: readonly CartLine[], product: Stocked, quantity: number): CartResult {
   if (!cart.some((l) => l.productId === product.id)) {
     return { ok: false, message: `${product.name} is not in your cart.` };
   }
@@ -68,7 +68,7 @@ export function setQuantity(cart: CartLine[], product: Stocked, quantity: number
   return { ok: true, cart: cart.map((l) => (l.productId === product.id ? { ...l, quantity } : l)) };
 }
 
-export function removeItem(cart: CartLine[], productId: number): CartLine[] {
+export function removeItem(cart: readonly CartLine[], productId: number): CartLine[] {
   return cart.filter((l) => l.productId !== productId);
 }
 
@@ -80,7 +80,7 @@ export function countItems(cart: readonly CartLine[]): number {
 export const MAX_NOTE_LENGTH = 200;
 
 /** Set (or clear, with "") the gift note of a line. Control characters are refused, newlines too. */
-export function setNote(cart: CartLine[], productId: number, input: unknown): CartResult {
+export function setNote(cart: readonly CartLine[], productId: number, input: unknown): CartResult {
   if (typeof input !== "string") return { ok: false, message: "A gift note must be text." };
   const note = input.trim();
   if (note.length > MAX_NOTE_LENGTH) return { ok: false, message: `A gift note can have at most ${MAX_NOTE_LENGTH} characters.` };

@@ -8,6 +8,7 @@ import type { Audit } from "../auth/audit.ts";
 import type { Db } from "../db/open.ts";
 import type { Catalog } from "../catalog/catalog.ts";
 import type { Clock } from "../clock.ts";
+import type { LimitStores } from "../middleware/limit-stores.ts";
 import type { Config } from "../config.ts";
 import { addItem, setNote } from "../cart/cart.ts";
 import { badRequest, notFound } from "../errors.ts";
@@ -41,6 +42,8 @@ export interface ClassroomDeps {
   audit: Audit;
   /** The instructor's passes are kept in the shop's database. */
   db: Db;
+  /** Where the instructor password's limit counts (middleware/limit-stores.ts). */
+  limits: LimitStores;
   /** The instructor ended this session on purpose: its next request is told so (src/accounts/notices.ts). */
   onSessionEnded?: (key: string) => void;
 }

@@ -62,7 +62,7 @@ export function createLiveView({ classroom, store, technique, realClock, log }: 
    */
   return async function liveModel(own: OwnSession) {
     const now = classroom.clock.now();
-    let stats = { live: 0, expired: 0 };
+    let stats: Awaited<ReturnType<NonNullable<typeof store>["stats"]>> = { live: 0, expired: 0 };
     let rows: ReturnType<typeof rowsOf> = [];
     let storeError = false;
     if (store) {

@@ -4,6 +4,7 @@
  */
 import { Router } from "express";
 import type { Config } from "../config.ts";
+import type { LimitStores } from "../middleware/limit-stores.ts";
 import { createFailureLimit } from "../middleware/rate-limit.ts";
 import { safeLocalPath } from "../safe-local-path.ts";
 import type { LabModeName } from "./classroom.ts";
@@ -14,6 +15,8 @@ import { liveStream } from "./instructor-stream.ts";
 
 export interface InstructorDeps extends InstructorActionDeps, LiveViewDeps {
   config: Config;
+  /** Where the password limit counts (middleware/limit-stores.ts). */
+  limits: LimitStores;
 }
 
 export function instructorRoutes(deps: InstructorDeps): Router {
@@ -21,7 +24,12 @@ export function instructorRoutes(deps: InstructorDeps): Router {
   const { requireInstructor } = auth;
   const router = Router();
   const liveModel = createLiveView(deps);
-  const guesses = createFailureLimit({ limit: 10, message: "Too many wrong passwords. Please wait 15 minutes and try again." });
+  const guesses = createFailureLimit({
+    name: "instructor-password",
+    stores: deps.limits,
+    limit: 10,
+    message: "Too many wrong passwords. Please wait 15 minutes and try again.",
+  });
 
   router.get("/instructor/login", (req, res) => {
     if (config.instructorPassword === null) return void res.status(404).render("instructor-off", { title: "Instructor dashboard" });

@@ -8,6 +8,7 @@ import { after, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { addToCart, startTestApp, type Client } from "../test/harness.ts";
 import { fingerprint } from "../session/id.ts";
+import { sequenceSteps } from "./sequence-diagram.ts";
 
 const apps: Awaited<ReturnType<typeof startTestApp>>[] = [];
 after(async () => {
@@ -39,10 +40,12 @@ describe("the X-ray's sequence diagram", () => {
     assert.ok(texts(before).includes(`Set-Cookie: shop_sid=s%3A‹ID ${fp}›.‹signature›`));
     assert.ok(texts(now).includes("GET /cart"));
     assert.ok(texts(now).includes(`Cookie: shop_sid=s%3A‹ID ${fp}›.‹signature›`));
-    assert.ok(texts(now).includes("HMAC signature ✓"));
-    assert.ok(texts(now).includes(`get(sha256(ID) = ‹${fp}›)`));
+    // This process signed that cookie and sealed that record a request ago: it says it remembered them.
+    assert.ok(texts(now).includes("signature: ✓ remembered from before"), texts(now).join(" | "));
+    assert.ok(!texts(now).includes("HMAC signature ✓"), "no HMAC was computed: the picture must not say so");
+    assert.ok(texts(now).includes(`get(sha256(ID) = ‹${fp}›)`), "the store is still asked");
     assert.ok(texts(now).includes("sealed record"), "the store hands back a sealed record…");
-    assert.ok(texts(now).includes("opened: 1 cart line"), "…that only the ID in the cookie opens");
+    assert.ok(texts(now).includes("same text as before: 1 cart line from memory"), texts(now).join(" | "));
     assert.ok(texts(now).includes("no Set-Cookie"));
     assert.match(now, /role="img" aria-labelledby="seq-this-request"/);
     assert.doesNotMatch(now + before, new RegExp(c.sessionId()!), "never the raw ID");
@@ -55,7 +58,33 @@ describe("the X-ray's sequence diagram", () => {
     assert.deepEqual(texts(before!).slice(0, 2), ["Browser", "Shop"]);
     assert.ok(!texts(before!).includes("SQLite") && !texts(before!).some((t) => t.startsWith("get(")));
     assert.ok(texts(before!).includes("sealed into a new cookie"));
-    assert.ok(texts(now!).includes("AES-GCM tag ✓: opened"));
+    assert.ok(texts(now!).includes("cookie: ✓ remembered from before"), "this process sealed that cookie itself");
+  });
+
+  it("draws each step as done when nothing was remembered (a process that never saw this cookie)", () => {
+    const input = { technique: "sqlite" as const, method: "GET", path: "/cart", status: 200, cookieSent: "shop_sid=s%3A‹ID 1a2b3c4d›.‹signature›" };
+    const done = sequenceSteps({
+      ...input,
+      events: ["loaded"],
+      keyBefore: "1a2b3c4d",
+      keyAfter: "1a2b3c4d",
+      cookieSetName: null,
+      cookieSet: null,
+      cartLines: 2,
+    });
+    const said = done.map((s) => s.text);
+    assert.ok(said.includes("HMAC signature ✓") && said.includes("opened: 2 cart lines"), said.join(" | "));
+    const cookie = sequenceSteps({
+      ...input,
+      technique: "cookie",
+      events: ["loaded"],
+      keyBefore: null,
+      keyAfter: null,
+      cookieSetName: null,
+      cookieSet: null,
+      cartLines: 2,
+    });
+    assert.ok(cookie.some((s) => s.text === "AES-GCM tag ✓: opened"));
   });
 
   it("escapes the path and refuses a doctored picture cookie", async () => {

@@ -53,6 +53,8 @@ export function sequenceSteps(r: SequenceInput): Step[] {
   else if (has("bad-signature"))
     steps.push({ kind: "note", at: "shop", text: server ? "signature ✗ → fresh session" : "AES-GCM tag ✗ → fresh session", bad: true });
   else if (has("malformed-id")) steps.push({ kind: "note", at: "shop", text: "not an ID we issue → fresh", bad: true });
+  else if (r.cookieSent && has("signature-remembered")) steps.push({ kind: "note", at: "shop", text: "signature: ✓ remembered from before" });
+  else if (r.cookieSent && !server && has("opened-from-memory")) steps.push({ kind: "note", at: "shop", text: "cookie: ✓ remembered from before" });
   else if (r.cookieSent) steps.push({ kind: "note", at: "shop", text: server ? "HMAC signature ✓" : "AES-GCM tag ✓: opened" });
 
   const looked = has("loaded") || has("unknown-id") || has("unreadable") || has("expired-idle") || has("expired-absolute") || has("lab-adopted-planted-id");
@@ -65,7 +67,8 @@ export function sequenceSteps(r: SequenceInput): Step[] {
       steps.push({ kind: "note", at: "shop", text: "open: AES-GCM tag ✗ → fresh", bad: true });
     } else {
       steps.push({ kind: "arrow", from: "store", to: "shop", text: "sealed record", back: true });
-      steps.push({ kind: "note", at: "shop", text: `opened: ${r.cartLines} cart ${r.cartLines === 1 ? "line" : "lines"}` });
+      const lines = `${r.cartLines} cart ${r.cartLines === 1 ? "line" : "lines"}`;
+      steps.push({ kind: "note", at: "shop", text: has("opened-from-memory") ? `same text as before: ${lines} from memory` : `opened: ${lines}` });
     }
   }
   const write = (text: string) => steps.push(server ? { kind: "arrow", from: "shop", to: "store", text } : { kind: "note", at: "shop", text });

@@ -8,7 +8,6 @@
  */
 import type { Response } from "express";
 import { createSessionCookie, type SessionCookie } from "../session/cookie.ts";
-import { createCookieVerifier } from "../session/cookie-verifier.ts";
 import { hashSessionId, randomIds, type SessionIds } from "../session/id.ts";
 import { sealFor } from "../session/seal.ts";
 import { createSessionStorage, emptyData, emptySession, NOTICE_GRACE_MS, type SessionStorageOptions } from "../session/storage.ts";
@@ -58,8 +57,6 @@ const labAttributes = (sameSite: SameSite) => (sameSite === "none" ? { sameSite,
 export function createVulnerableStorage(options: SessionStorageOptions, modes: LabModes): SessionStorage {
   const { store, clock } = options;
   const signed = createSessionCookie(options);
-  // LAB 10 ONLY: the same signed value as the honest cookie's, for sending it with other attributes.
-  const signer = createCookieVerifier(options.sessionSecrets);
   // LAB 10 ONLY: which sessions' cookies went out with a SameSite other than Lax, so that the
   // instructor's switch reaches cookies already in browsers (re-sent at their next request).
   const sentWith = new Map<string, SameSite>();
@@ -100,7 +97,8 @@ export function createVulnerableStorage(options: SessionStorageOptions, modes: L
       // LAB 8 ONLY: sequential IDs go out unsigned, as in the apps that make this mistake.
       if (SEQUENTIAL_ID.test(id)) res.cookie(signed.name, id, { ...signed.attributes, ...labAttributes(sameSite), expires: new Date(expiresAt) });
       // LAB 10 ONLY: the same signed value, with the lab's SameSite.
-      else if (sameSite !== "lax") res.cookie(signed.name, signer.sign(id), { ...signed.attributes, ...labAttributes(sameSite), expires: new Date(expiresAt) });
+      else if (sameSite !== "lax")
+        res.cookie(signed.name, id, { ...signed.attributes, ...labAttributes(sameSite), signed: true, expires: new Date(expiresAt) });
       else signed.send(res, id, expiresAt);
     },
     clear(res) {

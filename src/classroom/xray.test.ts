@@ -6,6 +6,7 @@
 import { after, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
+import http from "node:http";
 import { addToCart, register, startTestApp, type Client } from "../test/harness.ts";
 
 const IDLE_SECONDS = 600;
@@ -48,6 +49,21 @@ describe("session X-ray", () => {
     }
     await addToCart(c, 1, 1);
     assert.doesNotMatch((await c.get("/cart")).text, /Session X-ray|The request before/);
+  });
+
+  it("says in words which steps of this request were answered from this process's memory", async () => {
+    const app = await shop();
+    const c = app.client();
+    await xrayOn(c);
+    await addToCart(c, 1, 1);
+    const page = (await c.get("/cart")).text;
+    assert.match(page, /Signature: checked at an earlier request and remembered\./);
+    assert.match(page, /Record opened from this process&#39;s memory: the sealed text the store returned is exactly the one opened or written before/);
+    // A visitor without a session: nothing was looked up, so nothing is said to be remembered.
+    const other = app.client();
+    await xrayOn(other);
+    const first = (await other.get("/cart")).text;
+    assert.doesNotMatch(first, /remembered|from this process/, "nothing remembered without a session");
   });
 
   it("when on, the first visit says there is no cookie and so no session yet", async () => {
@@ -146,6 +162,85 @@ describe("session X-ray", () => {
     assert.match(afterLogout.text, /The request before: POST \/logout → 303/);
     assert.match(afterLogout.text, /Destroyed at logout: record deleted and cookie cleared\./);
     assert.equal(app.sessionRows().length, 0);
+  });
+
+  it("prints hostile text from the request before (path, cookie, user agent, a forged summary) escaped in its diagram", async () => {
+    const app = await shop();
+    const c = app.client();
+    await xrayOn(c);
+    const evil = `"'><script>alert(1)</script>]]><!--`;
+    /** The hostile text may appear only escaped: no tag, no CDATA end, no comment, no quote out of place. */
+    const assertEscaped = (html: string, label: string) => {
+      const diagrams = [...html.matchAll(/<figure class="sequence-figure">([\s\S]*?)<\/figure>/g)].map((m) => m[1]!);
+      assert.equal(diagrams.length, 2, `${label}: this request's diagram and the one before`);
+      for (const svg of diagrams) {
+        assert.doesNotMatch(svg, /<script|]]>|<!--|alert\(1\)<|"'>/, label);
+        // Every tag in the drawing is one of the diagram's own.
+        for (const [, tag] of svg.matchAll(/<\/?([a-zA-Z]+)/g))
+          assert.ok(["svg", "title", "defs", "marker", "path", "line", "rect", "text"].includes(tag!), `${label}: <${tag}>`);
+      }
+      assert.match(diagrams.join(""), /&quot;'&gt;&lt;script&gt;alert\(1\)/, `${label}: the text is there, escaped`);
+      assert.doesNotMatch(html, /<script>alert/, label);
+    };
+
+    // 1. A real POST whose path, session cookie and user agent carry the hostile text. Node's client,
+    // given the path on its own, sends < > " ' as they are (a URL would percent-encode them).
+    const posted = await new Promise<number>((resolve, reject) => {
+      const { hostname, port } = new URL(app.url);
+      const req = http.request({
+        hostname,
+        port,
+        path: `/cart/items/${evil}`,
+        method: "POST",
+        headers: {
+          cookie: `${c.cookieHeader()}; shop_sid=${evil}`,
+          "user-agent": `Mozilla/5.0 ${evil}`,
+          "content-type": "application/x-www-form-urlencoded",
+        },
+      });
+      req.on("response", (res) => {
+        for (const line of res.headers["set-cookie"] ?? []) {
+          const [pair = ""] = line.split(";");
+          const eq = pair.indexOf("=");
+          if (pair.startsWith("shop_xray_last=")) c.cookies.set(pair.slice(0, eq), pair.slice(eq + 1));
+        }
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      });
+      req.on("error", reject);
+      req.end("quantity=1");
+    });
+    assert.ok(posted >= 400 && posted < 500, `a friendly refusal, not a 5xx (${posted})`);
+    assert.ok(c.cookies.has("shop_xray_last"), "the X-ray remembered that request");
+    const page = await c.get("/", { cookie: `${c.cookieHeader()}; shop_sid=${evil}`, "user-agent": `Mozilla/5.0 ${evil}` });
+    assert.equal(page.status, 200);
+    assert.match(page.text, /The request before: POST/);
+    assertEscaped(page.text, "a real request");
+
+    // 2. The summary comes back from a cookie the browser can change: a forged one, every field hostile.
+    const forged = {
+      method: evil,
+      path: evil,
+      status: 200,
+      events: [evil, "created"],
+      setCookies: [evil],
+      sequence: {
+        method: evil,
+        path: evil,
+        status: 200,
+        cookieSent: evil,
+        events: ["created", evil],
+        keyBefore: evil,
+        keyAfter: evil,
+        cookieSetName: evil,
+        cookieSet: evil,
+        cartLines: 1,
+      },
+    };
+    c.cookies.set("shop_xray_last", Buffer.from(JSON.stringify(forged)).toString("base64url"));
+    const forgedPage = await c.get("/");
+    assert.equal(forgedPage.status, 200);
+    assertEscaped(forgedPage.text, "a forged summary");
   });
 
   it("does not exist with CLASSROOM=false: /xray and /labs are 404 and no X-ray button or panel", async () => {

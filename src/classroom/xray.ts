@@ -17,6 +17,7 @@ import onHeaders from "on-headers";
 import { fingerprint, hashSessionId } from "../session/id.ts";
 import type { Session, SessionEvent, Technique } from "../session/types.ts";
 import { renderSequenceDiagram, type SequenceInput } from "./sequence-diagram.ts";
+import { cookieAttributes } from "../session/cookie.ts";
 
 export const XRAY_COOKIE = "shop_xray";
 const LAST_COOKIE = "shop_xray_last";
@@ -54,6 +55,12 @@ export function describeEvent(event: SessionEvent, s: XraySettings): string {
       return `Expired: absolute. The session is older than ${minutes(s.absoluteTimeoutMs)}, however active it was, so it ended.`;
     case "loaded":
       return cookieTechnique ? "Loaded: the cookie was opened and checked; the server stored nothing." : "Loaded: the ID's hash found a live record.";
+    case "signature-remembered":
+      return "Signature: checked at an earlier request and remembered. This exact cookie value was verified before, so this process looked it up instead of computing the HMAC again.";
+    case "opened-from-memory":
+      return cookieTechnique
+        ? "Opened from memory: this exact cookie was decrypted and authenticated at an earlier request; this process remembered what it held."
+        : "Record opened from this process's memory: the sealed text the store returned is exactly the one opened or written before, so it was not decrypted again (still current: the store was asked).";
     case "touched":
       return `Touched (throttled): last seen moved forward, and the expiry with it. At most one such write per ${minutes(s.touchIntervalMs)}; other page views write nothing.`;
     case "created":
@@ -257,7 +264,7 @@ function previousPicture(input: unknown, s: XraySettings): string | null {
 }
 
 export function createXray(settings: XraySettings & { enabled: boolean; secure: boolean }) {
-  const attributes = { httpOnly: true, sameSite: "lax" as const, secure: settings.secure, path: "/" };
+  const attributes = cookieAttributes(settings.secure);
   const isOn = (req: Request) => settings.enabled && req.cookies?.[XRAY_COOKIE] === "1";
 
   /** Build the panel for this request, at render time (the Set-Cookie headers are known by then). */

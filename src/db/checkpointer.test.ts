@@ -33,6 +33,25 @@ describe("WAL checkpoints off the event loop", () => {
     assert.equal(autocheckpoint(), 1000, "after stop() the connection checkpoints by itself again");
   });
 
+  it("after a burst of writes (a flood) the WAL is back under journal_size_limit within seconds, with nothing else written", async () => {
+    env = freshDatabase();
+    const checkpointer = startCheckpointer(env.db, { intervalMs: 50 })!;
+    await checkpointer.ready;
+    const limit = env.db.pragma("journal_size_limit", { simple: true }) as number;
+    const wal = () => fs.statSync(`${env.file}-wal`).size;
+    env.db.exec("CREATE TABLE filler (x BLOB)");
+    const insert = env.db.prepare("INSERT INTO filler VALUES (randomblob(1000000))");
+    // Many commits, as a flood makes them: the WAL outgrows the limit while the worker copies behind it.
+    for (let i = 0; i < 100; i++) insert.run();
+    assert.ok(wal() > limit, `the WAL grew past the limit (${(wal() / 1e6).toFixed(0)} MB)`);
+    const ended = performance.now();
+    // A real wait for a real thread; the promise is "within seconds" of the last write.
+    while (wal() > limit && performance.now() - ended < 5_000) await sleep(50);
+    assert.ok(wal() <= limit, `the WAL is ${(wal() / 1e6).toFixed(0)} MB 5 s after the burst; the limit is ${(limit / 1e6).toFixed(0)} MB`);
+    assert.equal((env.db.prepare("SELECT count(*) AS n FROM filler").get() as { n: number }).n, 100, "nothing lost");
+    await checkpointer.stop();
+  });
+
   it("if the worker cannot run, the connection goes back to checkpointing by itself, and says so", async () => {
     env = freshDatabase();
     fs.rmSync(env.file); // the open connection keeps working; the worker cannot open the file

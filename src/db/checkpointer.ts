@@ -9,6 +9,8 @@
  * connection never checkpoints (wal_autocheckpoint = 0) and a worker thread with its own
  * connection does it on a timer, with PASSIVE checkpoints that never block a reader or a writer.
  *
+ * After a burst it also truncates a WAL left over journal_size_limit (checkpoint-worker.ts).
+ *
  * If the worker cannot start or dies, the connection goes back to SQLite's automatic
  * checkpoints: slower tails, but the WAL never grows without bound.
  */
@@ -34,7 +36,11 @@ export function startCheckpointer(db: Db, options: CheckpointerOptions = {}): Ch
   // An in-memory database has no WAL and no file another connection could open.
   if (db.memory || db.name === "" || db.name === ":memory:") return null;
   const { intervalMs = 250, onError } = options;
-  const worker = new Worker(new URL("./checkpoint-worker.ts", import.meta.url), { workerData: { file: db.name, intervalMs } });
+  // The serving connection's journal_size_limit (db/open.ts): the worker brings the WAL back under it after a burst.
+  const walLimitBytes = Number(db.pragma("journal_size_limit", { simple: true }));
+  const worker = new Worker(new URL("./checkpoint-worker.ts", import.meta.url), {
+    workerData: { file: db.name, intervalMs, walLimitBytes: walLimitBytes >= 0 ? walLimitBytes : Number.POSITIVE_INFINITY },
+  });
   db.pragma("wal_autocheckpoint = 0");
   let stopped = false;
 
@@ -73,7 +79,9 @@ export function startCheckpointer(db: Db, options: CheckpointerOptions = {}): Ch
       worker.ref(); // the answer to "stop" must be waited for, even when nothing else keeps the process alive
       worker.postMessage({ type: "stop" });
       let timer: NodeJS.Timeout | undefined;
-      await Promise.race([done, new Promise((r) => (timer = setTimeout(r, 2000)))]);
+      // A last checkpoint is a courtesy (the next start, or the closing connection, copies the rest):
+      // not worth more than a second of a shutdown.
+      await Promise.race([done, new Promise((r) => (timer = setTimeout(r, 1000)))]);
       clearTimeout(timer);
       await worker.terminate();
       if (db.open) db.pragma(`wal_autocheckpoint = ${AUTO_CHECKPOINT_PAGES}`);

@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import Database from "better-sqlite3";
 import { freshDatabase } from "../test/harness.ts";
-import { createSqliteStore } from "../session/stores/sqlite-store.ts";
+import { createSqliteSessionStore } from "../session/technique.ts";
 import type { SessionData, StoredSession } from "../session/types.ts";
 import { createGroupCommit } from "./group-commit.ts";
 import type { Db } from "./open.ts";
@@ -47,7 +47,7 @@ const committedCart = (key: string) => {
 
 describe("group commit", () => {
   it("concurrent changes of one session in one group all land, and each is answered only after the commit", async () => {
-    const store = createSqliteStore(db);
+    const store = createSqliteSessionStore(db);
     await store.create("k", record());
     const seenAtAnswer: (number[] | null)[] = [];
     // All issued in the same turn: one group. Each answer looks through the other connection.
@@ -75,7 +75,7 @@ describe("group commit", () => {
   });
 
   it("a change that throws fails alone: nothing of it is written, the rest of the group commits", async () => {
-    const store = createSqliteStore(db);
+    const store = createSqliteSessionStore(db);
     await store.create("k", record());
     const refusing = () => {
       throw new Error("out of stock");
@@ -96,7 +96,7 @@ describe("group commit", () => {
   });
 
   it("a work alone in its group that wrote and then threw leaves nothing behind, and the next group commits", async () => {
-    const store = createSqliteStore(db);
+    const store = createSqliteSessionStore(db);
     await store.create("k", record([1]));
     const group = createGroupCommit(db);
     const alone = group.run(() => {
@@ -111,7 +111,7 @@ describe("group commit", () => {
   });
 
   it("a logout inside a group is final: the add queued after it finds no row and writes nothing", async () => {
-    const store = createSqliteStore(db);
+    const store = createSqliteSessionStore(db);
     await store.create("k", record());
     const [before, , after] = await Promise.all([store.update("k", NOW, add(1)), store.destroy("k"), store.update("k", NOW, add(2))]);
     assert.deepEqual(
@@ -124,7 +124,7 @@ describe("group commit", () => {
   });
 
   it("a login inside a group keeps order: the add before it moves to the new key, the add after it on the old key is refused", async () => {
-    const store = createSqliteStore(db);
+    const store = createSqliteSessionStore(db);
     await store.create("old", record());
     const [before, moved, lateOnOld, onNew] = await Promise.all([
       store.update("old", NOW, add(1)),
@@ -144,6 +144,23 @@ describe("group commit", () => {
     );
     assert.equal(committedCart("old"), null);
     assert.deepEqual(committedCart("new"), [1, 3]);
+  });
+
+  it("a login whose savepoint rolls back inside a group leaves no trace: not in the table, not in what the store answers", async () => {
+    // Found by reading b96973a: its read cache kept the new key's staged row after the savepoint rolled back.
+    const store = createSqliteSessionStore(db);
+    await store.create("old", record([1]));
+    db.exec("CREATE TEMP TRIGGER refuse BEFORE DELETE ON main.sessions WHEN OLD.id_hash = 'old' BEGIN SELECT RAISE(ABORT, 'refused'); END");
+    const [other, login] = await Promise.allSettled([store.create("other", record()), store.rekey("old", "new", NOW, (s) => s)]);
+    assert.equal(other.status, "fulfilled", "the rest of the group commits");
+    assert.equal(login.status, "rejected", "the login fails alone");
+    assert.equal(committedCart("new"), null);
+    assert.equal(await store.get("new", NOW), null, "no record the database does not hold");
+    assert.deepEqual(
+      cartOf((await store.get("old", NOW))!).map((l) => l.productId),
+      [1],
+      "the old session is as it was",
+    );
   });
 
   it("when the group cannot commit, every caller fails and nothing is written", async () => {

@@ -18,6 +18,7 @@
 import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
 import type { RequestHandler } from "express";
 import { HttpError } from "../errors.ts";
+import { cookieAttributes } from "../session/cookie.ts";
 
 const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
 
@@ -33,15 +34,15 @@ const originOf = (url: string) => {
   }
 };
 
-/** The forms a visitor without a session posts that must not be forgeable: they sign someone in. */
-const PRE_SESSION_FORMS = new Set(["/login", "/register", "/instructor/login"]);
+/** The forms a visitor without a session posts that must not be forgeable: they sign someone in (notices.ts uses the list too). */
+export const SIGN_IN_FORMS = new Set(["/login", "/register", "/instructor/login"]);
 
 export function createCsrf(secrets: readonly string[], options: { cookieSecure: boolean }) {
   // A pre-session cookie: a random nonce the sign-in and registration forms' token is tied to, so
   // those posts carry a token too before any session exists (a signed double-submit). It is not a
   // session — no row, nothing stored — and it is dropped once there is a session.
   const preName = options.cookieSecure ? "__Host-shop_presession" : "shop_presession";
-  const preAttributes = { httpOnly: true, sameSite: "lax" as const, secure: options.cookieSecure, path: "/" };
+  const preAttributes = cookieAttributes(options.cookieSecure);
 
   const sign = (secret: string, subject: string) => createHmac("sha256", secret).update(`csrf:${subject}`).digest();
 
@@ -76,7 +77,7 @@ export function createCsrf(secrets: readonly string[], options: { cookieSecure: 
       if (nonce !== undefined && req.method === "GET") res.clearCookie(preName, preAttributes);
     } else if (pre) {
       res.locals.csrfToken = tokenFor(pre);
-    } else if (req.method === "GET" && PRE_SESSION_FORMS.has(req.path)) {
+    } else if (req.method === "GET" && SIGN_IN_FORMS.has(req.path)) {
       const fresh = randomBytes(32).toString("base64url");
       res.cookie(preName, fresh, preAttributes);
       res.locals.csrfToken = tokenFor(`pre:${fresh}`);
@@ -100,7 +101,7 @@ export function createCsrf(secrets: readonly string[], options: { cookieSecure: 
     const token = body?._csrf ?? req.get("x-csrf-token");
     if (req.session.id) {
       if (!isValid(req.session.id, token)) throw forbidden();
-    } else if (PRE_SESSION_FORMS.has(req.path)) {
+    } else if (SIGN_IN_FORMS.has(req.path)) {
       // Signing in must not be forgeable either (login CSRF), even from a client that sends no
       // Origin or Sec-Fetch-Site: the form's token has to fit this browser's pre-session cookie.
       if (pre === null || !isValid(pre, token)) throw forbidden();

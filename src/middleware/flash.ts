@@ -5,6 +5,7 @@
  * no session write, and a visitor without a session (e.g. after logout) can still get one.
  */
 import type { RequestHandler, Response } from "express";
+import { cookieAttributes } from "../session/cookie.ts";
 
 export interface Flash {
   kind: "success" | "error" | "info";
@@ -17,7 +18,7 @@ export interface Flash {
 const MAX_LINES_SHOWN = 8;
 
 export function createFlash(options: { cookieName: string; secure: boolean }) {
-  const attributes = { httpOnly: true, sameSite: "lax" as const, secure: options.secure, path: "/" };
+  const attributes = cookieAttributes(options.secure);
 
   const read: RequestHandler = (req, res, next) => {
     // Most requests carry no flash: then the signed cookies need not be looked at at all.

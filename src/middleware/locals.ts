@@ -1,7 +1,21 @@
 /** What every view needs: the signed-in user, the cart count for the badge, the search box value. */
 import type { RequestHandler } from "express";
-import type { Users } from "../auth/users.ts";
+import type { User, Users } from "../auth/users.ts";
 import { countItems } from "../cart/cart.ts";
+
+declare global {
+  namespace Express {
+    /** res.locals, typed: what this middleware sets for every view and route after it. */
+    interface Locals {
+      /** The signed-in user, or null for a guest (require-user.ts lets only the former through). */
+      user: User | null;
+      cartCount: number;
+      path: string;
+      here: string;
+      q: string;
+    }
+  }
+}
 
 export function locals(users: Users): RequestHandler {
   return (req, res, next) => {

@@ -7,10 +7,15 @@
 import type { Request, RequestHandler, Response } from "express";
 import { rateLimit } from "express-rate-limit";
 import { HttpError } from "../errors.ts";
+import type { LimitStores } from "./limit-stores.ts";
 
 const WINDOW_MS = 15 * 60_000;
 
 export interface FailureLimitOptions {
+  /** Which limit: its counts are kept apart from the others' (the same IP is a key of several). */
+  name: string;
+  /** Where counts are kept, shared by every instance of the shop (limit-stores.ts). */
+  stores: LimitStores;
   /** Failed attempts allowed per window and key. */
   limit: number;
   /** What the 429 page says. */
@@ -19,8 +24,9 @@ export interface FailureLimitOptions {
   key?: (req: Request, res: Response) => string;
 }
 
-export function createFailureLimit({ limit, message, key }: FailureLimitOptions): RequestHandler {
+export function createFailureLimit({ name, stores, limit, message, key }: FailureLimitOptions): RequestHandler {
   return rateLimit({
+    store: stores.storeFor(name),
     windowMs: WINDOW_MS,
     limit,
     skipSuccessfulRequests: true,

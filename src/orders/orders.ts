@@ -125,7 +125,7 @@ export function createOrders(db: Db, stock: StockKeeping = conditionalStock(db))
     return { ok: true, orderId: o.id, totalCents: o.total_cents, alreadyPlaced: true, lines };
   };
 
-  const placeTx = db.transaction((userId: number, cart: CartLine[], details: ShippingAndPayment, now: number, token: string): PlaceOrderResult => {
+  const placeTx = db.transaction((userId: number, cart: readonly CartLine[], details: ShippingAndPayment, now: number, token: string): PlaceOrderResult => {
     // Under the write lock: no other connection can place an order with this token meanwhile.
     const before = existing(userId, token);
     if (before) return before;
@@ -160,7 +160,7 @@ export function createOrders(db: Db, stock: StockKeeping = conditionalStock(db))
      * Place the order for `cart`, once per checkout token. Runs as a nested transaction (a
      * savepoint) when called inside another one, e.g. the SQLite session update.
      */
-    place(userId: number, cart: CartLine[], details: ShippingAndPayment, now: number, token: string): PlaceOrderResult {
+    place(userId: number, cart: readonly CartLine[], details: ShippingAndPayment, now: number, token: string): PlaceOrderResult {
       try {
         return placeTx.immediate(userId, cart, details, now, token);
       } catch (error) {

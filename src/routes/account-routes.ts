@@ -21,13 +21,13 @@ import { MAX_PASSWORD_LENGTH, passwordProblem } from "../auth/password.ts";
 import type { Config } from "../config.ts";
 import { createFailureLimit } from "../middleware/rate-limit.ts";
 import { badRequest } from "../errors.ts";
-import { requireUser } from "../middleware/require-user.ts";
+import { requireUser, userOf } from "../middleware/require-user.ts";
 import type { RouteDeps } from "./deps.ts";
 
 const KEY = /^[0-9a-f]{64}$/;
 
 export function accountRoutes(
-  { store, users, sessions, flash, clock, audit, passwords, savedCarts }: RouteDeps,
+  { store, users, sessions, flash, clock, audit, passwords, savedCarts, limits }: RouteDeps,
   timeouts: Pick<Config, "idleTimeoutMs" | "absoluteTimeoutMs">,
 ): Router {
   const router = Router();
@@ -36,11 +36,15 @@ export function accountRoutes(
   // guess the password here instead of at /login. Same limits as sign-in: 10 failures per account
   // and 30 per client per 15 minutes.
   const guessLimit = createFailureLimit({
+    name: "password-again-account",
+    stores: limits,
     limit: 10,
     key: (_req, res) => `account-password:${String(res.locals.user?.id)}`,
     message: "Too many wrong passwords. Please wait 15 minutes and try again.",
   });
   const perClient = createFailureLimit({
+    name: "password-again-client",
+    stores: limits,
     limit: 30,
     message: "Too many wrong passwords from your network. Please wait 15 minutes and try again.",
   });
@@ -50,7 +54,7 @@ export function accountRoutes(
 
   /** The password is right (scrypt, rationed): else false, and the caller answers 401 having changed nothing. */
   const confirmed = async (res: Response, password: string) => {
-    const account = users.findByEmail(res.locals.user.email);
+    const account = users.findByEmail(userOf(res).email);
     return account !== undefined && password !== "" && (await passwords.verify(password, account.passwordHash)) ? account : undefined;
   };
 
@@ -71,7 +75,7 @@ export function accountRoutes(
 
   async function renderSessions(req: Request, res: Response, error: string | null) {
     // The cookie technique keeps nothing on the server: there is no list to show, and nothing to revoke.
-    const listed = store ? await store.listByUser(res.locals.user.id, clock.now()) : [];
+    const listed = store ? await store.listByUser(userOf(res).id, clock.now()) : [];
     res.render("sessions", {
       title: "Your active sessions",
       error,
@@ -103,7 +107,7 @@ export function accountRoutes(
     const repeated = text(form(req).confirmPassword);
     const account = await confirmed(res, current);
     if (!account) {
-      audit("password-change", "failure", { userId: res.locals.user.id, reason: "wrong password", session: req.session.key });
+      audit("password-change", "failure", { userId: userOf(res).id, reason: "wrong password", session: req.session.key });
       res.status(401);
       renderAccount(res, { currentPassword: "That is not your current password, so nothing was changed." });
       return;
@@ -150,7 +154,7 @@ export function accountRoutes(
     const account = await confirmed(res, typeof form(req).password === "string" ? String(form(req).password) : "");
     if (!account) {
       audit(everywhere ? "signed-out-everywhere" : "other-sessions-ended", "failure", {
-        userId: res.locals.user.id,
+        userId: userOf(res).id,
         reason: "wrong password",
         session: req.session.key,
       });

@@ -6,14 +6,16 @@
  */
 import { Router, type Request } from "express";
 import { z } from "zod";
+import { normalizeEmail } from "../auth/email.ts";
 import { MAX_PASSWORD_LENGTH, passwordProblem } from "../auth/password.ts";
 import { retryWhileBusy } from "../db/unavailable.ts";
 import { createFailureLimit } from "../middleware/rate-limit.ts";
 import { safeLocalPath } from "../safe-local-path.ts";
 import type { RouteDeps } from "./deps.ts";
 
+// One spelling per address (NFC, lower case, the domain in its DNS form): auth/email.ts says why.
 const credentials = z.object({
-  email: z.string().trim().toLowerCase().max(254).pipe(z.email()),
+  email: z.string().max(1024).transform(normalizeEmail).pipe(z.string()), // null: not an address
   password: z
     .string()
     .min(1)
@@ -22,7 +24,7 @@ const credentials = z.object({
 
 const GENERIC_LOGIN_ERROR = "That email and password don't match an account.";
 
-export function authRoutes({ users, sessions, flash, clock, audit, passwords, carryOver, busyTimeoutMs }: RouteDeps): Router {
+export function authRoutes({ users, sessions, flash, clock, audit, passwords, carryOver, busyTimeoutMs, limits }: RouteDeps): Router {
   const router = Router();
 
   // Verifying against a real hash when the email is unknown makes both failures take as long,
@@ -32,15 +34,26 @@ export function authRoutes({ users, sessions, flash, clock, audit, passwords, ca
 
   // Failed attempts only (a successful login redirects with 303), per client and per account.
   const perClient = createFailureLimit({
+    name: "sign-in-client",
+    stores: limits,
     limit: 30,
     message: "Too many failed sign-in attempts from your network. Please wait 15 minutes and try again.",
   });
   const perAccount = createFailureLimit({
+    name: "sign-in-account",
+    stores: limits,
     limit: 10,
     key: (req) =>
-      `account:${String((req.body as Record<string, unknown> | undefined)?.email ?? "")
-        .trim()
-        .toLowerCase()}`,
+      `account:${(() => {
+        const typed = (req.body as Record<string, unknown> | undefined)?.email;
+        // The same account however its address is spelt (NFD, case), so spelling it anew gains no tries.
+        return (
+          normalizeEmail(typed) ??
+          String(typed ?? "")
+            .trim()
+            .toLowerCase()
+        );
+      })()}`,
     message: "Too many failed sign-in attempts for this account. Please wait 15 minutes and try again.",
   });
 
@@ -89,8 +102,8 @@ export function authRoutes({ users, sessions, flash, clock, audit, passwords, ca
     const email = typeof form(req).email === "string" ? String(form(req).email).trim().slice(0, 254) : "";
     const password = typeof form(req).password === "string" ? String(form(req).password) : "";
     const errors: Record<string, string> = {};
-    const parsedEmail = z.email().max(254).safeParse(email.toLowerCase());
-    if (!parsedEmail.success) errors.email = "Enter an email address like name@example.com.";
+    const normalized = normalizeEmail(email);
+    if (normalized === null) errors.email = "Enter an email address like name@example.com.";
     const problem = passwordProblem(password, email);
     if (problem) errors.password = problem;
     if (Object.keys(errors).length > 0) {
@@ -98,7 +111,7 @@ export function authRoutes({ users, sessions, flash, clock, audit, passwords, ca
       return;
     }
     const passwordHash = await passwords.hash(password);
-    const user = await retryWhileBusy(() => users.create(email.toLowerCase(), passwordHash, clock.now()), busyTimeoutMs);
+    const user = await retryWhileBusy(() => users.create(normalized!, passwordHash, clock.now()), busyTimeoutMs);
     if (!user) {
       audit("register", "failure", { reason: "email taken", session: req.session.key });
       res.status(409).render("register", {

@@ -36,7 +36,7 @@ export function cartRoutes({ catalog, sessions, flash }: RouteDeps): Router {
   const body = (req: Request) => (req.body ?? {}) as Record<string, unknown>;
 
   /** Run a cart rule on the freshest cart inside the session's atomic update; a refusal writes nothing. */
-  async function changeCart(req: Request, res: Response, op: (cart: CartLine[]) => CartResult): Promise<CartResult> {
+  async function changeCart(req: Request, res: Response, op: (cart: readonly CartLine[]) => CartResult): Promise<CartResult> {
     let result = { ok: false, message: "" } as CartResult;
     try {
       await sessions.change(req.session, res, (data) => {

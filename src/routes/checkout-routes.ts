@@ -17,7 +17,7 @@ import { retryWhileBusy } from "../db/unavailable.ts";
 import { z } from "zod";
 import { priceCart } from "../cart/pricing.ts";
 import { notFound } from "../errors.ts";
-import { requireUser } from "../middleware/require-user.ts";
+import { requireUser, userOf } from "../middleware/require-user.ts";
 import type { PlaceOrderResult, ShortLine } from "../orders/orders.ts";
 import type { CartLine } from "../session/types.ts";
 import type { RouteDeps } from "./deps.ts";
@@ -27,8 +27,8 @@ const newCheckoutToken = () => randomBytes(16).toString("base64url");
 const CHECKOUT_TOKEN = /^[A-Za-z0-9_-]{22}$/;
 
 /** The same products in the same quantities (order of lines and gift notes aside). */
-function sameLines(cart: CartLine[], lines: CartLine[]): boolean {
-  const key = (ls: CartLine[]) =>
+function sameLines(cart: readonly CartLine[], lines: readonly CartLine[]): boolean {
+  const key = (ls: readonly CartLine[]) =>
     ls
       .map((l) => `${l.productId}:${l.quantity}`)
       .sort()
@@ -82,7 +82,7 @@ const tokenSchema = z.string().regex(CHECKOUT_TOKEN);
 export function checkoutRoutes({ catalog, orders, sessions, flash, clock, busyTimeoutMs }: RouteDeps): Router {
   const router = Router();
 
-  const pricedCartOf = (cart: { productId: number; quantity: number }[]) => priceCart(cart, catalog.productsByIds(cart.map((l) => l.productId)));
+  const pricedCartOf = (cart: readonly { productId: number; quantity: number }[]) => priceCart(cart, catalog.productsByIds(cart.map((l) => l.productId)));
 
   interface CheckoutPage {
     values?: Record<string, string>;
@@ -92,7 +92,7 @@ export function checkoutRoutes({ catalog, orders, sessions, flash, clock, busyTi
     notice?: string;
     checkoutToken?: string;
   }
-  const renderCheckout = (res: Response, cart: CartLine[], page: CheckoutPage = {}) =>
+  const renderCheckout = (res: Response, cart: readonly CartLine[], page: CheckoutPage = {}) =>
     res.render("checkout", {
       title: "Checkout",
       cart: pricedCartOf(cart),
@@ -114,7 +114,7 @@ export function checkoutRoutes({ catalog, orders, sessions, flash, clock, busyTi
   });
 
   router.post("/checkout", requireUser, async (req, res) => {
-    const userId = res.locals.user.id as number;
+    const userId = userOf(res).id;
     const form = (req.body ?? {}) as Record<string, unknown>;
     const values = { name: String(form.name ?? "").slice(0, 100), address: String(form.address ?? "").slice(0, 300) };
     const tokenParsed = tokenSchema.safeParse(form.checkoutToken);
@@ -219,13 +219,13 @@ export function checkoutRoutes({ catalog, orders, sessions, flash, clock, busyTi
   });
 
   router.get("/orders", requireUser, (_req, res) => {
-    res.render("orders", { title: "Your orders", orders: orders.listForUser(res.locals.user.id) });
+    res.render("orders", { title: "Your orders", orders: orders.listForUser(userOf(res).id) });
   });
 
   router.get("/orders/:id", requireUser, (req, res) => {
     const raw = String(req.params.id);
     const id = /^\d{1,9}$/.test(raw) ? Number(raw) : NaN;
-    const order = Number.isNaN(id) ? undefined : orders.getForUser(res.locals.user.id, id);
+    const order = Number.isNaN(id) ? undefined : orders.getForUser(userOf(res).id, id);
     if (!order) throw notFound("order");
     res.render("order", { title: `Order #${order.id}`, order });
   });

@@ -10,6 +10,7 @@ import type { Orders } from "../orders/orders.ts";
 import type { ServerStore } from "../session/directory.ts";
 import type { SessionStorage } from "../session/types.ts";
 import type { createFlash } from "../middleware/flash.ts";
+import type { LimitStores } from "../middleware/limit-stores.ts";
 
 export interface RouteDeps {
   catalog: Catalog;
@@ -28,6 +29,8 @@ export interface RouteDeps {
   savedCarts: SavedCarts;
   /** Sign-in: the saved cart comes back, merged with the guest's. */
   carryOver: CartCarryOver;
+  /** Where the rate limits count: shared by every instance (middleware/limit-stores.ts). */
+  limits: LimitStores;
   /** How long a write may wait for another connection's lock (SQLITE_BUSY_TIMEOUT_MS). */
   busyTimeoutMs: number;
 }

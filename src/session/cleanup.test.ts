@@ -6,7 +6,7 @@ import fs from "node:fs";
 import { createManualClock } from "../clock.ts";
 import { freshDatabase, root } from "../test/harness.ts";
 import { nextBatchSize, startSessionCleanup, sweepExpired } from "./cleanup.ts";
-import { createSqliteStore } from "./stores/sqlite-store.ts";
+import { createSqliteSessionStore } from "./technique.ts";
 
 let env: ReturnType<typeof freshDatabase>;
 beforeEach(() => {
@@ -35,7 +35,7 @@ describe("session cleanup", () => {
     seedRows(10, now, "edge"); // expires_at == now counts as expired
     seedRows(300, now + 1, "live");
     // batchMs: Infinity keeps the size fixed, so the batches can be counted.
-    const result = await sweepExpired(createSqliteStore(env.db), now, { batchSize: 1000, batchMs: Number.POSITIVE_INFINITY, maxShare: 0.25 });
+    const result = await sweepExpired(createSqliteSessionStore(env.db), now, { batchSize: 1000, batchMs: Number.POSITIVE_INFINITY, maxShare: 0.25 });
     assert.equal(result.removed, 2510);
     assert.equal(result.batches, 3, "two full batches of 1,000 and a partial one of 510");
     assert.equal(count("dead-%"), 0);
@@ -57,7 +57,7 @@ describe("session cleanup", () => {
     seedRows(3000, now - 1, "dead");
     seedRows(50, now + 1, "live");
     // A tiny time budget forces the sweep down to small batches and back: nothing may be skipped.
-    const result = await sweepExpired(createSqliteStore(env.db), now, { batchSize: 700, batchMs: 0.05 });
+    const result = await sweepExpired(createSqliteSessionStore(env.db), now, { batchSize: 700, batchMs: 0.05 });
     assert.equal(result.removed, 3000);
     assert.ok(result.batches > 5, `it worked in many small batches (${result.batches})`);
     assert.equal(count("dead-%"), 0);
@@ -73,7 +73,7 @@ describe("session cleanup", () => {
     const sweeps: number[] = [];
     let swept: () => void = () => {};
     const job = startSessionCleanup({
-      store: createSqliteStore(env.db),
+      store: createSqliteSessionStore(env.db),
       clock,
       intervalMs,
       onSweep: (r) => {
@@ -116,7 +116,7 @@ describe("session cleanup", () => {
 
   it("reports a failed sweep instead of crashing, and keeps going", async () => {
     const errors: unknown[] = [];
-    const store = createSqliteStore(env.db);
+    const store = createSqliteSessionStore(env.db);
     env.db.close(); // every query now throws
     const job = startSessionCleanup({ store, clock: createManualClock(), intervalMs: 60_000, onError: (e) => errors.push(e) });
     assert.equal(await job.firstRun, undefined);

@@ -26,8 +26,8 @@ export interface CleanupOptions {
 
 export type SweepResult = { removed: number; batches: number; ms: number; slowestBatchMs: number };
 
-/** batchSize: the first batch; batchMs: a batch's time budget; maxShare: after t ms of work, rest t·(1/share − 1). */
-export type SweepOptions = { batchSize?: number; batchMs?: number; maxShare?: number };
+/** batchSize: the first batch; batchMs: a batch's time budget; maxShare: after t ms of work, rest t·(1/share − 1); signal: stop. */
+export type SweepOptions = { batchSize?: number; batchMs?: number; maxShare?: number; signal?: AbortSignal };
 
 /** Aim the next batch at `targetMs`, at most doubling or halving per step, within 10..5000 rows. */
 export function nextBatchSize(size: number, ms: number, targetMs: number): number {
@@ -38,13 +38,13 @@ export function nextBatchSize(size: number, ms: number, targetMs: number): numbe
 
 /** Delete every record expired at `now`, one batch at a time. */
 export async function sweepExpired(store: SessionStore, now: number, options: SweepOptions = {}): Promise<SweepResult> {
-  const { batchMs = 5, maxShare = 1 } = options;
+  const { batchMs = 5, maxShare = 1, signal } = options;
   let batchSize = options.batchSize ?? 200;
   const started = performance.now();
   let removed = 0;
   let batches = 0;
   let slowestBatchMs = 0;
-  for (;;) {
+  while (!signal?.aborted) {
     const batchStarted = performance.now();
     const n = await store.deleteExpired(now, batchSize);
     const took = performance.now() - batchStarted;
@@ -55,7 +55,7 @@ export async function sweepExpired(store: SessionStore, now: number, options: Sw
     batchSize = nextBatchSize(batchSize, took, batchMs);
     // Let waiting requests run between batches; when pacing, rest long enough to keep to our share.
     const rest = maxShare < 1 ? took * (1 / maxShare - 1) : 0;
-    if (rest >= 1) await sleep(rest);
+    if (rest >= 1) await sleep(rest, undefined, { signal }).catch(() => undefined);
     else await yieldToEventLoop();
   }
   return { removed, batches, ms: performance.now() - started, slowestBatchMs };
@@ -64,14 +64,14 @@ export async function sweepExpired(store: SessionStore, now: number, options: Sw
 export function startSessionCleanup(options: CleanupOptions) {
   const { store, clock, intervalMs, batchSize, maxShare = 0.25, onSweep, onError } = options;
   let timer: NodeJS.Timeout | undefined;
-  let stopped = false;
+  const stopping = new AbortController();
   let running: Promise<SweepResult | undefined> = Promise.resolve(undefined);
 
   const runOnce = (): Promise<SweepResult | undefined> => {
     // Never two sweeps at once: a manual "sweep now" during a timed sweep waits for it.
     running = running.then(async () => {
       try {
-        const result = await sweepExpired(store, clock.now(), { batchSize, maxShare });
+        const result = await sweepExpired(store, clock.now(), { batchSize, maxShare, signal: stopping.signal });
         if (result.removed > 0) onSweep?.(result);
         return result;
       } catch (error) {
@@ -83,7 +83,7 @@ export function startSessionCleanup(options: CleanupOptions) {
   };
 
   const schedule = () => {
-    if (stopped) return;
+    if (stopping.signal.aborted) return;
     const jitter = 0.9 + Math.random() * 0.2; // ±10%
     timer = setTimeout(async () => {
       await runOnce();
@@ -95,12 +95,12 @@ export function startSessionCleanup(options: CleanupOptions) {
   const firstRun = runOnce();
   schedule();
 
-  // runOnce: the instructor's "sweep now"; stop waits for a sweep in progress to finish.
+  // runOnce: the instructor's "sweep now"; stop ends a sweep after its batch (each commits alone: the next start carries on).
   return {
     firstRun,
     runOnce,
     async stop() {
-      stopped = true;
+      stopping.abort();
       clearTimeout(timer);
       await running;
     },

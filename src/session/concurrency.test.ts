@@ -119,9 +119,11 @@ describe("logout racing other requests", () => {
       cookie: (name: string, value: string) => cookies.push(`${name}=${value}`),
       clearCookie: (name: string) => cookies.push(`${name}=`),
     } as unknown as Response;
-    const fresh = await storage.load({ headers: {} } as unknown as Request, res);
+    // As cookie-parser leaves a request: the jars, and the header they came from.
+    const fresh = await storage.load({ headers: {}, cookies: {}, signedCookies: {} } as unknown as Request, res);
     await storage.change(fresh, res, (d) => ({ ...d, cart: [{ productId: 1, quantity: 1 }] }));
-    const req = { headers: { cookie: `shop_sid=${encodeURIComponent(`s:${sign(fresh.id!, SECRET_A)}`)}` } } as unknown as Request;
+    const header = `shop_sid=${encodeURIComponent(`s:${sign(fresh.id!, SECRET_A)}`)}`;
+    const req = { headers: { cookie: header }, cookies: {}, signedCookies: { shop_sid: fresh.id } } as unknown as Request;
     const a = await storage.load(req, res); // request A has the session in hand
     const b = await storage.load(req, res); // request B: logout
     await storage.destroy(b, res);

@@ -1,21 +1,17 @@
-/** Hostile and broken cookies: each gets a fresh anonymous session (or a quick 4xx), never a 5xx, never someone else's cart. */
+/**
+ * Hostile and broken cookies: each gets a fresh anonymous session (or a quick 4xx), never a 5xx, never
+ * someone else's cart. Twice: as the shop runs (the remembered cookie, speed/remembered-cookie.ts), and
+ * with the lesson's cookie.ts alone (cookie-parser on every request, nothing remembered).
+ */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import net from "node:net";
 import { sign, unsign } from "cookie-signature";
 import { addToCart, Client, restartShop, SECRET_A, SECRET_B, startTestApp } from "../test/harness.ts";
-
-let app: Awaited<ReturnType<typeof startTestApp>>;
-let victim: Client;
-before(async () => {
-  app = await startTestApp();
-  victim = app.client();
-  await addToCart(victim, 1, 3);
-});
-after(() => app.close());
+import type { Speedups } from "./technique.ts";
 
 /** Send a raw request over a socket: HTTP clients refuse to send some of these headers at all. */
-function rawGet(path: string, cookieHeader: string): Promise<{ status: number; body: string }> {
+function rawGet(app: { url: string }, path: string, cookieHeader: string): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
     const { port } = new URL(app.url);
     const socket = net.connect(Number(port), "127.0.0.1", () => {
@@ -31,40 +27,55 @@ function rawGet(path: string, cookieHeader: string): Promise<{ status: number; b
   });
 }
 
-describe("hostile cookies", () => {
-  const victimCookie = () => victim.cookies.get("shop_sid")!;
-  const cases: [string, () => string][] = [
-    ["control characters", () => "shop_sid=abc\u0001\u0002def"],
-    ["percent garbage", () => "shop_sid=%%%%%ZZ%E0%A4"],
-    ["a JSON-looking value", () => "shop_sid=j%3A%7B%22cart%22%3A%5B%5D%7D"],
-    ["a JSON-looking signed-prefix value", () => "s%3Aj%3A%7B%7D"],
-    ["an empty value", () => "shop_sid="],
-    [
-      "a duplicate name: attacker's value first",
-      () => `shop_sid=${encodeURIComponent(`s:${sign("A".repeat(43), "wrong-secret-wrong-secret-wrong-secret")}`)}; shop_sid=${victimCookie()}`,
-    ],
-    ["a prototype-pollution name", () => `__proto__=x; constructor=y; shop_sid=zzz`],
-    ["a 4 KB value", () => `shop_sid=${"A".repeat(4096)}`],
-    ["many cookies", () => Array.from({ length: 300 }, (_, i) => `c${i}=${i}`).join("; ")],
-  ];
-  for (const [name, header] of cases) {
-    it(`${name}: a fresh empty session, not a 5xx`, async () => {
-      const value = header();
-      const res = await rawGet("/cart", value.includes("=") ? value : `shop_sid=${value}`);
-      assert.ok(res.status === 200 || (res.status >= 400 && res.status < 500), `status ${res.status}`);
-      if (res.status === 200) assert.equal(Client.badge(res.body), 0);
+const variants: [string, Partial<Speedups>][] = [
+  ["as the shop runs", {}],
+  ["cookie.ts alone: cookie-parser, nothing remembered", { rememberedCookie: false, lazyCookies: false, rememberedSeals: false }],
+];
+for (const [variant, speedups] of variants)
+  describe(`hostile cookies (${variant})`, () => {
+    let app: Awaited<ReturnType<typeof startTestApp>>;
+    let victim: Client;
+    before(async () => {
+      app = await startTestApp({}, { speedups });
+      victim = app.client();
+      await addToCart(victim, 1, 3);
     });
-  }
+    after(() => app.close());
 
-  it("a huge Cookie header is refused quickly with 431", async () => {
-    const res = await rawGet("/", `shop_sid=${"A".repeat(20_000)}`);
-    assert.equal(res.status, 431);
-  });
+    const victimCookie = () => victim.cookies.get("shop_sid")!;
+    const cases: [string, () => string][] = [
+      ["control characters", () => "shop_sid=abc\u0001\u0002def"],
+      ["percent garbage", () => "shop_sid=%%%%%ZZ%E0%A4"],
+      ["a JSON-looking value", () => "shop_sid=j%3A%7B%22cart%22%3A%5B%5D%7D"],
+      ["a JSON-looking signed-prefix value", () => "s%3Aj%3A%7B%7D"],
+      ["an empty value", () => "shop_sid="],
+      ["the victim's ID, unsigned", () => `shop_sid=${victim.sessionId()}`],
+      [
+        "a duplicate name: attacker's value first",
+        () => `shop_sid=${encodeURIComponent(`s:${sign("A".repeat(43), "wrong-secret-wrong-secret-wrong-secret")}`)}; shop_sid=${victimCookie()}`,
+      ],
+      ["a prototype-pollution name", () => `__proto__=x; constructor=y; shop_sid=zzz`],
+      ["a 4 KB value", () => `shop_sid=${"A".repeat(4096)}`],
+      ["many cookies", () => Array.from({ length: 300 }, (_, i) => `c${i}=${i}`).join("; ")],
+    ];
+    for (const [name, header] of cases) {
+      it(`${name}: a fresh empty session, not a 5xx`, async () => {
+        const value = header();
+        const res = await rawGet(app, "/cart", value.includes("=") ? value : `shop_sid=${value}`);
+        assert.ok(res.status === 200 || (res.status >= 400 && res.status < 500), `status ${res.status}`);
+        if (res.status === 200) assert.equal(Client.badge(res.body), 0);
+      });
+    }
 
-  it("the victim's cart is untouched by all of it", async () => {
-    assert.equal(Client.badge((await victim.get("/cart")).text), 3);
+    it("a huge Cookie header is refused quickly with 431", async () => {
+      const res = await rawGet(app, "/", `shop_sid=${"A".repeat(20_000)}`);
+      assert.equal(res.status, 431);
+    });
+
+    it("the victim's cart is untouched by all of it", async () => {
+      assert.equal(Client.badge((await victim.get("/cart")).text), 3);
+    });
   });
-});
 
 describe("secret rotation", () => {
   it("a new first secret keeps existing sessions valid and re-signs their cookie at the next touch", async () => {

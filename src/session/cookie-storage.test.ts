@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { addToCart, cartOf, register, SECRET_A, SECRET_B, startTestApp } from "../test/harness.ts";
 import { createCookieSealer, MAX_COOKIE_BYTES } from "./cookie-storage.ts";
 import { newSessionId } from "./id.ts";
+import type { CartLine } from "./types.ts";
 
 const apps: Awaited<ReturnType<typeof startTestApp>>[] = [];
 after(async () => {
@@ -85,7 +86,11 @@ describe("cookie technique", () => {
     const first = sealer.open(cookie)!;
     assert.deepEqual(first.value.data.cart, [{ productId: 3, quantity: 2 }]);
     assert.equal(sealer.open(cookie), first, "the same string opens to the same remembered value");
-    assert.throws(() => first.value.data.cart.push({ productId: 1, quantity: 1 }), TypeError, "shared by every request with that cookie: frozen");
+    assert.throws(
+      () => (first.value.data.cart as CartLine[]).push({ productId: 1, quantity: 1 }),
+      TypeError,
+      "shared by every request with that cookie: frozen",
+    );
     assert.throws(() => {
       (first.value.data.cart[0] as { quantity: number }).quantity = 9;
     }, TypeError);

@@ -21,12 +21,14 @@
  *   serialise on). "Your active sessions" cannot be listed.
  */
 import { createCipheriv, createDecipheriv, createSecretKey, hkdfSync } from "node:crypto";
-import type { CookieOptions, Request, Response } from "express";
+import type { Request, Response } from "express";
 import type { Clock } from "../clock.ts";
-import { bounded, readCookie, REMEMBERED } from "./cookie-verifier.ts";
+import { cookieAttributes } from "./cookie.ts";
 import { SessionTooLargeError } from "./errors.ts";
+import { deepFreeze } from "./freeze.ts";
 import { hashSessionId, isWellFormedSessionId, newSessionId } from "./id.ts";
-import { deepFreeze, nonceSource } from "./seal-cache.ts";
+import { bounded } from "./speed/bounded.ts";
+import { nonceSource } from "./speed/nonces.ts";
 import { NOTICE_GRACE_MS } from "./storage.ts";
 import type { Session, SessionData, SessionStorage } from "./types.ts";
 
@@ -76,7 +78,7 @@ export function createCookieSealer(secrets: readonly string[], cookieName: strin
   // Opening is a pure function of the cookie string (and the keys): a browser that sends the same
   // cookie again gets the value it opened to, without decrypting again. Frozen, because every
   // request with that cookie shares it; only exact strings we authenticated are ever remembered.
-  const opened = bounded<string, { value: Sealed; keyIndex: number }>(max);
+  const opened = bounded<string, { value: Sealed; keyIndex: number; remembered: true }>(max);
 
   const decrypt = (cookie: string): { value: Sealed; keyIndex: number } | null => {
     if (!/^[A-Za-z0-9_-]+$/.test(cookie)) return null;
@@ -105,15 +107,15 @@ export function createCookieSealer(secrets: readonly string[], cookieName: strin
       const cipher = createCipheriv("aes-256-gcm", keys[0]!, iv).setAAD(aad);
       const body = Buffer.concat([cipher.update(JSON.stringify(value), "utf8"), cipher.final()]);
       const cookie = Buffer.concat([iv, body, cipher.getAuthTag()]).toString("base64url");
-      opened.set(cookie, { value: deepFreeze(value), keyIndex: 0 }); // the browser sends this one next
+      opened.set(cookie, { value: deepFreeze(structuredClone(value)), keyIndex: 0, remembered: true }); // the browser sends this one next
       return cookie;
     },
-    /** The sealed value and which key opened it (0 = current), or null for anything that fails authentication. */
-    open(cookie: string): { value: Sealed; keyIndex: number } | null {
+    /** The sealed value and which key opened it (0 = current), or null for anything that fails authentication. `remembered`: opened before, not decrypted now. */
+    open(cookie: string): { value: Sealed; keyIndex: number; remembered?: boolean } | null {
       const known = opened.get(cookie);
       if (known) return known;
       const result = decrypt(cookie);
-      if (result) opened.set(cookie, { value: deepFreeze(result.value), keyIndex: result.keyIndex });
+      if (result) opened.set(cookie, { value: deepFreeze(result.value), keyIndex: result.keyIndex, remembered: true });
       return result;
     },
   };
@@ -122,16 +124,7 @@ export function createCookieSealer(secrets: readonly string[], cookieName: strin
 export function createCookieSessionStorage(options: CookieSessionStorageOptions): SessionStorage {
   const { clock, cookieName, idleTimeoutMs, absoluteTimeoutMs, touchIntervalMs } = options;
   const sealer = createCookieSealer(options.sessionSecrets, cookieName);
-  const keys = bounded<string, string>(REMEMBERED); // sha256 of recent nonces (CSRF tokens and fingerprints hang on it)
-  const keyOf = (id: string) => {
-    let key = keys.get(id);
-    if (key === undefined) {
-      key = hashSessionId(id);
-      keys.set(id, key);
-    }
-    return key;
-  };
-  const attributes: CookieOptions = { httpOnly: true, sameSite: "lax", secure: options.cookieSecure, path: "/" };
+  const attributes = cookieAttributes(options.cookieSecure);
   const expiryFor = (createdAt: number, lastSeenAt: number) => Math.min(lastSeenAt + idleTimeoutMs, createdAt + absoluteTimeoutMs);
 
   const fresh = (events: Session["events"]): Session => ({
@@ -148,7 +141,7 @@ export function createCookieSessionStorage(options: CookieSessionStorageOptions)
   const adopt = (session: Session, sealed: Sealed) =>
     Object.assign(session, {
       id: sealed.id,
-      key: keyOf(sealed.id),
+      key: hashSessionId(sealed.id),
       data: sealed.data,
       userId: sealed.userId,
       createdAt: sealed.createdAt,
@@ -184,8 +177,9 @@ export function createCookieSessionStorage(options: CookieSessionStorageOptions)
     async load(req: Request, res: Response): Promise<Session> {
       // Only this cookie, read straight from the header (no cookie-parser on the hot path). A value
       // starting "s:" is what cookie-parser took for a signed cookie and hid: it stays "no cookie".
-      const raw = readCookie(req.headers.cookie, cookieName);
-      if (raw === undefined || raw.startsWith("s:")) return fresh(["no-cookie"]);
+      // req.cookies (cookie-parser) holds the unsigned values: ours is sealed, not signed.
+      const raw: unknown = req.cookies[cookieName];
+      if (typeof raw !== "string") return fresh(["no-cookie"]);
       const opened = sealer.open(raw);
       if (!opened) {
         clear(res);
@@ -207,7 +201,7 @@ export function createCookieSessionStorage(options: CookieSessionStorageOptions)
         };
         return { ...fresh([absoluteOver ? "expired-absolute" : "expired-idle"]), ended: { key: hashSessionId(sealed.id), record } };
       }
-      const session = fresh(["loaded"]);
+      const session = fresh(opened.remembered ? ["loaded", "opened-from-memory"] : ["loaded"]);
       adopt(session, sealed);
       const stale = now - sealed.lastSeenAt >= touchIntervalMs;
       if (stale || opened.keyIndex > 0) {

@@ -20,8 +20,11 @@ export interface SessionDirectory {
   destroyForUser(userId: number, filter: { only?: string; except?: string }): Promise<number>;
   /** The instructor view: stored records, live or expired-not-yet-swept, most recently seen first. */
   listAll(limit: number): Promise<ListedSession[]>;
-  /** How many records are stored: live at `now`, and expired but still waiting for the cleanup job. */
-  stats(now: number): Promise<{ live: number; expired: number }>;
+  /**
+   * How many records are stored: live at `now`, and expired but still waiting for the cleanup job;
+   * for a bounded store (memory), its bound and how many new sessions it refused when full.
+   */
+  stats(now: number): Promise<{ live: number; expired: number; capacity?: { max: number; refused: number } }>;
 }
 
 /** A server-side store: the lifecycle's face and the listings' face. */

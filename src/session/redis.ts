@@ -11,6 +11,9 @@ import { createRedisStore } from "./stores/redis-store.ts";
 
 export class RedisUnreachableError extends Error {}
 
+/** How long a shutdown waits for Redis to answer what is pending (a live Redis answers in a millisecond). */
+const CLOSE_WAIT_MS = 500;
+
 export async function connectRedisStore(
   config: Pick<Config, "redisUrl" | "redisTimeoutMs">,
   log?: { warn(obj: object, msg: string): void; info(obj: object, msg: string): void },
@@ -40,9 +43,24 @@ export async function connectRedisStore(
   connected = true;
   const store = createRedisStore(client, { timeoutMs: config.redisTimeoutMs });
   return Object.assign(store, {
+    /** The connection itself, for what else the shop keeps in Redis (the rate limits' counters). */
+    client,
+    /**
+     * Waits for the replies still due, but not for ever: close() alone waits for a frozen Redis
+     * for as long as it stays frozen, and held a SIGTERM until the 10 s force timer (exit code 1).
+     * A command still unanswered after CLOSE_WAIT_MS was never acknowledged to anyone (its
+     * request got a 503 at its own deadline), so dropping the connection then loses nothing.
+     */
     async close() {
       connected = false;
-      await client.close().catch(() => {});
+      let timer: NodeJS.Timeout | undefined;
+      const closed = client.close().then(
+        () => true,
+        () => true,
+      );
+      const answered = await Promise.race([closed, new Promise<false>((r) => (timer = setTimeout(() => r(false), CLOSE_WAIT_MS)))]);
+      clearTimeout(timer);
+      if (!answered) client.destroy();
     },
   });
 }

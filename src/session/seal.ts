@@ -9,6 +9,8 @@
 import { createCipheriv, createDecipheriv, createSecretKey, hkdfSync, randomBytes } from "node:crypto";
 import type { SessionData, StoredData } from "./types.ts";
 
+export type Seal = ReturnType<typeof sealFor>;
+
 /** The seal of the session with this ID (from the cookie) and this store key (its sha256); `nonces`: 12 random bytes each. */
 export function sealFor(id: string, storeKey: string, nonces: () => Buffer = () => randomBytes(12)) {
   // A KeyObject, not a Buffer: each cipher made from it costs half as much CPU (bench/seal.ts).

@@ -16,7 +16,7 @@ import type { Clock } from "../clock.ts";
 import { createSessionCookie, type SessionCookie } from "./cookie.ts";
 import { SessionEndedError } from "./errors.ts";
 import { randomIds, type SessionIds } from "./id.ts";
-import { createSeals } from "./seal-cache.ts";
+import { type Seal, sealFor } from "./seal.ts";
 import type { Session, SessionData, SessionEvent, SessionStorage, SessionStore, StoredData, StoredSession } from "./types.ts";
 
 /** The settings are named as in Config, so callers can pass `{ ...config, store, clock }`. */
@@ -30,12 +30,14 @@ export interface SessionStorageOptions {
   absoluteTimeoutMs: number;
   /** A read writes last-seen at most once per this interval (Lucia's rule, adapted). */
   touchIntervalMs: number;
-  /** How the ID travels and how IDs are made: cookie.ts and id.ts unless given. */
+  /** How the ID travels, how IDs are made, how data is sealed: cookie.ts, id.ts and seal.ts unless given. */
   cookie?: SessionCookie;
   ids?: SessionIds;
+  seals?: (id: string, storeKey: string) => Seal;
 }
 
 export const emptyData = (): SessionData => ({ cart: [] });
+/** How long after its absolute end the cookie still arrives, so the shop can say why the session ended. */
 export const NOTICE_GRACE_MS = 3_600_000;
 
 export const emptySession = (events: SessionEvent[]): Session => {
@@ -48,7 +50,7 @@ export function createSessionStorage(options: SessionStorageOptions): SessionSto
   const { store, clock, idleTimeoutMs, absoluteTimeoutMs, touchIntervalMs } = options;
   const cookie = options.cookie ?? createSessionCookie(options);
   const ids = options.ids ?? randomIds;
-  const sealFor = createSeals(); // seal.ts, with each ID's key derived once and its last record remembered
+  const seals = options.seals ?? sealFor;
 
   /** Both timeouts, in one number: the moment the record dies unless touched again. */
   const expiryFor = (createdAt: number, lastSeenAt: number) => Math.min(lastSeenAt + idleTimeoutMs, createdAt + absoluteTimeoutMs);
@@ -101,7 +103,7 @@ export function createSessionStorage(options: SessionStorageOptions): SessionSto
         await store.destroy(key);
         return refuse(res, absoluteOver ? "expired-absolute" : "expired-idle", { key, record: stored });
       }
-      const data = sealFor(raw, key).open(stored.data);
+      const data = seals(raw, key).open(stored.data);
       if (!data) return refuse(res, "unreadable"); // changed in the store, or copied from another row
 
       const session = emptySession(["loaded"]);
@@ -129,14 +131,14 @@ export function createSessionStorage(options: SessionStorageOptions): SessionSto
         const data = mutate(emptyData());
         const id = await ids.generate();
         const key = cookie.keyOf(id);
-        const stored = newRecord(now, sealFor(id, key).seal(data), null, res);
+        const stored = newRecord(now, seals(id, key).seal(data), null, res);
         await store.create(key, stored);
         adopt(session, id, key, stored, data);
         session.events.push("created");
         send(res, id, stored);
         return;
       }
-      const seal = sealFor(session.id!, session.key);
+      const seal = seals(session.id!, session.key);
       let data = session.data;
       const changed = (current: StoredSession): StoredSession => {
         const opened = seal.open(current.data);
@@ -168,10 +170,10 @@ export function createSessionStorage(options: SessionStorageOptions): SessionSto
       let data = emptyData();
       const fresh = (current: SessionData) => {
         data = change.data ? change.data(current) : current;
-        return newRecord(now, sealFor(id, key).seal(data), change.userId, res); // re-sealed under the new ID's key
+        return newRecord(now, seals(id, key).seal(data), change.userId, res); // re-sealed under the new ID's key
       };
       // rekey is atomic and refuses when the old record is gone: a session logged out meanwhile is never carried over.
-      const old = session.key ? sealFor(session.id!, session.key) : null;
+      const old = session.key ? seals(session.id!, session.key) : null;
       let stored = old && (await store.rekey(session.key!, key, now, (current) => fresh(old.open(current.data) ?? emptyData())));
       if (!stored) {
         stored = fresh(emptyData()); // no record to carry over (a guest who stored nothing, or one that ended meanwhile)

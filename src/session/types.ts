@@ -11,33 +11,37 @@ import type { Request, Response } from "express";
 
 /** One line of the cart: IDs and quantities only. Names and prices come from the catalog at render time. */
 export interface CartLine {
-  productId: number;
-  quantity: number;
+  readonly productId: number;
+  readonly quantity: number;
   /** An optional gift note for this line (at most 200 characters). Shown escaped, never as HTML. */
-  note?: string;
+  readonly note?: string;
 }
 
-/** What we remember about one visitor. Small and JSON-safe; totals are never stored. */
+/**
+ * What we remember about one visitor. Small and JSON-safe; totals are never stored. Read-only: a
+ * change is a new object returned from `mutate` (storage.ts), and the data a request loads may be
+ * shared with other requests and frozen (technique.ts can remember what a record opened to).
+ */
 export interface SessionData {
-  cart: CartLine[];
+  readonly cart: readonly CartLine[];
 }
 
 /** Session data as a store keeps it: sealed (seal.ts), or plaintext in a record from before sealing. */
 export type StoredData = SessionData | { sealed: string };
 
-/** A store's record for one session. All times are epoch milliseconds. */
+/** A store's record for one session. All times are epoch milliseconds. Read-only: the memory store hands out frozen records. */
 export interface StoredSession {
-  data: StoredData;
+  readonly data: StoredData;
   /** The signed-in user, or null for a guest. A separate column, never the session key. */
-  userId: number | null;
+  readonly userId: number | null;
   /** The absolute timeout counts from here. */
-  createdAt: number;
+  readonly createdAt: number;
   /** The idle timeout counts from here; moved forward by (throttled) touches and by every change. */
-  lastSeenAt: number;
+  readonly lastSeenAt: number;
   /** min(lastSeenAt + idle, createdAt + absolute): after this the record is dead. */
-  expiresAt: number;
+  readonly expiresAt: number;
   /** The browser that started this session (truncated), so a shopper can tell their devices apart. */
-  userAgent: string | null;
+  readonly userAgent: string | null;
 }
 
 /**

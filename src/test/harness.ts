@@ -16,6 +16,7 @@ import { migrate, seedCatalog } from "../db/migrate.ts";
 import { openDatabase } from "../db/open.ts";
 import { createLogger } from "../log.ts";
 import { createShop } from "../shop.ts";
+import type { Speedups } from "../session/technique.ts";
 import type { ServerStore } from "../session/directory.ts";
 import { hashSessionId } from "../session/id.ts";
 
@@ -36,12 +37,21 @@ export function freshDatabase(dir = tempDir(), busyTimeoutMs?: number) {
   return { db, file, dir };
 }
 
-export async function startTestApp(env: Record<string, string> = {}, options: { dir?: string } = {}) {
+export async function startTestApp(env: Record<string, string> = {}, options: { dir?: string; speedups?: Partial<Speedups> } = {}) {
   const dir = options.dir ?? tempDir();
   const config = readConfig({ DATABASE_PATH: path.join(dir, "shop.sqlite"), SESSION_SECRETS: SECRET_A, LOG_LEVEL: "silent", ...env }, root);
   const clock = createManualClock();
   // Tests move time with clock.advance(); the cleanup job only runs when asked ("sweep now").
-  const shop = await createShop(config, { clock, log: createLogger("silent"), root, cleanup: { intervalMs: 24 * 3600_000 } });
+  // scrypt at 1/8 of OWASP's cost (16 MiB, a few ms): tests sign in hundreds of times; the cost itself is password.test.ts's.
+  const passwordParams = { N: 2 ** 14, r: 8, p: 1 };
+  const shop = await createShop(config, {
+    clock,
+    log: createLogger("silent"),
+    root,
+    cleanup: { intervalMs: 24 * 3600_000 },
+    passwordParams,
+    speedups: options.speedups,
+  });
   await shop.cleanup?.firstRun;
   const { app, db, classroom, sessions } = shop;
   // The cookie technique has no store; tests of that technique do not use this field.

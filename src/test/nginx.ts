@@ -12,12 +12,23 @@ import { stopProcess } from "./processes.ts";
 
 export const NGINX_BINARY = ["/usr/sbin/nginx", "/usr/bin/nginx"].find((p) => fs.existsSync(p));
 
+export interface UpstreamOptions {
+  /** Instances marked `down`: nginx sends them nothing (a rolling restart's first step). */
+  down?: number[];
+  /** Idle kept-alive connections per worker (nginx's own examples use 16; the default here). */
+  keepalive?: number;
+}
+
 /** The whole nginx.conf: `port` is the balancer, `upstreamPorts` the instances; temp files under `dir`. */
-export function nginxConfig(dir: string, port: number, upstreamPorts: number[]): string {
+export function nginxConfig(dir: string, port: number, upstreamPorts: number[], options: UpstreamOptions = {}): string {
+  const down = new Set(options.down ?? []);
   return `worker_processes 1;
 daemon off;
 pid ${dir}/nginx.pid;
-error_log ${dir}/nginx-error.log warn;
+# notice: the reloads of a rolling restart are logged ("start worker process"), and awaited by them.
+error_log ${dir}/nginx-error.log notice;
+# A reload's old worker waits at most this long for requests still in flight (a rolling restart waits for it).
+worker_shutdown_timeout 5s;
 events { worker_connections 1024; }
 http {
   access_log off;
@@ -27,19 +38,18 @@ http {
   uwsgi_temp_path ${dir}/uwsgi;
   scgi_temp_path ${dir}/scgi;
   # Round robin (nginx's default): no stickiness on purpose.
-  # Keep-alive connections to the instances, and who may close them. nginx does not retry a POST
-  # it has sent (the instance may have done the write), so a connection that dies under a request
-  # is a 502 for the shopper:
+  # Keep-alive connections to the instances, an ordinary configuration (keepalive 16). nginx does
+  # not retry a POST it has sent (the instance may have done the write), so a connection that dies
+  # under a request is a 502 for the shopper:
   # - keepalive_timeout 4s: an idle connection is closed by nginx, which then never sends on it,
   #   before the shop's keepAliveTimeout (5 s, src/http-server.ts) would close it under nginx.
-  # - keepalive 64: enough idle connections kept for the busiest moment (the tests use 32 shoppers),
-  #   so nginx seldom opens new ones. A connection nginx opens the instant an instance stops
-  #   listening on SIGTERM is still in the kernel's accept queue, and the kernel resets it with its
-  #   request; nothing the shop does can prevent that. Connections already open are drained without loss
-  #   (src/http-drain.ts).
+  # - An instance is restarted by taking it out first (marked down, nginx -s reload), and SIGTERM
+  #   with SHUTDOWN_DELAY_SECONDS: it keeps serving until nginx no longer sends to it
+  #   (scripts/rolling-restart.ts). A plain SIGTERM under load can reset a connection nginx opens
+  #   the instant the instance stops listening (src/http-drain.ts).
   upstream shop {
-    ${upstreamPorts.map((p) => `server 127.0.0.1:${p};`).join(" ")}
-    keepalive 64;
+    ${upstreamPorts.map((p) => `server 127.0.0.1:${p}${down.has(p) ? " down" : ""};`).join(" ")}
+    keepalive ${options.keepalive ?? 16};
     keepalive_timeout 4s;
   }
   server {
@@ -58,11 +68,13 @@ http {
 }
 
 /** Start nginx on `port` in front of `upstreamPorts`; it answers once `port` accepts connections. */
-export async function startNginx(port: number, upstreamPorts: number[], options: { dir?: string; stdio?: "inherit" | "ignore" } = {}) {
+export async function startNginx(port: number, upstreamPorts: number[], options: { dir?: string; stdio?: "inherit" | "ignore"; keepalive?: number } = {}) {
   if (!NGINX_BINARY) throw new Error("nginx is not installed: apt-get install nginx-light (the scale-out load balancer)");
   const ownDir = !options.dir;
   const dir = options.dir ?? fs.mkdtempSync(path.join(os.tmpdir(), "nginx-test-"));
-  fs.writeFileSync(path.join(dir, "nginx.conf"), nginxConfig(dir, port, upstreamPorts));
+  const conf = path.join(dir, "nginx.conf");
+  const logFile = path.join(dir, "nginx-error.log");
+  fs.writeFileSync(conf, nginxConfig(dir, port, upstreamPorts, options));
   const child: ChildProcess = spawn(NGINX_BINARY, ["-p", dir, "-c", path.join(dir, "nginx.conf")], {
     stdio: ["ignore", "ignore", options.stdio ?? "inherit"],
   });
@@ -83,7 +95,25 @@ export async function startNginx(port: number, upstreamPorts: number[], options:
     child,
     dir,
     url: `http://127.0.0.1:${port}`,
-    errorLog: () => fs.readFileSync(path.join(dir, "nginx-error.log"), "utf8"),
+    errorLog: () => fs.readFileSync(logFile, "utf8"),
+    /**
+     * Rewrites the upstream with `down` marked and reloads (SIGHUP); resolves once the worker that
+     * had the old configuration has exited. From then on nothing in nginx sends to those instances.
+     * (The old worker first finishes the requests it has in flight: worker_shutdown_timeout caps
+     * that wait for a stream that never ends, such as the instructor dashboard's.)
+     */
+    async markDown(down: number[]) {
+      const log = () => fs.readFileSync(logFile, "utf8");
+      const workers = [...log().matchAll(/start worker process (\d+)/g)];
+      const old = workers.at(-1)?.[1];
+      if (!old) throw new Error(`nginx has no worker; see ${logFile}`);
+      fs.writeFileSync(conf, nginxConfig(dir, port, upstreamPorts, { ...options, down }));
+      child.kill("SIGHUP");
+      for (let i = 0; !log().includes(`worker process ${old} exited`); i++) {
+        if (i > 400) throw new Error(`nginx's old worker ${old} did not exit after the reload; see ${logFile}`);
+        await new Promise((r) => setTimeout(r, 25));
+      }
+    },
     async close() {
       await stopProcess(child);
       if (ownDir) fs.rmSync(dir, { recursive: true, force: true });

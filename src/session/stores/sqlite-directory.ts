@@ -1,16 +1,15 @@
 /**
  * The SQLite store's listings (directory.ts): "your active sessions" and the instructor's table.
- * Kept apart from stores/sqlite-store.ts so the lesson's core path stays short; the store spreads
- * these into its face, so callers see one ServerStore. Plain statements, no transactions: each is
- * one read, or one DELETE that is atomic on its own.
+ * Kept apart from stores/sqlite-store.ts so the lesson's core path stays short; technique.ts
+ * spreads both into one ServerStore. Plain statements, no transactions: each is one read, or one
+ * DELETE that is atomic on its own.
  */
 import type { Db } from "../../db/open.ts";
 import type { SessionDirectory } from "../directory.ts";
-import type { StoredSession } from "../types.ts";
+import { fromRow, SESSION_COLUMNS as columns, type SessionRow } from "./sqlite-store.ts";
 
-export function createSqliteDirectory<Row extends object>(db: Db, deps: { columns: string; fromRow: (row: Row) => StoredSession }): SessionDirectory {
-  const { columns, fromRow } = deps;
-  type Listed = Row & { id_hash: string };
+export function createSqliteDirectory(db: Db): SessionDirectory {
+  type Listed = SessionRow & { id_hash: string };
   const listRecent = db.prepare<[number], Listed>(`SELECT id_hash, ${columns} FROM sessions ORDER BY last_seen_at DESC LIMIT ?`);
   const countStats = db.prepare<[{ now: number }], { live: number; expired: number }>(
     "SELECT count(*) FILTER (WHERE expires_at > @now) AS live, count(*) FILTER (WHERE expires_at <= @now) AS expired FROM sessions",

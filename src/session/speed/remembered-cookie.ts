@@ -1,8 +1,9 @@
 /**
- * The session cookie's signature, checked without cookie-parser's generic work (cookie.ts uses this).
+ * The session cookie, remembered (a speed-up composed in technique.ts, in place of cookie.ts).
  *
- * cookie-parser parses every cookie of every request, turns each secret string into an HMAC key
- * per check, and JSON-parses "j:" values: 25–35 µs per request measured inside the server. The
+ * cookie.ts reads req.signedCookies: cookie-parser parses the header, turns each secret string into
+ * an HMAC key per check, and compares with cookie-signature; then the ID is hashed. In the full shop
+ * this memo saves 16–23 µs of CPU per request (docs/performance.md, bench/speedups.ts). The
  * session needs one cookie. This reads only that one, with the HMAC keys prepared once, and
  * remembers the cookie strings it has verified (and the IDs' SHA-256), so a returning browser
  * costs a Map lookup. The outcomes are exactly cookie-parser's (cookie 0.7 + cookie-signature):
@@ -15,28 +16,15 @@
  * (One difference no visitor can reach: cookie-parser JSON-parses a *validly signed* "j:…" value; we
  * return it as it is, and the storage refuses it as malformed. We never sign such a value.)
  *
- * The hostile-cookie and secret-rotation tests run against this; so does a comparison with
- * cookie-parser itself on awkward headers (cookie-verifier.test.ts).
+ * The X-ray says "checked at an earlier request and remembered" when a read was a lookup
+ * (technique.ts turns `lastReadRemembered` into a session event). The hostile-cookie and
+ * secret-rotation tests run against this (it is what the shop runs); so does a comparison with
+ * cookie-parser itself on awkward headers (remembered-cookie.test.ts).
  */
-import { createHash, createHmac, createSecretKey, type KeyObject, timingSafeEqual } from "node:crypto";
-
-/** How many verified cookie strings (and signed values, and ID hashes) are remembered; the oldest go first. */
-export const REMEMBERED = 10_000;
-
-/** A Map that forgets its oldest entry beyond `max`. Only ever holds values we computed ourselves. */
-export function bounded<K, V>(max: number) {
-  const map = new Map<K, V>();
-  return {
-    get: (key: K) => map.get(key),
-    set(key: K, value: V) {
-      if (map.size >= max) map.delete(map.keys().next().value as K);
-      map.set(key, value);
-    },
-    get size() {
-      return map.size;
-    },
-  };
-}
+import { createHmac, createSecretKey, type KeyObject, timingSafeEqual } from "node:crypto";
+import { cookieAttributes, type SessionCookie } from "../cookie.ts";
+import { hashSessionId } from "../id.ts";
+import { bounded, REMEMBERED } from "./bounded.ts";
 
 const isBlank = (code: number) => code === 0x20 || code === 0x09;
 
@@ -79,6 +67,8 @@ export function readCookie(header: string | undefined, name: string): string | u
 }
 
 export interface CookieVerifier {
+  /** Whether the last `verify` was answered from memory (no HMAC computed). */
+  readonly lastRemembered: boolean;
   /** The ID inside a signed cookie value (see the table above), or false. */
   verify(value: string): { id: string; keyIndex: number } | false;
   /** "s:<id>.<mac>" under the first secret: what goes into Set-Cookie (remembered, so a re-send costs no HMAC). */
@@ -94,10 +84,15 @@ export function createCookieVerifier(secrets: readonly string[], max = REMEMBERE
   const verified = bounded<string, { id: string; keyIndex: number }>(max);
   const signed = bounded<string, string>(max);
   const hashes = bounded<string, string>(max);
+  let lastRemembered = false;
 
   return {
+    get lastRemembered() {
+      return lastRemembered;
+    },
     verify(value) {
       const known = verified.get(value);
+      lastRemembered = known !== undefined;
       if (known) return known;
       const dot = value.lastIndexOf(".");
       if (!value.startsWith("s:") || dot < 2) return false;
@@ -126,10 +121,39 @@ export function createCookieVerifier(secrets: readonly string[], max = REMEMBERE
     keyOf(id) {
       let key = hashes.get(id);
       if (key === undefined) {
-        key = createHash("sha256").update(id).digest("hex");
+        key = hashSessionId(id);
         hashes.set(id, key);
       }
       return key;
     },
+  };
+}
+
+/** cookie.ts's SessionCookie, reading the header itself and remembering what it verified and hashed. */
+export function createRememberedCookie(options: {
+  cookieName: string;
+  cookieSecure: boolean;
+  sessionSecrets: readonly string[];
+}): SessionCookie & { readonly lastReadRemembered: boolean } {
+  const name = options.cookieName;
+  const attributes = cookieAttributes(options.cookieSecure);
+  const verifier = createCookieVerifier(options.sessionSecrets);
+  let lastReadRemembered = false;
+  return {
+    name,
+    attributes,
+    get lastReadRemembered() {
+      return lastReadRemembered;
+    },
+    read(req) {
+      const value = readCookie(req.headers.cookie, name);
+      const verified = value === undefined ? undefined : verifier.verify(value); // unsigned counts as a bad signature
+      lastReadRemembered = Boolean(verified) && verifier.lastRemembered;
+      return verified ? verified.id : verified;
+    },
+    keyOf: (id) => verifier.keyOf(id),
+    // The signed value is remembered, so a re-send costs no HMAC. (Express encodes it as res.cookie's signed: true would.)
+    send: (res, id, expiresAt) => res.cookie(name, verifier.sign(id), { ...attributes, expires: new Date(expiresAt) }),
+    clear: (res) => res.clearCookie(name, attributes),
   };
 }

@@ -1,21 +1,22 @@
 /**
- * Remembered seals (seal-cache.ts): the key is derived once per ID and the last record's data is
+ * Remembered seals (remembered-seals.ts): the key is derived once per ID and the last record's data is
  * remembered, but only an exactly identical sealed text skips the decryption. Anything else is
  * opened and authenticated as seal.ts does, so no tampered, moved or foreign record gets through.
  */
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { hashSessionId, newSessionId } from "./id.ts";
-import { sealFor } from "./seal.ts";
-import { createSeals, nonceSource } from "./seal-cache.ts";
-import type { SessionData } from "./types.ts";
+import { hashSessionId, newSessionId } from "../id.ts";
+import { sealFor } from "../seal.ts";
+import type { SessionData } from "../types.ts";
+import { nonceSource } from "./nonces.ts";
+import { createRememberedSeals } from "./remembered-seals.ts";
 
 const cart = (quantity: number): SessionData => ({ cart: [{ productId: 3, quantity, note: "for Ada" }] });
 const sealedOf = (s: unknown) => (s as { sealed: string }).sealed;
 
 describe("remembered seals", () => {
   it("gives the same seal for the same ID, and what it seals opens with seal.ts itself", () => {
-    const seals = createSeals();
+    const seals = createRememberedSeals();
     const id = newSessionId();
     const key = hashSessionId(id);
     assert.equal(seals(id, key), seals(id, key));
@@ -24,7 +25,7 @@ describe("remembered seals", () => {
   });
 
   it("opens the record it last wrote without decrypting, to the same data, frozen against changes in place", () => {
-    const seals = createSeals();
+    const seals = createRememberedSeals();
     const id = newSessionId();
     const seal = seals(id, hashSessionId(id));
     const stored = seal.seal(cart(2));
@@ -40,7 +41,7 @@ describe("remembered seals", () => {
   });
 
   it("still refuses a tampered text, a blob from another row, another ID's record and garbage, after a good one was remembered", () => {
-    const seals = createSeals();
+    const seals = createRememberedSeals();
     const [id, other] = [newSessionId(), newSessionId()];
     const seal = seals(id, hashSessionId(id));
     const good = sealedOf(seal.seal(cart(2)));
@@ -55,7 +56,7 @@ describe("remembered seals", () => {
   });
 
   it("follows the newest record: a record written elsewhere (another process) is opened and then remembered", () => {
-    const seals = createSeals();
+    const seals = createRememberedSeals();
     const id = newSessionId();
     const key = hashSessionId(id);
     const seal = seals(id, key);
@@ -67,7 +68,7 @@ describe("remembered seals", () => {
   });
 
   it("serves what is committed after a write that rolled back: the remembered text is not the stored one", () => {
-    const seals = createSeals();
+    const seals = createRememberedSeals();
     const id = newSessionId();
     const seal = seals(id, hashSessionId(id));
     const committed = seal.seal(cart(1));
@@ -76,7 +77,7 @@ describe("remembered seals", () => {
   });
 
   it("reads a legacy plaintext record as seal.ts does, without remembering it", () => {
-    const seals = createSeals();
+    const seals = createRememberedSeals();
     const id = newSessionId();
     const seal = seals(id, hashSessionId(id));
     const plain = cart(3);
@@ -85,12 +86,22 @@ describe("remembered seals", () => {
   });
 
   it("remembers at most `max` IDs, the oldest going first", () => {
-    const seals = createSeals(2);
+    const seals = createRememberedSeals({ max: 2 });
     const ids = [newSessionId(), newSessionId(), newSessionId()];
     const first = seals(ids[0]!, hashSessionId(ids[0]!));
     seals(ids[1]!, hashSessionId(ids[1]!));
     seals(ids[2]!, hashSessionId(ids[2]!));
     assert.notEqual(seals(ids[0]!, hashSessionId(ids[0]!)), first, "forgotten, derived again");
+  });
+
+  it("leaves the caller's own object as it was: what it remembers is a frozen copy", () => {
+    const seal = createRememberedSeals()(newSessionId(), hashSessionId(newSessionId()));
+    const mine = { cart: [{ productId: 3, quantity: 1 }] };
+    const stored = seal.seal(mine);
+    assert.ok(!Object.isFrozen(mine) && !Object.isFrozen(mine.cart), "the caller may keep changing its own object");
+    mine.cart[0]!.quantity = 7;
+    assert.deepEqual(seal.open(stored), { cart: [{ productId: 3, quantity: 1 }] }, "what was sealed, not the caller's later change");
+    assert.ok(seal.lastOpenRemembered, "answered from memory, and says so");
   });
 
   it("cuts nonces from a pool without ever handing one out twice, across refills", () => {
@@ -105,7 +116,7 @@ describe("remembered seals", () => {
   });
 
   it("seals every write of a session under a fresh nonce, so two seals of the same cart differ", () => {
-    const seals = createSeals();
+    const seals = createRememberedSeals();
     const id = newSessionId();
     const seal = seals(id, hashSessionId(id));
     const nonceOf = (s: unknown) => sealedOf(s).split(".")[1];

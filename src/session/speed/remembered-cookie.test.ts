@@ -1,5 +1,5 @@
 /**
- * cookie-verifier.ts must give exactly cookie-parser's outcomes for the session cookie: the same
+ * remembered-cookie.ts must give exactly cookie-parser's outcomes for the session cookie: the same
  * value for the same header, the same "bad signature" for the same hostile input. Compared here
  * with cookie-parser itself (the real middleware, on a real request object), not with a copy.
  */
@@ -8,8 +8,8 @@ import assert from "node:assert/strict";
 import cookieParser from "cookie-parser";
 import { sign } from "cookie-signature";
 import type { Request, Response } from "express";
-import { SECRET_A, SECRET_B } from "../test/harness.ts";
-import { createCookieVerifier, readCookie } from "./cookie-verifier.ts";
+import { SECRET_A, SECRET_B } from "../../test/harness.ts";
+import { createCookieVerifier, readCookie } from "./remembered-cookie.ts";
 
 const NAME = "shop_sid";
 const ID = "A".repeat(20) + "b_-".repeat(7) + "Z".repeat(2);

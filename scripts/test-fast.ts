@@ -1,0 +1,41 @@
+/**
+ * npm run test:fast: every unit test that needs no server of its own — pure functions, SQLite on a
+ * temp file, the memory store, the real app over HTTP on port 0, child processes of the shop. A
+ * test file needs a server when it starts one (redis-server, nginx, PostgreSQL: the helpers in
+ * src/test/) or runs scale-demo, which starts them; those run in `npm run test:unit` / `npm test`,
+ * which fail loudly when a server is not installed. Arguments after `--` go to node --test.
+ *
+ *   npm run test:fast            ≥ 150 tests, under a minute on two cores
+ *   node scripts/test-fast.ts --list   the files it would run, and the ones it leaves out
+ */
+import { spawnSync } from "node:child_process";
+import fs from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+/** What makes a test file need a server: one of the helpers that start one, or the script that does. */
+export const NEEDS_A_SERVER = /from "[^"]*test\/(redis-server|nginx|tcp-proxy|postgres[^"]*|rolling-restart-load)\.ts"|scripts\/scale-demo\.ts/;
+
+const testFiles = (dir: string): string[] =>
+  fs
+    .readdirSync(path.join(root, dir), { withFileTypes: true })
+    .flatMap((e) => (e.isDirectory() ? testFiles(path.join(dir, e.name)) : e.name.endsWith(".test.ts") ? [path.join(dir, e.name)] : []));
+
+export function fastTestFiles(): { fast: string[]; slow: string[] } {
+  const all = [...testFiles("src"), ...testFiles("scripts")].sort();
+  const slow = all.filter((f) => NEEDS_A_SERVER.test(fs.readFileSync(path.join(root, f), "utf8")));
+  return { fast: all.filter((f) => !slow.includes(f)), slow };
+}
+
+if (import.meta.main) {
+  const { fast, slow } = fastTestFiles();
+  if (process.argv.includes("--list")) {
+    console.log(`fast (${fast.length} files):\n  ${fast.join("\n  ")}\nleft out, need a server (${slow.length}):\n  ${slow.join("\n  ")}`);
+  } else {
+    // Two files at a time even on two cores (node's default is one fewer than the cores): many of
+    // them spend their time waiting on a child process's start-up, not on the CPU.
+    const result = spawnSync(process.execPath, ["--test", "--test-concurrency=2", ...process.argv.slice(2), ...fast], { cwd: root, stdio: "inherit" });
+    process.exit(result.status ?? 1);
+  }
+}
