@@ -55,6 +55,7 @@ import { chart } from "./lib/chart.ts";
 import { cpuMeter } from "./lib/cpu.ts";
 import { startRedisServer } from "../src/test/redis-server.ts";
 import { writeDocTables } from "../scripts/doc-tables.ts";
+import { type PostgresServer, startPostgresServer } from "../src/test/postgres-server.ts";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const args = new Set(process.argv.slice(2));
@@ -73,9 +74,12 @@ const STACKS = [
   ["ours-memory", "ours, memory store"],
   ["ours-cookie", "ours, cookie (AES-256-GCM)"],
   ["ours-redis", "ours, Redis store (local redis-server)"],
+  ["ours-postgres", "ours, PostgreSQL store (local cluster)"],
   ["es-memory", "express-session + MemoryStore"],
   ["es-bs3", "express-session + better-sqlite3-session-store"],
   ["es-sqlite3", "express-session + connect-sqlite3"],
+  ["es-redis", "express-session + connect-redis"],
+  ["es-pg", "express-session + connect-pg-simple"],
   ["cookie-session", "cookie-session"],
 ] as const;
 
@@ -94,9 +98,18 @@ interface Sample extends Measure {
   cpuUs: number;
 }
 
-/** The processes whose CPU a stack's requests cost: its server, and redis-server for ours-redis. */
+/**
+ * The processes whose CPU a stack's requests cost: its server; redis-server for the Redis stacks; the
+ * cluster's processes (postmaster and backends, listed at the slice's start) for the PostgreSQL
+ * stacks. Only one stack is loaded at a time, so the database's CPU in a slice is that stack's.
+ */
 let redisPid: number | null = null;
-const pidsOf = (server: BenchServer) => [server.child.pid!, ...(server.name === "ours-redis" && redisPid ? [redisPid] : [])];
+let postgres: PostgresServer | null = null;
+const pidsOf = (server: BenchServer) => [
+  server.child.pid!,
+  ...(server.name.endsWith("-redis") && redisPid ? [redisPid] : []),
+  ...((server.name === "ours-postgres" || server.name === "es-pg") && postgres ? postgres.processes() : []),
+];
 
 /** One slice of one stack: a duration run, with the server's CPU read around it. */
 async function measure(server: BenchServer, requests: autocannon.Request[], perClient: Record<string, string>[], seconds = SECONDS): Promise<Sample> {
@@ -165,6 +178,9 @@ console.log(
 // ---- 1. Tiny routes on every stack, interleaved ----
 const redis = await startRedisServer();
 redisPid = redis.pid;
+postgres = await startPostgresServer();
+// One database per PostgreSQL stack: connect-pg-simple's table would not share a schema with ours.
+const postgresEnv = { DATABASE_URL: await postgres.database(), ES_PG_URL: await postgres.database() };
 const pairs: Pairs = new Map();
 const allSamples: Sample[] = [];
 for (let round = 0; round < ROUNDS; round++) {
@@ -176,7 +192,7 @@ for (let round = 0; round < ROUNDS; round++) {
   const servers: BenchServer[] = [];
   const twins = new Map<BenchServer, BenchServer>();
   for (const [name] of STACKS.filter(([n]) => n !== "none")) {
-    const server = await startBenchServer(root, "bench/stack-server.ts", name, [], { REDIS_URL: redis.url });
+    const server = await startBenchServer(root, "bench/stack-server.ts", name, [], { REDIS_URL: redis.url, ...postgresEnv });
     servers.push(server);
     twins.set(server, await startBenchServer(root, "bench/stack-server.ts", "none"));
   }
@@ -209,6 +225,7 @@ for (let round = 0; round < ROUNDS; round++) {
   process.stdout.write(`  round ${round + 1}/${ROUNDS} done\n`);
 }
 await redis.close();
+await postgres.close();
 
 const stacks = STACKS.map(([name, label]) => ({ name, label, browse: summary(pairs.get(`${name}/browse`)!), add: summary(pairs.get(`${name}/add`)!) }));
 const control = {
@@ -346,6 +363,36 @@ const targets = {
   "full shop: add to cart ≥ 0.90 with/without sessions": fullApp.find((p) => p.page === "add to cart")!.ratioMedian >= 0.9,
   "the control agrees with the limit within 3 %": trustworthy,
 };
+// The two server-side peers beside ours, same design: each one's share of the limit (higher is cheaper).
+const peers = Object.fromEntries(
+  [
+    ["ours-redis", "es-redis"],
+    ["ours-postgres", "es-pg"],
+  ].map(([a, b]) => [
+    `${a} vs ${b}`,
+    {
+      browse: {
+        ours: ours(a!).browse.ratioMedian,
+        peer: ours(b!).browse.ratioMedian,
+        oursExtraUs: ours(a!).browse.extraCpuUsPerRequest,
+        peerExtraUs: ours(b!).browse.extraCpuUsPerRequest,
+      },
+      add: {
+        ours: ours(a!).add.ratioMedian,
+        peer: ours(b!).add.ratioMedian,
+        oursExtraUs: ours(a!).add.extraCpuUsPerRequest,
+        peerExtraUs: ours(b!).add.extraCpuUsPerRequest,
+      },
+    },
+  ]),
+);
+console.log("\nBeside the server-side peers (share of the limit; extra CPU µs per request, database server included):");
+for (const [k, v] of Object.entries(peers)) {
+  console.log(
+    `  ${k}: browse ${v.browse.ours.toFixed(3)} vs ${v.browse.peer.toFixed(3)} (+${v.browse.oursExtraUs} vs +${v.browse.peerExtraUs} µs), ` +
+      `add ${v.add.ours.toFixed(3)} vs ${v.add.peer.toFixed(3)} (+${v.add.oursExtraUs} vs +${v.add.peerExtraUs} µs)`,
+  );
+}
 console.log("\nTargets:");
 for (const [t, ok] of Object.entries(targets)) console.log(`  ${ok ? "met   " : "missed"}  ${t}`);
 
@@ -366,6 +413,7 @@ const results = {
   memory,
   cleanup,
   targets,
+  peers,
   profile,
 };
 fs.mkdirSync(path.join(root, "bench/results"), { recursive: true });

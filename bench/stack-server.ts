@@ -6,9 +6,11 @@
  *
  *   node bench/stack-server.ts <stack> <dir>     → prints {"port": n} when listening
  *
- * Stacks: none (no session: the limit) and none-control (the same, a second process), ours-sqlite, ours-memory, ours-cookie, ours-redis (REDIS_URL), es-memory
- * (express-session + MemoryStore), es-bs3 (express-session + better-sqlite3-session-store, WAL),
- * es-sqlite3 (express-session + connect-sqlite3), cookie-session. Every stack uses its library's
+ * Stacks: none (no session: the limit) and none-control (the same, a second process), ours-sqlite, ours-memory, ours-cookie, ours-redis (REDIS_URL),
+ * ours-postgres (DATABASE_URL), es-memory (express-session + MemoryStore), es-bs3 (express-session +
+ * better-sqlite3-session-store, WAL), es-sqlite3 (express-session + connect-sqlite3), es-redis
+ * (express-session + connect-redis, REDIS_URL), es-pg (express-session + connect-pg-simple, ES_PG_URL),
+ * cookie-session. Every stack uses its library's
  * recommended secure settings (HttpOnly, SameSite=Lax, signed or sealed cookies, no session
  * created for nothing) so the comparison is like for like.
  */
@@ -27,6 +29,7 @@ import { lazyCookies } from "../src/middleware/cookies.ts";
 import { createSessionLayer } from "../src/session/technique.ts";
 import { loadSession } from "../src/session/middleware.ts";
 import { connectRedisStore } from "../src/session/redis.ts";
+import { connectPostgresStore } from "../src/session/postgres.ts";
 import type { CartLine, SessionStorage } from "../src/session/types.ts";
 import { freshDatabase } from "../src/test/harness.ts";
 
@@ -95,14 +98,18 @@ switch (stack) {
   case "ours-sqlite":
   case "ours-memory":
   case "ours-cookie":
-  case "ours-redis": {
-    const sessionStore = stack.slice("ours-".length) as "sqlite" | "memory" | "cookie" | "redis";
+  case "ours-redis":
+  case "ours-postgres": {
+    const sessionStore = stack.slice("ours-".length) as "sqlite" | "memory" | "cookie" | "redis" | "postgres";
     const redisUrl = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
+    // PostgreSQL with the shop's own settings: a pool of 10, a 1.5 s deadline per statement.
+    const databaseUrl = process.env.DATABASE_URL ?? settings.databaseUrl;
     const layer = await createSessionLayer({
-      config: { ...settings, sessionStore, redisUrl, redisTimeoutMs: 1500 },
+      config: { ...settings, sessionStore, redisUrl, redisTimeoutMs: 1500, databaseUrl },
       db,
       clock: systemClock,
       createRedisStore: (config) => connectRedisStore(config),
+      createPostgresStore: (config) => connectPostgresStore(config, root),
     });
     ours(layer.storage);
     break;
@@ -122,6 +129,23 @@ switch (stack) {
   case "es-sqlite3": {
     const SQLiteStore = require("connect-sqlite3")(session);
     legacy(es(new SQLiteStore({ db: "sessions-connect.sqlite", dir })));
+    break;
+  }
+  case "es-redis": {
+    // connect-redis's README setup: a node-redis client, the store with a prefix of its own.
+    const { createClient } = await import("redis");
+    const { RedisStore } = await import("connect-redis");
+    const client = createClient({ url: process.env.REDIS_URL ?? "redis://127.0.0.1:6379" });
+    await client.connect();
+    legacy(es(new RedisStore({ client, prefix: "es:" })));
+    break;
+  }
+  case "es-pg": {
+    // connect-pg-simple's README setup: a pg pool (same size as ours), its own table, pruning left on.
+    const { default: pg } = await import("pg");
+    const PgStore = require("connect-pg-simple")(session);
+    const pool = new pg.Pool({ connectionString: process.env.ES_PG_URL, max: 10 });
+    legacy(es(new PgStore({ pool, createTableIfMissing: true })));
     break;
   }
   case "cookie-session":
