@@ -1,0 +1,70 @@
+/**
+ * Runs in the grader's child process (node:test's run(), grade.ts): the shop's store contract,
+ * unchanged, against the student's store. A child of its own, so a student's store that crashes,
+ * hangs or leaks timers cannot take the grader down with it.
+ *
+ * Arguments (from grade.ts): --exercise=N --file=<the student's module> [--redis=<url>] (exercise 3).
+ */
+import { after } from "node:test";
+import fs from "node:fs";
+import { pathToFileURL } from "node:url";
+import { parseArgs } from "node:util";
+import { createClient } from "redis";
+import { openDatabase, type Db } from "../db/open.ts";
+import type { RedisClient } from "../session/stores/redis-store.ts";
+import { tempDir } from "../test/harness.ts";
+import { storeContract } from "../test/store-contract.ts";
+import { findExercise, type CreateStore, type StoreDeps } from "./exercises.ts";
+import { deferred } from "./deferred.ts";
+
+const { values: args } = parseArgs({ options: { exercise: { type: "string" }, file: { type: "string" }, redis: { type: "string" } }, strict: false });
+const exercise = findExercise(Number(args.exercise));
+const file = args.file;
+if (!exercise || typeof file !== "string") throw new Error("contract-entry.ts runs from grade.ts, with --exercise and --file");
+
+const loaded = (await import(pathToFileURL(file).href)) as { createStore?: CreateStore };
+const createStore = loaded.createStore;
+if (typeof createStore !== "function") throw new Error(`${file} must export a function createStore(deps) that returns the store`);
+
+const closers: (() => unknown)[] = [];
+after(async () => {
+  for (const close of closers) await close();
+});
+
+// One Redis connection for the whole run; each store gets a prefix of its own, so each sees only its keys.
+let redis: Promise<RedisClient> | undefined;
+const connectRedis = () => {
+  const url = args.redis;
+  if (typeof url !== "string") throw new Error("this exercise's grader was started without a Redis server (--redis)");
+  redis ??= (async () => {
+    const client: RedisClient = createClient({ url });
+    await client.connect();
+    closers.push(() => client.close());
+    return client;
+  })();
+  return redis;
+};
+
+let stores = 0;
+storeContract(`your ${exercise.kind}`, () => {
+  let db: Db | undefined;
+  const deps: StoreDeps = {
+    // A fresh, empty SQLite file per store, made only when the store asks for it.
+    get db() {
+      if (!db) {
+        const dir = tempDir("exercise-");
+        db = openDatabase(`${dir}/sessions.sqlite`);
+        const opened = db;
+        closers.push(() => {
+          opened.close();
+          fs.rmSync(dir, { recursive: true, force: true });
+        });
+      }
+      return db;
+    },
+    connectRedis,
+    prefix: `exercise${++stores}:${process.pid}:`,
+  };
+  const store = createStore(deps);
+  return store instanceof Promise ? deferred(store, exercise.kind) : store;
+});

@@ -1,0 +1,16 @@
+/**
+ * The reference for exercise 2 is the shop's own SQLite store, composed as the shop runs it
+ * (technique.ts: group commit, the busy wait, the listings), over the shop's migrated schema.
+ */
+import { migrate } from "../../db/migrate.ts";
+import { root } from "../../test/harness.ts";
+import { createSqliteSessionStore } from "../../session/technique.ts";
+import type { StoreDeps } from "../exercises.ts";
+
+export function createStore({ db }: Pick<StoreDeps, "db">) {
+  migrate(db, `${root}/db/migrations`);
+  // The contract signs users 1 to 3 in; the shop's sessions table refers to its users table.
+  for (const id of [1, 2, 3])
+    db.prepare("INSERT OR IGNORE INTO users (id, email, password_hash, created_at) VALUES (?, ?, 'x', 0)").run(id, `u${id}@example.com`);
+  return createSqliteSessionStore(db);
+}
