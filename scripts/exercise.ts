@@ -7,12 +7,15 @@
  *   npm run exercise -- 2 my-store.ts   grade another file against exercise 2
  *
  * Exercise 3 needs Redis: it uses REDIS_URL when set (keys under a prefix of the grader's own), or
- * starts a throwaway redis-server of its own (Debian's redis-server package).
+ * starts a throwaway redis-server of its own (Debian's redis-server package). Exercise 4 likewise
+ * needs PostgreSQL: DATABASE_URL (a schema of its own per store, dropped after), or a throwaway
+ * cluster (Debian's postgresql package).
  * Exit code 0 when every property holds, 1 when one fails, 2 when the command itself is wrong.
  */
 import path from "node:path";
 import { exercises, findExercise, startFile } from "../src/exercises/exercises.ts";
 import { gradeExercise } from "../src/exercises/grade.ts";
+import { startPostgresServer } from "../src/test/postgres-server.ts";
 import { startRedisServer } from "../src/test/redis-server.ts";
 
 function list(): string {
@@ -38,17 +41,23 @@ if (import.meta.main) {
     process.exit(2);
   }
   let redisUrl = process.env.REDIS_URL;
-  let stopRedis = async () => {};
+  let postgresUrl = process.env.DATABASE_URL;
+  let stopServer = async () => {};
   if (exercise.needs === "redis" && !redisUrl) {
     const redis = await startRedisServer();
     redisUrl = redis.url;
-    stopRedis = redis.close;
+    stopServer = () => redis.close();
+  }
+  if (exercise.needs === "postgres" && !postgresUrl) {
+    const postgres = await startPostgresServer();
+    postgresUrl = postgres.url;
+    stopServer = () => postgres.close();
   }
   try {
-    const result = await gradeExercise(exercise.number, file, { redisUrl });
+    const result = await gradeExercise(exercise.number, file, { redisUrl, postgresUrl });
     console.log(result.report);
     process.exitCode = result.passed ? 0 : 1;
   } finally {
-    await stopRedis();
+    await stopServer();
   }
 }

@@ -9,6 +9,7 @@
  * the file the shop runs.
  */
 import path from "node:path";
+import type pg from "pg";
 import type { Db } from "../db/open.ts";
 import type { ServerStore } from "../session/directory.ts";
 import type { RedisClient } from "../session/stores/redis-store.ts";
@@ -19,6 +20,11 @@ export interface StoreDeps {
   db: Db;
   /** A connected Redis client (shared: keep to your prefix). Async: only a store that uses Redis connects. */
   connectRedis: () => Promise<RedisClient>;
+  /**
+   * A PostgreSQL pool whose connections work in a schema of their own (the grader: a fresh schema per
+   * store; the shop: DATABASE_URL as it is), with the URL and connection options that give it.
+   */
+  connectPostgres: () => Promise<{ pool: pg.Pool; url: string; options: string }>;
   /** Put every Redis key under this prefix: the grader gives each store a prefix of its own. */
   prefix: string;
 }
@@ -30,8 +36,8 @@ export interface Exercise {
   readonly number: number;
   readonly slug: string;
   readonly title: string;
-  /** What the store needs from the grader: nothing, an SQLite file, or a Redis server. */
-  readonly needs: "nothing" | "sqlite" | "redis";
+  /** What the store needs from the grader: nothing, an SQLite file, a Redis or a PostgreSQL server. */
+  readonly needs: "nothing" | "sqlite" | "redis" | "postgres";
   /** The `kind` the contract treats the store as (Redis's own TTL removes expired keys: no sweep to test). */
   readonly kind: ServerStore["kind"];
   /** The lesson it builds on, relative to the repository root (a link with its anchor). */
@@ -80,6 +86,18 @@ export const exercises: readonly Exercise[] = [
       { title: "Lab 9: scale-out, one shop, three servers", link: "docs/teaching/lab-9-scale-out.md" },
       { title: "How sessions work §8: the same walk with the other techniques", link: "docs/how-sessions-work.md#8-the-same-walk-with-the-other-techniques" },
       { title: "How sessions work §4: two tabs at once", link: "docs/how-sessions-work.md#4-two-tabs-at-once-why-change-not-save" },
+    ],
+  },
+  {
+    number: 4,
+    slug: "04-postgres-store",
+    title: "A store on a database many shops share: PostgreSQL",
+    needs: "postgres",
+    kind: "postgres",
+    lessons: [
+      { title: "Lab 12: the lost update", link: "docs/teaching/lab-12-lost-update.md" },
+      { title: "How sessions work §4: two tabs at once", link: "docs/how-sessions-work.md#4-two-tabs-at-once-why-change-not-save" },
+      { title: "Lab 9: scale-out, one shop, three servers", link: "docs/teaching/lab-9-scale-out.md" },
     ],
   },
 ];

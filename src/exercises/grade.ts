@@ -48,7 +48,7 @@ function failureOf(error: ErrorLike | undefined): Failure {
   return { message, actual: cause?.actual, expected: cause?.expected, threw };
 }
 
-export async function gradeExercise(n: number, file?: string, options: { redisUrl?: string } = {}): Promise<GradeResult> {
+export async function gradeExercise(n: number, file?: string, options: { redisUrl?: string; postgresUrl?: string } = {}): Promise<GradeResult> {
   const exercise = findExercise(n);
   if (!exercise) throw new Error(`There is no exercise ${n}: see npm run exercise`);
   const target = path.resolve(file ?? startFile(exercise));
@@ -56,7 +56,12 @@ export async function gradeExercise(n: number, file?: string, options: { redisUr
   const proven: Graded[] = [];
   const failed: Graded[] = [];
   const problems: string[] = [];
-  const argv = [`--exercise=${n}`, `--file=${target}`, ...(options.redisUrl ? [`--redis=${options.redisUrl}`] : [])];
+  const argv = [
+    `--exercise=${n}`,
+    `--file=${target}`,
+    ...(options.redisUrl ? [`--redis=${options.redisUrl}`] : []),
+    ...(options.postgresUrl ? [`--postgres=${options.postgresUrl}`] : []),
+  ];
   // node:test's run() refuses to start from inside a test file (it sees NODE_TEST_CONTEXT and skips,
   // against recursion). The grader is a runner of its own, also when a test of the shop calls it:
   // hide the variable for the synchronous call (its children get their own context either way).

@@ -8,10 +8,12 @@
  * start (2–6 s measured on two loaded cores), once.
  *
  * The store then gets what the grader gave it, from the shop: the shop's SQLite database (its table
- * lives beside the shop's), Redis at REDIS_URL (connected only if the store asks), a prefix of its own.
+ * lives beside the shop's), Redis at REDIS_URL and PostgreSQL at DATABASE_URL (each connected only if
+ * the store asks), a prefix of its own.
  */
 import path from "node:path";
 import { pathToFileURL } from "node:url";
+import pg from "pg";
 import { createClient } from "redis";
 import type { Config } from "../config.ts";
 import type { Db } from "../db/open.ts";
@@ -24,7 +26,7 @@ import { gradeExercise } from "./grade.ts";
 const METHODS = ["get", "peek", "create", "update", "rekey", "touch", "destroy", "deleteExpired", "listByUser", "destroyForUser", "listAll", "stats"] as const;
 
 export async function loadStudentStore(
-  config: Pick<Config, "studentStorePath" | "redisUrl">,
+  config: Pick<Config, "studentStorePath" | "redisUrl" | "databaseUrl">,
   { db, log }: { db: Db; log?: { info(obj: object, msg: string): void } },
 ): Promise<ServerStore & { close(): Promise<void> }> {
   const file = config.studentStorePath;
@@ -45,12 +47,20 @@ export async function loadStudentStore(
       await client.connect();
       return client;
     })());
+  let postgres: Promise<{ pool: pg.Pool; url: string; options: string }> | undefined;
+  const connectPostgres = () =>
+    (postgres ??= (async () => {
+      const pool = new pg.Pool({ connectionString: config.databaseUrl, max: 10 });
+      await pool.query("SELECT 1"); // reachable now, or the start says so
+      return { pool, url: config.databaseUrl, options: "" };
+    })());
   const close = async () => {
     if (redis) await (await redis).close();
+    if (postgres) await (await postgres).pool.end();
   };
   let store: ServerStore;
   try {
-    store = await createStore({ db, connectRedis, prefix: "student:" });
+    store = await createStore({ db, connectRedis, connectPostgres, prefix: "student:" });
   } catch (error) {
     await close().catch(() => undefined);
     throw new StudentStoreError(`${shown}: createStore failed: ${(error as Error).message}`);
@@ -58,7 +68,7 @@ export async function loadStudentStore(
 
   // The exercise whose grader fits this kind of store (Redis's own TTL changes one property's test).
   const exercise = exercises.find((e) => e.kind === store.kind) ?? exercises[0]!;
-  const graded = await gradeExercise(exercise.number, file, { redisUrl: config.redisUrl });
+  const graded = await gradeExercise(exercise.number, file, { redisUrl: config.redisUrl, postgresUrl: config.databaseUrl });
   if (!graded.passed) {
     await close().catch(() => undefined);
     const broken = graded.problems.length > 0 ? graded.problems.map((p) => `  ${p.split("\n")[0]}`) : graded.failed.map((g) => `  ✗ ${said(g)}`);
