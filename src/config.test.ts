@@ -94,6 +94,23 @@ describe("readConfig", () => {
     assert.throws(() => readConfig({ COOKIE_SECURE: "maybe" }, "/app"), /COOKIE_SECURE must be true or false/);
   });
 
+  it("takes a store module's path as SESSION_STORE (a student's store), and refuses a missing file, a bad name and production", () => {
+    const root = path.resolve(import.meta.dirname, "..");
+    const c = readConfig({ SESSION_STORE: "./exercises/01-memory-store/start.ts" }, root);
+    assert.equal(c.sessionStore, "student");
+    assert.equal(c.studentStorePath, path.join(root, "exercises/01-memory-store/start.ts"));
+    assert.equal(readConfig({}, root).studentStorePath, null);
+    assert.throws(() => readConfig({ SESSION_STORE: "./no-such-store.ts" }, root), /SESSION_STORE=\.\/no-such-store\.ts: there is no such file/);
+    assert.throws(
+      () => readConfig({ SESSION_STORE: "mongo" }, root),
+      /SESSION_STORE must be one of sqlite, memory, cookie, redis, postgres, or the path of a store module/,
+    );
+    assert.throws(
+      () => readConfig({ NODE_ENV: "production", SESSION_SECRETS: secret, SESSION_STORE: "./exercises/01-memory-store/start.ts" }, root),
+      /for the classroom's exercises, not for production/,
+    );
+  });
+
   it("switches to Secure cookies with the __Host- prefix for HTTPS, and takes a bounded TRUST_PROXY", () => {
     const c = readConfig({ COOKIE_SECURE: "true", TRUST_PROXY: "1" }, "/app");
     assert.equal(c.cookieSecure, true);

@@ -38,7 +38,9 @@ export interface Config {
   readonly trustProxy: false | number | string;
   readonly logLevel: "fatal" | "error" | "warn" | "info" | "debug" | "silent";
   /** Where sessions live: the three techniques of the source texts, and Redis for scale. */
-  readonly sessionStore: "sqlite" | "memory" | "cookie" | "redis" | "postgres";
+  readonly sessionStore: "sqlite" | "memory" | "cookie" | "redis" | "postgres" | "student";
+  /** SESSION_STORE=./a/store.ts: a student's store module (the graded exercises), loaded by session/student-store.ts. */
+  readonly studentStorePath: string | null;
   readonly redisUrl: string;
   /** The PostgreSQL technique's database (postgres://user:password@host:port/database). */
   readonly databaseUrl: string;
@@ -89,6 +91,10 @@ const bool = (name: string) =>
     .refine((v) => ["1", "0", "true", "false", "yes", "no", "on", "off"].includes(v), `${name} must be true or false`)
     .transform((v) => ["1", "true", "yes", "on"].includes(v));
 
+const TECHNIQUES: readonly string[] = ["sqlite", "memory", "cookie", "redis", "postgres"];
+/** A path, not a technique's name: a student's store module (npm run exercise; SESSION_STORE=./mine.ts npm start). */
+const STORE_MODULE = /^(\.{1,2}\/|\/).+\.(ts|js|mjs)$/;
+
 const schema = z.object({
   NODE_ENV: z.string().optional(),
   PORT: integer("PORT", 0, 65535).default(3000),
@@ -104,7 +110,12 @@ const schema = z.object({
   TRUST_PROXY: z.string().trim().optional(),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "silent"]).default("info"),
   SESSION_STORE: z
-    .enum(["sqlite", "memory", "cookie", "redis", "postgres"], "SESSION_STORE must be one of sqlite, memory, cookie, redis, postgres")
+    .string()
+    .trim()
+    .refine(
+      (v) => TECHNIQUES.includes(v) || STORE_MODULE.test(v),
+      "SESSION_STORE must be one of sqlite, memory, cookie, redis, postgres, or the path of a store module (./exercises/01-memory-store/start.ts)",
+    )
     .default("sqlite"),
   REDIS_TIMEOUT_MS: integer("REDIS_TIMEOUT_MS", 50, 10_000).default(1500),
   NEW_SESSIONS_PER_CLIENT: integer("NEW_SESSIONS_PER_CLIENT", 0, 1_000_000).default(600),
@@ -205,6 +216,14 @@ export function readConfig(env: Record<string, string | undefined>, root: string
     throw new ConfigError("CLASSROOM_ATTACKER_PORT must differ from PORT");
   }
 
+  const studentStorePath = STORE_MODULE.test(e.SESSION_STORE) ? path.resolve(root, e.SESSION_STORE) : null;
+  if (studentStorePath !== null && production) {
+    throw new ConfigError("SESSION_STORE names a store module: that is for the classroom's exercises, not for production");
+  }
+  if (studentStorePath !== null && !fs.existsSync(studentStorePath)) {
+    throw new ConfigError(`SESSION_STORE=${e.SESSION_STORE}: there is no such file (${studentStorePath})`);
+  }
+
   return Object.freeze({
     production,
     port: e.PORT,
@@ -226,7 +245,8 @@ export function readConfig(env: Record<string, string | undefined>, root: string
     cookieName: e.COOKIE_SECURE ? "__Host-shop_sid" : "shop_sid",
     trustProxy: parseTrustProxy(e.TRUST_PROXY),
     logLevel: e.LOG_LEVEL,
-    sessionStore: e.SESSION_STORE,
+    sessionStore: studentStorePath === null ? (e.SESSION_STORE as Exclude<Config["sessionStore"], "student">) : "student",
+    studentStorePath,
     redisUrl: e.REDIS_URL,
     redisTimeoutMs: e.REDIS_TIMEOUT_MS,
     newSessionsPerClient: e.NEW_SESSIONS_PER_CLIENT,

@@ -12,13 +12,19 @@ import { type Config, ConfigError, readConfig } from "./config.ts";
 import { createLogger } from "./log.ts";
 import { RedisUnreachableError } from "./session/redis.ts";
 import { PostgresUnreachableError } from "./session/postgres.ts";
+import { StudentStoreError } from "./exercises/errors.ts";
 import { createShop, type Shop } from "./shop.ts";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 
 /** A mistake the operator can fix (the message says how) ends the process with that message, not a stack trace. */
 function cannotStart(error: unknown): never {
-  if (error instanceof ConfigError || error instanceof RedisUnreachableError || error instanceof PostgresUnreachableError) {
+  if (
+    error instanceof ConfigError ||
+    error instanceof RedisUnreachableError ||
+    error instanceof PostgresUnreachableError ||
+    error instanceof StudentStoreError
+  ) {
     console.error(`Stateful Shop cannot start.\n${error.message}`);
     process.exit(1);
   }

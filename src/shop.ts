@@ -91,6 +91,8 @@ export async function createShop(config: Config, deps: ShopDeps) {
         limits = createPostgresLimitStores(postgresStore.runner);
         return postgresStore;
       },
+      // A student's store (the graded exercises): loaded, and checked against the contract, only when asked for.
+      createStudentStore: async (c) => (await import("./exercises/student-store.ts")).loadStudentStore(c, { db, log }),
       speedups: deps.speedups,
     });
   } catch (error) {

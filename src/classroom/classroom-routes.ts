@@ -48,7 +48,7 @@ export interface ClassroomDeps {
   onSessionEnded?: (key: string) => void;
 }
 
-export const techniqueNames = { sqlite: "SQLite", memory: "Memory", cookie: "Cookie", redis: "Redis", postgres: "PostgreSQL" } as const;
+export const techniqueNames = { sqlite: "SQLite", memory: "Memory", cookie: "Cookie", redis: "Redis", postgres: "PostgreSQL", student: "Your store" } as const;
 
 /** A gift note long enough that a dozen of them overflow a 4 KB cookie. */
 const LONG_NOTE =

@@ -106,7 +106,7 @@ export function renderSequenceDiagram(r: SequenceInput, { title }: { title: stri
   const names: Record<Lane, string> = {
     browser: "Browser",
     shop: "Shop",
-    store: { sqlite: "SQLite", redis: "Redis", postgres: "PostgreSQL", memory: "Memory (Map)", cookie: "" }[r.technique],
+    store: { sqlite: "SQLite", redis: "Redis", postgres: "PostgreSQL", memory: "Memory (Map)", cookie: "", student: "Your store" }[r.technique],
   };
   const x = (lane: Lane) => (lanes.length === 2 ? { browser: 170, shop: 830, store: 0 } : { browser: 130, shop: 500, store: 870 })[lane];
   const steps = sequenceSteps(r);

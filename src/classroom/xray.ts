@@ -310,7 +310,9 @@ export function createXray(settings: XraySettings & { enabled: boolean; secure: 
                   ? "No key: nothing is stored on the server"
                   : settings.technique === "memory"
                     ? "Map key = sha256(ID)"
-                    : "Primary key id_hash = sha256(ID)",
+                    : settings.technique === "student"
+                      ? "Your store's key = sha256(ID)"
+                      : "Primary key id_hash = sha256(ID)",
               key: settings.technique === "cookie" ? null : session.key,
               userId: session.userId,
               createdAt: session.createdAt,

@@ -91,6 +91,8 @@ export interface SessionLayerDeps {
   createRedisStore?: (config: Config) => Promise<ServerStore & { close(): Promise<void> }>;
   /** Builds the PostgreSQL store (session/postgres.ts); injected for the same reason. */
   createPostgresStore?: (config: Config) => Promise<ServerStore & { close(): Promise<void> }>;
+  /** Loads a student's store (SESSION_STORE=./their-store.ts, src/exercises/student-store.ts); injected for the same reason. */
+  createStudentStore?: (config: Config) => Promise<ServerStore & { close(): Promise<void> }>;
   /** Builds the storage over a store: the honest one unless the classroom wraps it (src/classroom/). */
   createStorage?: (options: SessionStorageOptions) => SessionStorage;
   /** Which speed-ups to switch off (the benchmark's A/B); all on unless said. */
@@ -103,6 +105,7 @@ export async function createSessionLayer({
   clock,
   createRedisStore,
   createPostgresStore,
+  createStudentStore,
   createStorage = createSessionStorage,
   speedups,
 }: SessionLayerDeps): Promise<SessionLayer> {
@@ -129,6 +132,11 @@ export async function createSessionLayer({
     case "postgres": {
       if (!createPostgresStore) throw new Error("The postgres technique is not available in this build");
       const store = await createPostgresStore(config);
+      return overStore(store, () => store.close());
+    }
+    case "student": {
+      if (!createStudentStore) throw new Error("A student's store is not available in this build");
+      const store = await createStudentStore(config);
       return overStore(store, () => store.close());
     }
   }

@@ -104,8 +104,11 @@ export interface SessionEvents {
 }
 export type SessionEvent = keyof SessionEvents;
 
-/** The techniques of the source texts, plus Redis and PostgreSQL for scale (stores many machines share). */
-export type Technique = "sqlite" | "memory" | "cookie" | "redis" | "postgres";
+/**
+ * The techniques of the source texts, plus Redis and PostgreSQL for scale (stores many machines share),
+ * and "student": a store a student wrote in the graded exercises (SESSION_STORE=./their-store.ts).
+ */
+export type Technique = "sqlite" | "memory" | "cookie" | "redis" | "postgres" | "student";
 
 /** The cookie and the lifecycle (storage.ts over a store; cookie-storage.ts): routes only use these four calls. */
 export interface SessionStorage {

@@ -284,7 +284,10 @@ export function startServerProcess(env: Record<string, string>) {
         resolve(`http://127.0.0.1:${m[1]}`);
       }
     });
-    child.on("exit", () => reject(new Error(`exited early:\n${output}`)));
+    child.on("exit", () => {
+      clearTimeout(timer); // else a process that exits at start keeps the test file alive for 30 s
+      reject(new Error(`exited early:\n${output}`));
+    });
   });
   listening.catch(() => undefined); // callers that expect an early exit need not wait for this
   return { child, exited, listening, output: () => output };
