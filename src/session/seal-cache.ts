@@ -48,9 +48,18 @@ export const deepFreeze = <T>(value: T): T => {
   return value;
 };
 
-/** `sealFor` with memory: the same seal for the same ID (its store key is sha256 of it), at most `max` of them. */
-export function createSeals(max = REMEMBERED): (id: string, storeKey: string) => Seal {
-  const seals = bounded<string, Seal>(max);
+/**
+ * What the remembered seals may hold in all. An entry costs about 1 KiB (the key, the closures, the
+ * map's entry) plus its sealed text and the data opened from it, together about twice the text
+ * (bench/cache-memory.ts: 1.3 KB for a three-line cart, 36 KB for the largest the shop allows). So
+ * 10,000 ordinary shoppers fit (≈ 13 MB), and 10,000 full carts cannot take 360 MB: the oldest go.
+ */
+export const SEALS_MAX_BYTES = 24 * 1024 * 1024;
+type Remembered = Seal & { readonly bytes: number };
+
+/** `sealFor` with memory: the same seal for the same ID (its store key is sha256 of it), at most `max` of them and `maxBytes` in all. */
+export function createSeals(max = REMEMBERED, maxBytes = SEALS_MAX_BYTES): (id: string, storeKey: string) => Seal {
+  const seals = bounded<string, Remembered>(max, { maxBytes, sizeOf: (s) => s.bytes });
   const nonces = nonceSource();
   return (id, storeKey) => {
     const known = seals.get(id);
@@ -58,20 +67,24 @@ export function createSeals(max = REMEMBERED): (id: string, storeKey: string) =>
     const seal = sealFor(id, storeKey, nonces);
     let text: string | undefined;
     let data: SessionData | null = null;
-    const remembered: Seal = {
+    const remember = (sealed: string, opened: SessionData) => {
+      text = sealed;
+      data = deepFreeze(opened);
+      seals.set(id, remembered); // counted again at its new size
+    };
+    const remembered: Remembered = {
+      get bytes() {
+        return 1024 + 2 * (text?.length ?? 0);
+      },
       seal(next) {
         const stored = seal.seal(next);
-        text = (stored as { sealed: string }).sealed;
-        data = deepFreeze(next);
+        remember((stored as { sealed: string }).sealed, next);
         return stored;
       },
       open(stored) {
         if ("sealed" in stored && stored.sealed === text) return data;
         const opened = seal.open(stored);
-        if (opened && "sealed" in stored) {
-          text = stored.sealed;
-          data = deepFreeze(opened);
-        }
+        if (opened && "sealed" in stored) remember(stored.sealed, opened);
         return opened;
       },
     };

@@ -8,13 +8,11 @@ import { after, afterEach, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
-import { setImmediate as turn } from "node:timers/promises";
-import v8 from "node:v8";
-import vm from "node:vm";
 import Database from "better-sqlite3";
 import { createClient } from "redis";
 import { sign } from "cookie-signature";
 import { addToCart, cartOf, Client, register, SECRET_A, startTestApp } from "../test/harness.ts";
+import { reachableBytes } from "../test/memory.ts";
 import { startRedisServer } from "../test/redis-server.ts";
 import { hashSessionId, newSessionId } from "./id.ts";
 import { sealFor } from "./seal.ts";
@@ -91,19 +89,8 @@ async function addWithNote(c: Client) {
 }
 
 describe("a seal's memory (issue 29: 45 KB of Buffer memory per remembered shopper)", () => {
-  // A full collection on demand, so what is measured is what is still reachable.
-  v8.setFlagsFromString("--expose-gc");
-  const gc = vm.runInNewContext("gc") as () => void;
-  const settledBufferBytes = async () => {
-    for (let i = 0; i < 3; i++) {
-      gc();
-      await turn(); // freed backing stores are released after the collection, not during it
-    }
-    return process.memoryUsage().arrayBuffers;
-  };
-
   it("2,000 seals kept alive hold under 1 MB of Buffer memory, however busy Node's Buffer pool is between them", async () => {
-    const before = await settledBufferBytes();
+    const before = (await reachableBytes()).arrayBuffers;
     const kept: ReturnType<typeof sealFor>[] = [];
     for (let i = 0; i < 2000; i++) {
       const id = newSessionId();
@@ -112,7 +99,7 @@ describe("a seal's memory (issue 29: 45 KB of Buffer memory per remembered shopp
       // (cookie checks, CSRF tokens, compression). A seal holding a slice of that pool holds all of it.
       for (let j = 0; j < 8; j++) Buffer.from("x".repeat(4000));
     }
-    const grown = (await settledBufferBytes()) - before;
+    const grown = (await reachableBytes()).arrayBuffers - before;
     assert.equal(kept.length, 2000);
     assert.ok(grown < 1_000_000, `2,000 seals hold ${Math.round(grown / 1024)} KiB of Buffer memory`);
   });

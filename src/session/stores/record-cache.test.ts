@@ -7,6 +7,7 @@
 import { afterEach, beforeEach, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import fs from "node:fs";
 import { promisify } from "node:util";
 import Database from "better-sqlite3";
@@ -15,7 +16,8 @@ import { sweepExpired } from "../cleanup.ts";
 import type { SessionData, StoredSession } from "../types.ts";
 import { createGroupCommit } from "../../db/group-commit.ts";
 import { createRecordCache } from "./record-cache.ts";
-import { createSqliteStore } from "./sqlite-store.ts";
+import { createSqliteStore, READ_CACHE_MAX_BYTES } from "./sqlite-store.ts";
+import { reachableBytes } from "../../test/memory.ts";
 
 let env: ReturnType<typeof freshDatabase>;
 beforeEach(() => {
@@ -280,6 +282,46 @@ describe("the SQLite store's read cache", () => {
     read("b");
     assert.deepEqual(loads, ["a", "b", "c", "d", "b"], "b was the one forgotten");
     assert.equal(cache.size, 3);
+  });
+
+  it("keeps at most its byte budget: a large row pushes the oldest out, and one larger than the whole budget is not kept", () => {
+    const cache = createRecordCache<{ id: string; bytes: number }>(env.db, {
+      table: "sessions",
+      keyColumn: "id_hash",
+      max: 100,
+      maxBytes: 1000,
+      sizeOf: (row) => row.bytes,
+    });
+    const loads: string[] = [];
+    const read = (key: string, bytes: number) =>
+      cache.read(key, () => {
+        loads.push(key);
+        return { id: key, bytes };
+      });
+    for (const key of ["a", "b", "c"]) read(key, 300);
+    assert.deepEqual([cache.size, cache.bytes], [3, 900]);
+    read("big", 600); // 900 + 600 > 1000: a and b go, least recently used first
+    assert.deepEqual([cache.size, cache.bytes], [2, 900]);
+    read("c", 300);
+    read("a", 300);
+    assert.deepEqual(loads, ["a", "b", "c", "big", "a"], "c still came from memory, a had been forgotten");
+    read("huge", 5000);
+    read("huge", 5000);
+    assert.deepEqual(loads.slice(-2), ["huge", "huge"], "a row over the whole budget is read every time, never kept");
+    assert.ok(cache.bytes <= 1000);
+  });
+
+  it("through the store: 1,000 sessions with the largest carts, read back, keep about its budget (16 MB) in memory, not all 33 MB", async () => {
+    const store = createSqliteStore(env.db);
+    const sealedLargest = () => ({ sealed: `v1.${randomBytes(24_000).toString("base64url")}` }); // what the largest cart seals to: 32 KB of text
+    const keys = Array.from({ length: 1000 }, (_, i) => `large-${i}`);
+    await Promise.all(keys.map((key) => store.create(key, { ...record(), data: sealedLargest() })));
+    new Database(env.file).exec("CREATE TABLE other_writer (x); DROP TABLE other_writer").close(); // another connection: the cache starts empty
+    await store.get("none", NOW);
+    const before = (await reachableBytes()).total;
+    for (const key of keys) assert.ok(await store.get(key, NOW));
+    const grown = (await reachableBytes()).total - before;
+    assert.ok(grown < READ_CACHE_MAX_BYTES * 1.25, `1,000 large rows read: ${Math.round(grown / 1048576)} MB kept`);
   });
 
   it("readCache: 0 keeps no rows and adds no triggers", async () => {

@@ -48,18 +48,40 @@ export interface RecordCache<Row> {
   /** The transaction of the staged rows ended: committed (remember them) or not (forget them). */
   settle(committed: boolean): void;
   readonly size: number;
+  /** What `sizeOf` counted for the rows remembered (0 without it). */
+  readonly bytes: number;
 }
 
 let caches = 0;
 
-export function createRecordCache<Row>(db: Db, options: { table: string; keyColumn: string; max: number }): RecordCache<Row> {
-  const { table, keyColumn, max } = options;
-  if (max <= 0) return { read: (_key, load) => load(), wrote: (_key, row) => row, settle() {}, size: 0 }; // no cache: every read is a SELECT
+/**
+ * `max` rows at most and, given `sizeOf` (an estimate of a row's bytes), `maxBytes` in all: rows vary
+ * in size (a cart of 60 lines with gift notes is a hundred times an ordinary one), so a count alone
+ * does not bound the memory (issue 29). A row larger than the whole budget is not remembered.
+ */
+export function createRecordCache<Row>(
+  db: Db,
+  options: { table: string; keyColumn: string; max: number; maxBytes?: number; sizeOf?: (row: Row) => number },
+): RecordCache<Row> {
+  const { table, keyColumn, max, maxBytes = Number.POSITIVE_INFINITY, sizeOf = () => 0 } = options;
+  if (max <= 0) return { read: (_key, load) => load(), wrote: (_key, row) => row, settle() {}, size: 0, bytes: 0 }; // no cache: every read is a SELECT
   const rows = new Map<string, Row>();
+  const sizes = new Map<string, number>(); // what sizeOf counted for each remembered row
+  let bytes = 0;
   const staged = new Map<string, Row>();
+  const drop = (key: string) => {
+    rows.delete(key);
+    bytes -= sizes.get(key) ?? 0;
+    sizes.delete(key);
+  };
   const remember = (key: string, row: Row) => {
-    if (rows.size >= max) rows.delete(rows.keys().next().value as string);
+    drop(key);
+    const size = sizeOf(row);
+    if (size > maxBytes) return;
+    while (rows.size > 0 && (rows.size >= max || bytes + size > maxBytes)) drop(rows.keys().next().value as string);
     rows.set(key, row);
+    sizes.set(key, size);
+    bytes += size;
   };
   const dataVersion = db.prepare<[], number>("PRAGMA data_version").pluck();
   let seenVersion = dataVersion.get();
@@ -67,7 +89,7 @@ export function createRecordCache<Row>(db: Db, options: { table: string; keyColu
   // One function and three triggers per cache: two stores on one connection each keep their own.
   const forget = `forget_cached_${table}_${++caches}`;
   db.function(forget, { deterministic: false, varargs: false }, (key: unknown) => {
-    rows.delete(String(key));
+    drop(String(key));
     staged.delete(String(key));
     return null;
   });
@@ -85,6 +107,8 @@ export function createRecordCache<Row>(db: Db, options: { table: string; keyColu
       const version = dataVersion.get();
       if (version !== seenVersion) {
         rows.clear(); // another connection committed: anything may have changed
+        sizes.clear();
+        bytes = 0;
         seenVersion = version;
       }
       const cached = rows.get(key);
@@ -109,6 +133,9 @@ export function createRecordCache<Row>(db: Db, options: { table: string; keyColu
     },
     get size() {
       return rows.size;
+    },
+    get bytes() {
+      return bytes;
     },
   };
 }
