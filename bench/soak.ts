@@ -4,7 +4,7 @@
  *
  *   npm run bench:soak -- [--minutes 10] [--shoppers 20000] [--rate 300] [--store sqlite|memory]
  *                         [--signins 0.02] [--sample 15] [--idle 30] [--snapshot-at 8,9.5]
- *                         [--env NAME=value …] [--node-arg --flag …] [--json file]
+ *                         [--env NAME=value …] [--node-arg --flag …] [--no-start-flags] [--json file]
  *
  * Shoppers arrive evenly over the run (20,000 in 10 minutes: 33 new ones a second); each visit is
  * nine requests one after another (home, a product, add to cart, another product, add, the cart, a
@@ -19,7 +19,8 @@
  * the issue asks for: RSS at minute 2, at the end, their ratio, and after the idle time.
  * `--snapshot-at` (minutes) writes a heap snapshot of the server at those times (SIGUSR2) into the
  * printed directory, for finding what holds the memory (Chrome DevTools → Memory → Load).
- * Linux only (/proc). Minutes of one core: not part of `npm test`.
+ * The server gets the node flags of `npm start` (package.json; `--no-start-flags` leaves them out)
+ * and any `--node-arg`. Linux only (/proc). Minutes of one core: not part of `npm test`.
  */
 import { spawn } from "node:child_process";
 import fs from "node:fs";
@@ -47,7 +48,11 @@ const durationMs = MINUTES * 60_000;
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "soak-"));
 const extraEnv = Object.fromEntries(all("--env").map((pair) => [pair.slice(0, pair.indexOf("=")), pair.slice(pair.indexOf("=") + 1)]));
+// The flags `npm start` gives node (package.json), so the soak measures the shop as it is started.
+const startScript = (JSON.parse(fs.readFileSync(path.join(root, "package.json"), "utf8")) as { scripts: { start: string } }).scripts.start;
+const startArgs = startScript.split(" ").filter((word) => word.startsWith("--"));
 const nodeArgs = [
+  ...(argv.includes("--no-start-flags") ? [] : startArgs),
   ...all("--node-arg"),
   "--import",
   "./bench/lib/memory-probe.ts",
@@ -69,12 +74,12 @@ const child = spawn(process.execPath, [...nodeArgs, "src/server.ts"], {
   stdio: ["ignore", "pipe", "pipe"],
 });
 
-let probe: Record<string, number> = {};
+let probe: { [figure: string]: number | undefined } & { spaces?: Record<string, number> } = {};
 let stderrTail = "";
 child.stderr.setEncoding("utf8");
 child.stderr.on("data", (chunk: string) => {
   for (const line of chunk.split("\n")) {
-    if (line.startsWith("memory-probe ")) probe = JSON.parse(line.slice("memory-probe ".length)) as Record<string, number>;
+    if (line.startsWith("memory-probe ")) probe = JSON.parse(line.slice("memory-probe ".length)) as typeof probe;
     else if (line.trim()) stderrTail = `${stderrTail}${line}\n`.slice(-4000);
   }
 });
@@ -94,9 +99,11 @@ const base = await new Promise<string>((resolve, reject) => {
   child.once("exit", (code) => reject(new Error(`the server exited (${code}) before listening:\n${out}\n${stderrTail}`)));
 });
 
-const vmRss = () => {
+/** VmRSS and its anonymous part (the heap, Buffers, malloc) from /proc; the rest is mostly the node binary's mapped pages. */
+const residentBytes = () => {
   const status = fs.readFileSync(`/proc/${child.pid}/status`, "utf8");
-  return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? Number.NaN) * 1024;
+  const kB = (field: string) => Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(status)?.[1] ?? Number.NaN) * 1024;
+  return { rss: kB("VmRSS"), anon: kB("RssAnon") };
 };
 
 // ---- the shoppers -----------------------------------------------------------------------------
@@ -169,7 +176,15 @@ const add: Step = (s) => request(s, "POST", "/cart/items", { productId: pick(pro
 const cart: Step = (s) => request(s, "GET", "/cart");
 const category: Step = (s) => request(s, "GET", `/categories/${pick(categories)}`);
 const registerPage: Step = (s) => request(s, "GET", "/register");
-const register: Step = (s) => request(s, "POST", "/register", { email: `soak-${s.index}@example.com`, password: "correct horse battery staple" });
+let registering = 0; // sign-ups in flight: each is a scrypt hash (128 MiB of working memory) or one waiting for its turn
+const register: Step = async (s) => {
+  registering++;
+  try {
+    return await request(s, "POST", "/register", { email: `soak-${s.index}@example.com`, password: "correct horse battery staple" });
+  } finally {
+    registering--;
+  }
+};
 
 const firstVisit = (s: Shopper): Step[] => [
   (x) => request(x, "GET", "/"),
@@ -225,30 +240,49 @@ function launch(elapsedMs: number) {
 interface Sample {
   s: number;
   rssMB: number;
+  /** The lowest and highest VmRSS read (every second) since the previous sample: the floor is what stays; a sign-up's scrypt lifts the peak for a second or two. */
+  rssMinMB: number;
+  rssMaxMB: number;
+  anonMB: number;
   heapTotalMB: number;
   heapUsedMB: number;
   externalMB: number;
   arrayBuffersMB: number;
   shoppers: number;
   requests: number;
+  /** Sign-ups in flight when sampled: the scrypt hashes whose working memory may be in the RSS. */
+  registering: number;
 }
 const MB = (bytes: number | undefined) => Math.round(((bytes ?? Number.NaN) / 1048576) * 10) / 10;
 const samples: Sample[] = [];
 const started = performance.now();
+let window = { min: Number.POSITIVE_INFINITY, max: 0 };
+const watch = () => {
+  const { rss } = residentBytes();
+  window = { min: Math.min(window.min, rss), max: Math.max(window.max, rss) };
+};
+const watcher = setInterval(watch, 1000);
 const take = (s: number): Sample => {
+  const resident = residentBytes();
+  window = { min: Math.min(window.min, resident.rss), max: Math.max(window.max, resident.rss) };
   const sample = {
     s,
-    rssMB: MB(vmRss()),
+    rssMB: MB(resident.rss),
+    rssMinMB: MB(window.min),
+    rssMaxMB: MB(window.max),
+    anonMB: MB(resident.anon),
     heapTotalMB: MB(probe.heapTotal),
     heapUsedMB: MB(probe.heapUsed),
     externalMB: MB(probe.external),
     arrayBuffersMB: MB(probe.arrayBuffers),
     shoppers: shoppers.length,
     requests,
+    registering,
   };
   samples.push(sample);
+  window = { min: Number.POSITIVE_INFINITY, max: 0 };
   console.log(
-    `${String(sample.s).padStart(5)} s  RSS ${String(sample.rssMB).padStart(6)} MB  heap ${String(sample.heapUsedMB).padStart(6)}/${String(sample.heapTotalMB).padStart(6)}  external ${String(sample.externalMB).padStart(6)}  arrayBuffers ${String(sample.arrayBuffersMB).padStart(6)}  shoppers ${String(sample.shoppers).padStart(6)}  requests ${sample.requests}`,
+    `${String(sample.s).padStart(5)} s  RSS ${String(sample.rssMB).padStart(6)} MB (${String(sample.rssMinMB).padStart(6)}–${String(sample.rssMaxMB).padStart(6)}; anon ${String(sample.anonMB).padStart(6)})  heap ${String(sample.heapUsedMB).padStart(6)}/${String(sample.heapTotalMB).padStart(6)}  external ${String(sample.externalMB).padStart(6)}  arrayBuffers ${String(sample.arrayBuffersMB).padStart(6)}  shoppers ${String(sample.shoppers).padStart(6)}  requests ${sample.requests}  sign-ups in flight ${sample.registering}`,
   );
   return sample;
 };
@@ -287,6 +321,7 @@ const end = take(Math.round(durationMs / 1000));
 while (inFlight > 0) await new Promise((r) => setTimeout(r, 50));
 await new Promise((r) => setTimeout(r, IDLE_S * 1000));
 const idle = take(Math.round(durationMs / 1000) + IDLE_S);
+clearInterval(watcher);
 
 // The figure at minute 2, or at a fifth of a shorter run.
 const earlyS = MINUTES >= 4 ? 120 : Math.round((durationMs / 1000) * 0.2);
@@ -305,20 +340,29 @@ const summary = {
   statuses: Object.fromEntries(statuses),
   failures: Object.fromEntries(failures),
   env: extraEnv,
-  nodeArgs: all("--node-arg"),
+  nodeArgs: nodeArgs.filter((arg) => !arg.includes("memory-probe") && arg !== "--import"),
   startRssMB: samples[0]!.rssMB,
   earlyAtS: early.s,
   earlyRssMB: early.rssMB,
   endRssMB: end.rssMB,
   endOverEarly: Math.round((end.rssMB / early.rssMB) * 100) / 100,
+  // The same from each window's lowest reading: what stays, without the sign-ups' transient scrypt memory.
+  earlyFloorMB: early.rssMinMB,
+  endFloorMB: end.rssMinMB,
+  endFloorOverEarlyFloor: Math.round((end.rssMinMB / early.rssMinMB) * 100) / 100,
+  peakRssMB: Math.max(...samples.map((x) => x.rssMaxMB)),
   idleS: IDLE_S,
   idleRssMB: idle.rssMB,
   idleArrayBuffersMB: idle.arrayBuffersMB,
   idleHeapUsedMB: idle.heapUsedMB,
+  idleHeapSpacesMB: Object.fromEntries(Object.entries(probe.spaces ?? {}).map(([space, bytes]) => [space, MB(bytes)])),
   samples,
 };
 console.log(
   `\nRSS: start ${summary.startRssMB} MB → ${early.s} s ${summary.earlyRssMB} MB → end ${summary.endRssMB} MB (${summary.endOverEarly}× the ${early.s} s figure) → ${IDLE_S} s idle ${summary.idleRssMB} MB`,
+);
+console.log(
+  `RSS floor (lowest reading of the ${SAMPLE_S} s before): ${early.s} s ${summary.earlyFloorMB} MB → end ${summary.endFloorMB} MB (${summary.endFloorOverEarlyFloor}×); peak ${summary.peakRssMB} MB`,
 );
 console.log(`${requests} requests (${summary.reqPerS}/s), ${shoppers.length} shoppers, ${errors} errors, ${behind} not started (server behind)`);
 console.log(JSON.stringify({ ...summary, samples: undefined }));
