@@ -9,16 +9,11 @@
 import { createCipheriv, createDecipheriv, createSecretKey, hkdfSync, randomBytes } from "node:crypto";
 import type { SessionData, StoredData } from "./types.ts";
 
-const utf8 = new TextEncoder();
-
 /** The seal of the session with this ID (from the cookie) and this store key (its sha256); `nonces`: 12 random bytes each. */
 export function sealFor(id: string, storeKey: string, nonces: () => Buffer = () => randomBytes(12)) {
   // A KeyObject, not a Buffer: each cipher made from it costs half as much CPU (bench/seal.ts).
   const key = createSecretKey(Buffer.from(hkdfSync("sha256", id, "stateful-shop", "session-data-at-rest/aes-256-gcm/v1", 32)));
-  // Its own 64 bytes, not Buffer.from(storeKey): that is a slice of Node's shared 64 KiB Buffer pool,
-  // and a seal is remembered for each of 10,000 recent shoppers (seal-cache.ts), so each one kept a
-  // pool alive: 470 MB of Buffer memory in issue 29's soak. TextEncoder's array owns its memory.
-  const aad = utf8.encode(storeKey);
+  const aad = new TextEncoder().encode(storeKey); // its own bytes: Buffer.from() cuts a slice of a shared 64 KiB pool, which each remembered seal kept alive
   return {
     seal(data: SessionData): StoredData {
       const nonce = nonces();

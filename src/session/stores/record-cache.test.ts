@@ -15,8 +15,8 @@ import { freshDatabase, root } from "../../test/harness.ts";
 import { sweepExpired } from "../cleanup.ts";
 import type { SessionData, StoredSession } from "../types.ts";
 import { createGroupCommit } from "../../db/group-commit.ts";
-import { createRecordCache } from "./record-cache.ts";
-import { createSqliteStore, READ_CACHE_MAX_BYTES } from "./sqlite-store.ts";
+import { createRecordCache, READ_CACHE_MAX_BYTES } from "./record-cache.ts";
+import { createSqliteStore } from "./sqlite-store.ts";
 import { reachableBytes } from "../../test/memory.ts";
 
 let env: ReturnType<typeof freshDatabase>;

@@ -32,6 +32,17 @@ import { deepFreeze } from "../seal-cache.ts";
 import type { StoredData, StoredSession } from "../types.ts";
 
 /**
+ * The SQLite store's budget in bytes (issue 29): an ordinary record takes about 0.5 KB here (the
+ * frozen record, its sealed text, the user agent: bench/cache-memory.ts), so 10,000 fit in 5 MB; the
+ * largest cart's takes 20 KB, and 10,000 of those would take 200 MB. Counted as its strings + 256 B.
+ */
+export const READ_CACHE_MAX_BYTES = 16 * 1024 * 1024;
+export const RECORD_BYTES = {
+  maxBytes: READ_CACHE_MAX_BYTES,
+  sizeOf: (s: StoredSession) => 256 + ("sealed" in s.data ? s.data.sealed.length : 2 * JSON.stringify(s.data).length) + (s.userAgent?.length ?? 0),
+};
+
+/**
  * A frozen copy of a record, for the caches that hand one object to every request: the caller's
  * own objects are left as they were. Sealed data is one string; a plaintext (legacy) cart is cloned.
  */

@@ -15,7 +15,7 @@ import { createGroupCommit } from "../../db/group-commit.ts";
 import type { Db } from "../../db/open.ts";
 import { translatingUnavailable } from "../../db/unavailable.ts";
 import type { ServerStore } from "../directory.ts";
-import { createRecordCache, frozenCopy } from "./record-cache.ts";
+import { createRecordCache, frozenCopy, RECORD_BYTES } from "./record-cache.ts";
 import { createSqliteDirectory } from "./sqlite-directory.ts";
 import type { StoredData, StoredSession } from "../types.ts";
 
@@ -26,15 +26,6 @@ const fromRow = (r: SessionRow | undefined): StoredSession | undefined => {
   const { user_id: userId, created_at: createdAt, last_seen_at: lastSeenAt, expires_at: expiresAt, user_agent: userAgent } = r;
   return { data: JSON.parse(r.data) as StoredData, userId, createdAt, lastSeenAt, expiresAt, userAgent };
 };
-
-/**
- * The read cache's budget in bytes (issue 29): an ordinary record takes about 0.5 KB there (the
- * frozen record, its sealed text, the user agent: bench/cache-memory.ts), so 10,000 fit in 5 MB;
- * the largest cart's takes 20 KB, and 10,000 of those would take 200 MB. Counted as its strings
- * plus 256 bytes for the objects.
- */
-export const READ_CACHE_MAX_BYTES = 16 * 1024 * 1024;
-const recordBytes = (s: StoredSession) => 256 + ("sealed" in s.data ? s.data.sealed.length : 2 * JSON.stringify(s.data).length) + (s.userAgent?.length ?? 0);
 
 /**
  * `busyTimeoutMs`: how long a write may wait for another connection's lock, from the event loop (SQLITE_BUSY_TIMEOUT_MS).
@@ -60,13 +51,7 @@ export function createSqliteStore(db: Db, options: { busyTimeoutMs?: number; rea
     insertRow.run(key, JSON.stringify(s.data), s.userId, s.createdAt, s.lastSeenAt, s.expiresAt, s.userAgent);
     cache.wrote(key, frozenCopy(s)); // remembered as written once its group has committed (record-cache.ts)
   };
-  const cache = createRecordCache<StoredSession>(db, {
-    table: "sessions",
-    keyColumn: "id_hash",
-    max: options.readCache ?? 10_000,
-    maxBytes: READ_CACHE_MAX_BYTES,
-    sizeOf: recordBytes,
-  });
+  const cache = createRecordCache<StoredSession>(db, { table: "sessions", keyColumn: "id_hash", max: options.readCache ?? 10_000, ...RECORD_BYTES });
   const group = createGroupCommit(db, { settled: cache.settle });
   // From memory while no connection can have changed the row (record-cache.ts); and only while it is live.
   const live = (key: string, now: number) => {
