@@ -12,6 +12,7 @@ import Database from "better-sqlite3";
 import { createClient } from "redis";
 import { sign } from "cookie-signature";
 import { addToCart, cartOf, Client, register, SECRET_A, startTestApp } from "../test/harness.ts";
+import { reachableBytes } from "../test/memory.ts";
 import { startRedisServer } from "../test/redis-server.ts";
 import { hashSessionId, newSessionId } from "./id.ts";
 import { sealFor } from "./seal.ts";
@@ -86,6 +87,23 @@ async function addWithNote(c: Client) {
   const res = await c.post("/cart/items/3/note", { note: NOTE, returnTo: "/cart" });
   assert.equal(res.status, 303);
 }
+
+describe("a seal's memory (issue 29: 45 KB of Buffer memory per remembered shopper)", () => {
+  it("2,000 seals kept alive hold under 1 MB of Buffer memory, however busy Node's Buffer pool is between them", async () => {
+    const before = (await reachableBytes()).arrayBuffers;
+    const kept: ReturnType<typeof sealFor>[] = [];
+    for (let i = 0; i < 2000; i++) {
+      const id = newSessionId();
+      kept.push(sealFor(id, hashSessionId(id)));
+      // What serving a request does meanwhile: small Buffers cut from the same shared 64 KiB pool
+      // (cookie checks, CSRF tokens, compression). A seal holding a slice of that pool holds all of it.
+      for (let j = 0; j < 8; j++) Buffer.from("x".repeat(4000));
+    }
+    const grown = (await reachableBytes()).arrayBuffers - before;
+    assert.equal(kept.length, 2000);
+    assert.ok(grown < 1_000_000, `2,000 seals hold ${Math.round(grown / 1024)} KiB of Buffer memory`);
+  });
+});
 
 describe("sealed at rest, SQLite technique (real file, real HTTP)", () => {
   let app: Awaited<ReturnType<typeof startTestApp>>;

@@ -9,10 +9,16 @@ import { hashSessionId, newSessionId } from "../id.ts";
 import { sealFor } from "../seal.ts";
 import type { SessionData } from "../types.ts";
 import { nonceSource } from "./nonces.ts";
-import { createRememberedSeals } from "./remembered-seals.ts";
+import { createRememberedSeals, SEALS_MAX_BYTES } from "./remembered-seals.ts";
+import { MAX_LINES, MAX_NOTE_LENGTH } from "../../cart/cart.ts";
+import { reachableBytes } from "../../test/memory.ts";
 
 const cart = (quantity: number): SessionData => ({ cart: [{ productId: 3, quantity, note: "for Ada" }] });
 const sealedOf = (s: unknown) => (s as { sealed: string }).sealed;
+/** The largest cart the shop allows: every line taken, each with the longest gift note. */
+const fullCart = (): SessionData => ({
+  cart: Array.from({ length: MAX_LINES }, (_, i) => ({ productId: i + 1, quantity: 10, note: "ü".repeat(MAX_NOTE_LENGTH) })),
+});
 
 describe("remembered seals", () => {
   it("gives the same seal for the same ID, and what it seals opens with seal.ts itself", () => {
@@ -122,5 +128,36 @@ describe("remembered seals", () => {
     const nonceOf = (s: unknown) => sealedOf(s).split(".")[1];
     const nonces = new Set(Array.from({ length: 600 }, () => nonceOf(seal.seal(cart(1)))));
     assert.equal(nonces.size, 600);
+  });
+
+  it("the largest carts the shop allows push the oldest seals out once the byte budget is full; ordinary ones all fit", () => {
+    const seals = createRememberedSeals({ max: 10_000, maxBytes: 200_000 });
+    const largest = fullCart();
+    const shoppers = Array.from({ length: 20 }, () => newSessionId());
+    const first = shoppers.map((id) => {
+      const seal = seals(id, hashSessionId(id));
+      seal.seal(largest); // ≈ 40 KB each as counted: five fit in 200 KB
+      return seal;
+    });
+    assert.notEqual(seals(shoppers[0]!, hashSessionId(shoppers[0]!)), first[0], "the oldest was forgotten: a new seal is made");
+    assert.equal(seals(shoppers[19]!, hashSessionId(shoppers[19]!)), first[19], "the newest is still remembered");
+    const ordinary = Array.from({ length: 100 }, () => newSessionId());
+    const kept = ordinary.map((id) => seals(id, hashSessionId(id)));
+    for (const seal of kept) seal.seal(cart(2));
+    for (const [i, id] of ordinary.entries()) assert.equal(seals(id, hashSessionId(id)), kept[i], "100 ordinary carts fit in 200 KB");
+  });
+
+  it("1,000 shoppers with the largest cart leave about the byte budget (24 MB) remembered, not 1,000 full carts (≈ 50 MB)", async () => {
+    const seals = createRememberedSeals();
+    const largest = fullCart();
+    const texts = Array.from({ length: 1000 }, () => {
+      const id = newSessionId();
+      return { id, sealed: sealedOf(sealFor(id, hashSessionId(id)).seal(largest)) };
+    });
+    const before = (await reachableBytes()).total;
+    // Each text as a request reads it from the store: a string of its own, which the cache then keeps.
+    for (const { id, sealed } of texts) seals(id, hashSessionId(id)).open({ sealed: Buffer.from(sealed).toString() });
+    const grown = (await reachableBytes()).total - before;
+    assert.ok(grown < SEALS_MAX_BYTES * 1.25, `1,000 full carts remembered: ${Math.round(grown / 1048576)} MB`);
   });
 });

@@ -18,11 +18,21 @@ import type { SessionData } from "../types.ts";
 import { bounded, REMEMBERED } from "./bounded.ts";
 
 /** A seal that can say whether its last `open` was answered from memory (for the X-ray). */
-export type RememberedSeal = Seal & { readonly lastOpenRemembered: boolean };
+export type RememberedSeal = Seal & { readonly lastOpenRemembered: boolean; readonly bytes: number };
 
-/** `sealFor` with memory: the same seal for the same ID (its store key is sha256 of it), at most `max` of them. */
-export function createRememberedSeals(options: { max?: number; nonces?: () => Buffer } = {}): (id: string, storeKey: string) => RememberedSeal {
-  const seals = bounded<string, RememberedSeal>(options.max ?? REMEMBERED);
+/**
+ * What the remembered seals may hold in all. An entry costs about 1 KiB (the key, the closures, the
+ * map's entry) plus its sealed text and the data opened from it, together about twice the text
+ * (bench/cache-memory.ts: 1.3 KB for a three-line cart, 36 KB for the largest the shop allows). So
+ * 10,000 ordinary shoppers fit (≈ 13 MB), and 10,000 full carts cannot take 360 MB: the oldest go.
+ */
+export const SEALS_MAX_BYTES = 24 * 1024 * 1024;
+
+/** `sealFor` with memory: the same seal for the same ID (its store key is sha256 of it), at most `max` of them and `maxBytes` in all. */
+export function createRememberedSeals(
+  options: { max?: number; maxBytes?: number; nonces?: () => Buffer } = {},
+): (id: string, storeKey: string) => RememberedSeal {
+  const seals = bounded<string, RememberedSeal>(options.max ?? REMEMBERED, { maxBytes: options.maxBytes ?? SEALS_MAX_BYTES, sizeOf: (s) => s.bytes });
   return (id, storeKey) => {
     const known = seals.get(id);
     if (known) return known;
@@ -31,10 +41,14 @@ export function createRememberedSeals(options: { max?: number; nonces?: () => Bu
     let data: SessionData | null = null;
     let fromMemory = false;
     const remembered: RememberedSeal = {
+      get bytes() {
+        return 1024 + 2 * (text?.length ?? 0);
+      },
       seal(next) {
         const stored = seal.seal(next);
         text = (stored as { sealed: string }).sealed;
         data = deepFreeze(structuredClone(next));
+        seals.set(id, remembered); // counted again at its new size
         return stored;
       },
       open(stored) {
@@ -44,6 +58,7 @@ export function createRememberedSeals(options: { max?: number; nonces?: () => Bu
         if (opened && "sealed" in stored) {
           text = stored.sealed;
           data = deepFreeze(opened);
+          seals.set(id, remembered); // counted again at its new size
         }
         return opened;
       },
