@@ -37,8 +37,6 @@ const carts: Record<string, SessionData> = {
     })),
   },
 };
-const userAgent = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 Safari/537.36";
-const now = Date.now();
 
 /** Bytes per entry: what `fill` leaves reachable, divided by N. `keep` holds what the cache holds. */
 async function perEntry(fill: () => Promise<unknown> | unknown): Promise<number> {
