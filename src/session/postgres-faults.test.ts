@@ -14,7 +14,7 @@ import { after, afterEach, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import pg from "pg";
 import { setTimeout as sleep } from "node:timers/promises";
-import { addToCart, cartOf, Client, register, startTestApp } from "../test/harness.ts";
+import { addToCart, cartOf, Client, register, slowPost, startTestApp, untilSessionLoaded } from "../test/harness.ts";
 import { type PostgresServer, startPostgresServer } from "../test/postgres-server.ts";
 import { startPgProxy } from "../test/pg-proxy.ts";
 
@@ -162,8 +162,11 @@ describe("postgres technique under faults", () => {
     });
   }
 
+  /** The add's one-statement write (storage.ts → stores/postgres-store.ts): its own commit, no transaction around it. */
+  const oneStatement = (type: string, text: string) => type === "P" && text.startsWith("UPDATE sessions SET data") && text.includes("AND version = $6");
+
   for (const when of ["before", "after"] as const) {
-    it(`the link cut ${when} COMMIT: the 503 page, the change ${when === "before" ? "not saved" : "saved (the reply was lost)"}, nothing else touched; served again`, {
+    it(`the link cut ${when} an add's one-statement write: the 503 page, the change ${when === "before" ? "not saved" : "saved (the reply was lost)"}, nothing else touched; served again`, {
       timeout: 30_000,
     }, async () => {
       const { app } = await shop();
@@ -172,14 +175,59 @@ describe("postgres technique under faults", () => {
         c.timeoutMs = 10_000;
         await addToCart(c, 1, 1);
         await c.get("/");
-        proxy.rule = (type, text) => (type === "Q" && text.startsWith("COMMIT") ? (when === "before" ? "cut" : "cut-after") : undefined);
+        const seen: string[] = [];
+        proxy.rule = (type, text) => {
+          if (type === "Q" || type === "P") seen.push(text.slice(0, 20));
+          return oneStatement(type, text) ? (when === "before" ? "cut" : "cut-after") : undefined;
+        };
         const res = await timed(() => c.post("/cart/items", { productId: "2", quantity: "1", returnTo: "/cart" }));
         proxy.rule = undefined;
         assert.equal(res.status, 503, "the shopper is told nothing was acknowledged");
         assert.ok(res.ms < BOUND_MS);
+        assert.ok(!seen.some((t) => t.startsWith("BEGIN")), `no transaction: ${seen.join(" | ")}`);
         await untilServed(c);
         const cart = await cartOf(c);
         assert.equal(cart.get(1), 1, "the earlier, acknowledged add is there");
+        assert.equal(cart.has(2), when === "after", when === "before" ? "a write that never arrived changed nothing" : "a write that arrived is kept");
+      }
+    });
+  }
+
+  for (const when of ["before", "after"] as const) {
+    it(`another instance wrote between an add's read and its write: the locked path reruns it; its COMMIT cut ${when}: the 503 page, the other's add kept, this one ${when === "before" ? "not saved" : "saved"}`, {
+      timeout: 30_000,
+    }, async () => {
+      const a = await shop(); // through the proxy
+      const { app: b } = await shop({}, { direct: true, url: a.databaseUrl });
+      for (let trial = 0; trial < TRIALS; trial++) {
+        const onA = a.app.client();
+        onA.timeoutMs = 10_000;
+        await addToCart(onA, 1, 1);
+        await onA.get("/");
+        // A loads the session (a touch marks the moment), then waits for the rest of the form.
+        a.app.clock.advance(a.app.config.touchIntervalMs);
+        const adding = slowPost(onA, "/cart/items", { productId: "2", quantity: "1", returnTo: "/cart" });
+        await untilSessionLoaded(a.app, onA.sessionKey()!);
+        const onB = new Client(b.url);
+        for (const [k, v] of onA.cookies) onB.cookies.set(k, v);
+        await onB.get("/");
+        assert.equal((await onB.post("/cart/items", { productId: "3", quantity: "1", returnTo: "/cart" })).status, 303, "B's add is acknowledged");
+        const seen: string[] = [];
+        proxy.rule = (type, text) => {
+          if (type === "Q" || type === "P") seen.push(text.slice(0, 24));
+          return type === "Q" && text.startsWith("COMMIT") ? (when === "before" ? "cut" : "cut-after") : undefined;
+        };
+        const res = await adding.finish();
+        proxy.rule = undefined;
+        assert.equal(res.status, 503, `the shopper is told nothing was acknowledged (${seen.join(" | ")})`);
+        assert.ok(
+          seen[0]?.startsWith("UPDATE sessions SET data") && seen[1]?.startsWith("BEGIN"),
+          `the one statement missed, then the lock: ${seen.join(" | ")}`,
+        );
+        await untilServed(onA);
+        const cart = await cartOf(onA);
+        assert.equal(cart.get(1), 1, "the earlier, acknowledged add is there");
+        assert.equal(cart.get(3), 1, "B's acknowledged add is kept: A's rerun started from it");
         assert.equal(cart.has(2), when === "after", when === "before" ? "a COMMIT that never arrived rolled back" : "a COMMIT that arrived is kept");
       }
     });

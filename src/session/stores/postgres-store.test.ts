@@ -118,15 +118,21 @@ describe("postgres store across instances", () => {
       for (const r of runners) await r.close();
     });
     const applied = await Promise.all(runners.map((r) => migratePostgres(r, path.join(root, "db/migrations-postgres"))));
-    const migrations = fs.readdirSync(path.join(root, "db/migrations-postgres")).filter((f) => f.endsWith(".sql")).length;
+    // The numbers need not follow on (the sessions table's own series starts at 101).
+    const migrations = fs
+      .readdirSync(path.join(root, "db/migrations-postgres"))
+      .filter((f) => f.endsWith(".sql"))
+      .map((f) => Number(f.slice(0, 3)))
+      .sort((x, y) => x - y);
+    assert.ok(migrations.length >= 3);
     assert.deepEqual(
-      applied.flat().sort(),
-      Array.from({ length: migrations }, (_, i) => i + 1),
+      applied.flat().sort((x, y) => x - y),
+      migrations,
       `each migration ran once in all: ${JSON.stringify(applied)}`,
     );
     assert.deepEqual(
       await runners[0]!.query("SELECT version FROM schema_migrations ORDER BY version"),
-      Array.from({ length: migrations }, (_, i) => ({ version: i + 1 })),
+      migrations.map((version) => ({ version })),
     );
   });
 });
