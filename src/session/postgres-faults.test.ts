@@ -256,40 +256,59 @@ describe("postgres technique under faults", () => {
     assert.deepEqual(await sql("SELECT 1 FROM sessions WHERE id_hash = $1", [key]), [], "and nothing re-created it");
   });
 
-  it("an instance paused past any lock (its UPDATE held on the link) while another writes: the other's change is kept, the paused one never lands", {
-    timeout: 60_000,
-  }, async () => {
-    const a = await shop(); // through the proxy
-    const { app: b } = await shop({}, { direct: true, url: a.databaseUrl });
-    // At most 5 trials: each waits out three deadlines on purpose (≈ 3 s), and the suite must stay quick.
-    for (let trial = 0; trial < Math.min(TRIALS, 5); trial++) {
-      const onA = a.app.client();
-      onA.timeoutMs = 10_000;
-      await addToCart(onA, 1, 1);
-      await onA.get("/");
-      // A locks the row, then its UPDATE sits on the link for 3 deadlines: the server ends A's idle
-      // transaction (idle_in_transaction_session_timeout), releasing the lock.
-      proxy.rule = (type, text) => (type === "P" && text.startsWith("UPDATE sessions SET data") ? { delayMs: 3 * DEADLINE_MS } : undefined);
-      const pausedWrite = timed(() => onA.post("/cart/items", { productId: "2", quantity: "1", returnTo: "/cart" }));
-      await sleep(100);
-      const onB = new Client(b.url);
-      for (const [k, v] of onA.cookies) onB.cookies.set(k, v);
-      await onB.get("/");
-      let bStatus = 0;
-      for (let i = 0; i < 20 && bStatus !== 303; i++) {
-        bStatus = (await onB.post("/cart/items", { productId: "3", quantity: "1", returnTo: "/cart" })).status; // a shopper pressing "Add" again
+  for (const path of ["one statement", "locked, after a miss"] as const) {
+    it(`an instance paused (its ${path === "one statement" ? "one-statement write" : "UPDATE under the row lock"} held on the link) while another writes: the other's change is kept, the paused one never lands`, {
+      timeout: 60_000,
+    }, async () => {
+      const a = await shop(); // through the proxy
+      const { app: b } = await shop({}, { direct: true, url: a.databaseUrl });
+      const bAdds = async (onB: Client, productId: number) => {
+        let status = 0;
+        for (let i = 0; i < 20 && status !== 303; i++) {
+          await onB.get("/");
+          status = (await onB.post("/cart/items", { productId: String(productId), quantity: "1", returnTo: "/cart" })).status; // a shopper pressing "Add" again
+        }
+        return status;
+      };
+      // At most 5 trials: each waits out three deadlines on purpose (≈ 3 s), and the suite must stay quick.
+      for (let trial = 0; trial < Math.min(TRIALS, 5); trial++) {
+        const onA = a.app.client();
+        onA.timeoutMs = 10_000;
+        await addToCart(onA, 1, 1);
+        await onA.get("/");
+        const onB = new Client(b.url);
+        for (const [k, v] of onA.cookies) onB.cookies.set(k, v);
+        let pausedWrite: Promise<{ status: number; ms: number }>;
+        if (path === "one statement") {
+          // A's one statement sits on the link for 3 deadlines. It holds no lock: B is not kept waiting.
+          proxy.rule = (type, text) => (oneStatement(type, text) ? { delayMs: 3 * DEADLINE_MS } : undefined);
+          pausedWrite = timed(() => onA.post("/cart/items", { productId: "2", quantity: "1", returnTo: "/cart" }));
+        } else {
+          // B writes between A's read and A's write: A's one statement misses, A locks the row, and
+          // its UPDATE sits on the link for 3 deadlines; the server ends A's idle transaction
+          // (idle_in_transaction_session_timeout), releasing the lock.
+          a.app.clock.advance(a.app.config.touchIntervalMs);
+          const adding = slowPost(onA, "/cart/items", { productId: "2", quantity: "1", returnTo: "/cart" });
+          await untilSessionLoaded(a.app, onA.sessionKey()!);
+          assert.equal(await bAdds(onB, 4), 303);
+          proxy.rule = (type, text) =>
+            type === "P" && text.startsWith("UPDATE sessions SET data") && !oneStatement(type, text) ? { delayMs: 3 * DEADLINE_MS } : undefined;
+          pausedWrite = timed(() => adding.finish());
+        }
+        await sleep(100);
+        assert.equal(await bAdds(onB, 3), 303, "B's add was acknowledged (once A's lock, if any, was gone)");
+        const paused = await pausedWrite;
+        proxy.rule = undefined;
+        assert.equal(paused.status, 503, `the paused instance's write was refused (${paused.status} after ${Math.round(paused.ms)} ms)`);
+        await sleep(3 * DEADLINE_MS); // let the held UPDATE reach the server
+        const cart = await cartOf(onB);
+        assert.ok(cart.has(3), "B's acknowledged add is kept");
+        assert.equal(cart.has(4), path !== "one statement");
+        assert.ok(!cart.has(2), "A's late write never landed");
+        assert.ok(cart.has(1));
       }
-      assert.equal(bStatus, 303, "B's add was acknowledged once A's lock was gone");
-      const paused = await pausedWrite;
-      proxy.rule = undefined;
-      assert.equal(paused.status, 503, `the paused instance's write was refused (${paused.status} after ${Math.round(paused.ms)} ms)`);
-      await sleep(3 * DEADLINE_MS); // let the held UPDATE reach the server
-      const cart = await cartOf(onB);
-      assert.ok(cart.has(3), "B's acknowledged add is kept");
-      assert.ok(!cart.has(2), "A's late write never landed");
-      assert.ok(cart.has(1));
-    }
-  });
+    });
+  }
 
   it("the pool exhausted by slow requests (PG_POOL_MAX=2, every statement stuck behind a lock): each request gets the 503 within the deadline; served again after", {
     timeout: 30_000,
