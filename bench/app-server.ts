@@ -6,6 +6,7 @@
  *   node bench/app-server.ts <app-on|app-off> <dir>   → prints {"port": n}
  *
  * BENCH_WITHOUT=<speed-up>[,…] switches speed-ups off (src/session/technique.ts), for bench/speedups.ts.
+ * BENCH_SESSION_STORE=postgres (with DATABASE_URL) runs the PostgreSQL technique, for bench/pg-write.ts.
  */
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -24,6 +25,8 @@ const config = readConfig(
     LOG_LEVEL: "silent",
     CLASSROOM: "false",
     NEW_SESSIONS_PER_CLIENT: "0", // one address makes all the benchmark's shoppers
+    // BENCH_SESSION_STORE=postgres and DATABASE_URL: the full shop on the PostgreSQL technique (bench/pg-write.ts).
+    ...(process.env.BENCH_SESSION_STORE === "postgres" ? { SESSION_STORE: "postgres", DATABASE_URL: process.env.DATABASE_URL ?? "" } : {}),
   },
   root,
 );

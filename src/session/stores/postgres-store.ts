@@ -24,12 +24,13 @@
  * gone: null, never re-created.
  *
  * Why two schemes rather than one. The locked transaction alone is four round trips per write (five
- * statements per add to cart with the request's read); measured in the full shop, the cheaper write
- * saves ≈ 300 µs of CPU per add (docs/performance.md). The conditional UPDATE alone cannot serve
- * checkout: its `change` places the order (in SQLite), so it must run exactly once, and not before the
- * session store has answered (a frozen server would get the order placed, then a 503). Optimistically,
- * `change` runs before the write and again after a miss. So `once` (types.ts) always takes the locked
- * path, and any other `change` may run twice (it is pure: a discarded run leaves no trace).
+ * statements per add to cart with the request's read, two now); in the full shop the one statement
+ * saves ≈ 150 µs of the shop's CPU and ≈ 120 µs of PostgreSQL's per add (bench/pg-write.ts,
+ * docs/performance.md). The conditional UPDATE alone cannot serve checkout: its `change` places the
+ * order (in SQLite), so it must run exactly once, and not before the session store has answered (a
+ * frozen server would get the order placed, then a 503). Optimistically, `change` runs before the
+ * write, and again after a miss. So `once` (types.ts) always takes the locked path, and any other
+ * `change` may run twice (it is pure: a discarded run leaves no trace).
  *
  * What neither path ever does:
  * - upsert: an UPDATE that finds no row writes nothing (a request racing a logout cannot revive it);
