@@ -26,7 +26,7 @@ import { withSavedCarts } from "./accounts/account-storage.ts";
 import { createSavedCarts } from "./accounts/saved-carts.ts";
 import { withNewSessionLimit } from "./middleware/new-session-limit.ts";
 import { startSessionCleanup } from "./session/cleanup.ts";
-import { NOTICE_GRACE_MS } from "./session/storage.ts";
+import { NOTICE_GRACE_MS } from "./session/cookie.ts";
 import { createDatabaseLimitStores, createPostgresLimitStores, createRedisLimitStores, type LimitStores } from "./middleware/limit-stores.ts";
 import { connectRedisStore } from "./session/redis.ts";
 import { connectPostgresStore } from "./session/postgres.ts";
