@@ -73,8 +73,8 @@ export async function createShop(config: Config, deps: ShopDeps) {
   // the shop's database, which every process shares (middleware/limit-stores.ts).
   let limits: LimitStores = createDatabaseLimitStores(db, { busyTimeoutMs: config.sqliteBusyTimeoutMs });
   try {
-    const createRedisStore = async (c: Config) => {
-      const redisStore = await connectRedisStore(c, log);
+    const createRedisStore = async (c: Config, options?: { oneScript?: boolean }) => {
+      const redisStore = await connectRedisStore(c, log, options);
       limits.close();
       limits = createRedisLimitStores(redisStore.client, { timeoutMs: c.redisTimeoutMs });
       return redisStore;
