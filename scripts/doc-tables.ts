@@ -81,7 +81,13 @@ function readmeFigures(): string {
 /** The guard of issue 24 (µs of CPU over the limit, ours-SQLite), checked on the run shown. */
 export const GUARD_US = { read: 30, write: 60 } as const;
 /** Each of ours and its express-session peer, for the "ahead" column. */
-const PEER: Record<string, string> = { "ours-sqlite": "es-bs3", "ours-memory": "es-memory", "ours-cookie": "cookie-session", "ours-redis": "es-redis", "ours-postgres": "es-pg" };
+const PEER: Record<string, string> = {
+  "ours-sqlite": "es-bs3",
+  "ours-memory": "es-memory",
+  "ours-cookie": "cookie-session",
+  "ours-redis": "es-redis",
+  "ours-postgres": "es-pg",
+};
 
 /** performance.md's opening: every stack of the last `npm run bench`, and the sweeps, from their JSON. */
 function todayTable(): string {
@@ -94,7 +100,9 @@ function todayTable(): string {
     const peer = byName.get(PEER[s.name] ?? "");
     if (!peer) return "";
     const both = s.browse.ratioMedian > peer.browse.ratioMedian && s.add.ratioMedian > peer.add.ratioMedian;
-    return both ? `ahead of ${peer.name} on both` : `behind ${peer.name} on ${s.browse.ratioMedian > peer.browse.ratioMedian ? "writes" : s.add.ratioMedian > peer.add.ratioMedian ? "page views" : "both"}`;
+    return both
+      ? `ahead of ${peer.name} on both`
+      : `behind ${peer.name} on ${s.browse.ratioMedian > peer.browse.ratioMedian ? "writes" : s.add.ratioMedian > peer.add.ratioMedian ? "page views" : "both"}`;
   };
   const rows = stacks.map(
     (s) =>
