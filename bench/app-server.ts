@@ -5,8 +5,8 @@
  *
  *   node bench/app-server.ts <app-on|app-off> <dir>   → prints {"port": n}
  *
- * BENCH_WITHOUT=<speed-up>[,…] switches speed-ups off (src/session/technique.ts), for bench/speedups.ts.
- * BENCH_SESSION_STORE=postgres (with DATABASE_URL) runs the PostgreSQL technique, for bench/pg-write.ts.
+ * BENCH_WITHOUT=<speed-up>[,…] switches speed-ups off (src/session/technique.ts), for bench/speedups.ts;
+ * SESSION_STORE and REDIS_URL or DATABASE_URL, when set, choose another technique (SQLite unless said).
  */
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -25,8 +25,10 @@ const config = readConfig(
     LOG_LEVEL: "silent",
     CLASSROOM: "false",
     NEW_SESSIONS_PER_CLIENT: "0", // one address makes all the benchmark's shoppers
-    // BENCH_SESSION_STORE=postgres and DATABASE_URL: the full shop on the PostgreSQL technique (bench/pg-write.ts).
-    ...(process.env.BENCH_SESSION_STORE === "postgres" ? { SESSION_STORE: "postgres", DATABASE_URL: process.env.DATABASE_URL ?? "" } : {}),
+    // bench/speedups.ts runs the Redis technique's A/B through these, bench/pg-write.ts the PostgreSQL one's.
+    ...(process.env.SESSION_STORE ? { SESSION_STORE: process.env.SESSION_STORE } : {}),
+    ...(process.env.REDIS_URL ? { REDIS_URL: process.env.REDIS_URL } : {}),
+    ...(process.env.DATABASE_URL ? { DATABASE_URL: process.env.DATABASE_URL } : {}),
   },
   root,
 );

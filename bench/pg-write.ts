@@ -13,7 +13,7 @@
  *   node bench/pg-write.ts <other-checkout> [rounds=2] [slices=6]
  *
  * The other checkout needs node_modules (symlinks to this one's will do) and this tree's
- * bench/app-server.ts (it reads BENCH_SESSION_STORE).
+ * bench/app-server.ts (it reads SESSION_STORE and DATABASE_URL).
  */
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -65,7 +65,7 @@ const trees = { after: root, before: path.resolve(other) } as const;
 type Name = keyof typeof trees;
 const names: Name[] = ["before", "after"];
 const databases = { before: await postgres.database(), after: await postgres.database() };
-const env = (name: Name, url = databases[name]) => ({ BENCH_SESSION_STORE: "postgres", DATABASE_URL: url });
+const env = (name: Name, url = databases[name]) => ({ SESSION_STORE: "postgres", DATABASE_URL: url });
 
 try {
   // 1. What reaches PostgreSQL per request, through the counting proxy.
