@@ -254,6 +254,21 @@ describe("postgres store: one statement per uncontended write", () => {
     assert.deepEqual(change.given, [[1], [1, 3]]);
   });
 
+  it("with nothing remembered (the speed-up off), every update takes the locked path, and is just as right", async () => {
+    const schema = await server.schema();
+    const runner = createPgRunner({ connectionString: proxy.via(server.url), deadlineMs: 3000, options: schema.options });
+    await migratePostgres(runner, path.join(root, "db/migrations-postgres"));
+    closers.push(() => runner.close());
+    const a = createPostgresStore(runner, { rememberBytes: 0 });
+    const now = Date.now();
+    const k = key();
+    await a.create(k, record(null, [1], now));
+    await a.get(k, now);
+    statements = [];
+    assert.deepEqual(ids(await a.update(k, now, withProduct(2))), [1, 2]);
+    assert.deepEqual(kinds(), ["BEGIN", "SELECT", "UPDATE", "COMMIT"]);
+  });
+
   it("remembers at most `rememberKeys` rows: an older one's write takes the locked path, and is still right", async () => {
     const schema = await server.schema();
     const runner = createPgRunner({ connectionString: proxy.via(server.url), deadlineMs: 3000, options: schema.options });

@@ -45,8 +45,9 @@
  * only while the old row exists.
  *
  * What is remembered: per key, the row (its text) and version last read or written here, at most
- * `rememberKeys` of them, least recently used out first. Only ever a hint: a stale entry (another
- * instance wrote since) makes the one statement miss, never write.
+ * `rememberKeys` of them and 16 MiB of text, least recently used out first. Only ever a hint: a stale
+ * entry (another instance wrote since) makes the one statement miss, never write. Nothing remembered
+ * (`rememberBytes: 0`, the speed-up switched off in technique.ts): every update takes the locked path.
  *
  * Whose clock: expiry is checked on every read and write against greatest(the caller's now, the
  * database's clock_timestamp()). The database's clock is the floor: an instance whose clock runs
@@ -56,6 +57,7 @@
 import type { PgRunner, Query } from "../../db/pg-runner.ts";
 import { StoreUnavailableError } from "../../errors.ts";
 import type { ServerStore } from "../directory.ts";
+import { bounded } from "../speed/bounded.ts";
 import type { StoredData, StoredSession } from "../types.ts";
 
 type SessionRow = { data: string; user_id: number | null; created_at: string; last_seen_at: string; expires_at: string; user_agent: string | null };
@@ -63,9 +65,14 @@ type ListedRow = SessionRow & { id_hash: string };
 /** A row as read or written, with its version: what a one-statement write compares against. */
 type VersionedRow = SessionRow & { version: string };
 
+/** The remembered rows' text may hold at most this much (UTF-16: 2 bytes a character), as the Redis store's JSON. */
+export const REMEMBERED_ROWS_MAX_BYTES = 16 * 1024 * 1024;
+
 export interface PostgresStoreOptions {
   /** How many rows (text and version) this instance remembers for one-statement writes. */
   rememberKeys?: number;
+  /** How many bytes of their text it may hold in all; 0: nothing remembered, every update takes the locked path. */
+  rememberBytes?: number;
 }
 
 const COLUMNS = "data, user_id, created_at, last_seen_at, expires_at, user_agent";
@@ -97,19 +104,21 @@ type Change = (current: StoredSession) => StoredSession;
 /** The one statement missed (or could not be tried): the locked path decides. */
 const LOCKED = Symbol("locked path");
 
-export function createPostgresStore(db: PgRunner, { rememberKeys = 10_000 }: PostgresStoreOptions = {}): ServerStore {
+export function createPostgresStore(
+  db: PgRunner,
+  { rememberKeys = 10_000, rememberBytes = REMEMBERED_ROWS_MAX_BYTES }: PostgresStoreOptions = {},
+): ServerStore {
   const selectLive = `SELECT ${COLUMNS}, version FROM sessions WHERE id_hash = $1 AND expires_at > ${nowMs("$2")}`;
   const lockLive = async (q: Query, key: string, now: number) => (await q<VersionedRow>(`${selectLive} FOR UPDATE`, [key, now]))[0];
 
   // The row each key last had here, as text (a fresh object per use: nothing a caller does to a
-  // record it was given can change what a later write starts from). Bounded, least recently used out first.
-  const seen = new Map<string, VersionedRow>();
-  const remember = (key: string, row: VersionedRow | undefined) => {
-    seen.delete(key);
-    if (!row) return;
-    seen.set(key, row);
-    if (seen.size > rememberKeys) seen.delete(seen.keys().next().value!);
-  };
+  // record it was given can change what a later write starts from). Bounded in entries and bytes
+  // (the speed-ups' one bounded map), the least recently used first out.
+  const seen = bounded<string, VersionedRow>(rememberKeys, {
+    maxBytes: rememberBytes,
+    sizeOf: (row) => (row.data.length + (row.user_agent?.length ?? 0) + 100) * 2,
+  });
+  const remember = (key: string, row: VersionedRow | undefined) => (row ? seen.set(key, row) : seen.delete(key));
 
   /** `change` on the remembered row, written by one conditional UPDATE if nobody wrote since. */
   async function oneStatement(key: string, base: VersionedRow, now: number, change: Change): Promise<StoredSession | typeof LOCKED> {
