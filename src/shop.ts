@@ -204,8 +204,10 @@ export async function createShop(config: Config, deps: ShopDeps) {
     cleanup,
     /** The shop's data, on SQLite or PostgreSQL (db/sql.ts). */
     sql,
-    /** Numbers of the migrations this start applied: SQLite's file, then (DATA_STORE=postgres) PostgreSQL's. */
-    migrationsApplied: [...sqliteMigrations, ...data.migrationsApplied],
+    /** Numbers of the SQLite file's migrations this start applied. */
+    migrationsApplied: sqliteMigrations,
+    /** DATA_STORE=postgres: numbers of db/migrations-postgres this start applied (none when another instance had). */
+    postgresMigrationsApplied: data.migrationsApplied,
     seeded: sqliteSeeded || data.seeded,
     /** After the HTTP server has stopped: the cleanup job, the store's connections, the checkpointer, the database (if the shop opened it). */
     async close() {

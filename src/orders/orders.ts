@@ -127,7 +127,10 @@ export function createOrders(db: Sql, stock: StockKeeping = conditionalStock()) 
         if (!p) {
           short.push({ productId: line.productId, name: "A product that is no longer sold", requested: line.quantity, available: 0 });
         } else if (!(await stock.take(tx, p.id, line.quantity))) {
-          short.push({ productId: p.id, name: p.name, requested: line.quantity, available: p.stock });
+          // Read again: on PostgreSQL the SELECT above may predate another instance's order, which the
+          // UPDATE waited for (READ COMMITTED: each statement sees what was committed when it began).
+          const left = await tx.get<{ stock: number }>("SELECT stock FROM products WHERE id = ?", [p.id]);
+          short.push({ productId: p.id, name: p.name, requested: line.quantity, available: left?.stock ?? 0 });
         } else {
           taken.set(p.id, p);
         }

@@ -166,7 +166,7 @@ export function checkoutRoutes({ catalog, orders, sessions, store, flash, clock,
       // order is placed, and "nothing was saved" would be a lie that invites a second order.
       const placed = await orders.findByToken(userId, token).catch(() => null); // the database failing too: the error page it is (a retry stays safe)
       if (!placed?.ok) throw error;
-      result = placed;
+      result = { ...placed, alreadyPlaced: false }; // placed by this very request: "Thank you", not "already placed"
     }
     // 2. The cart, in the session store (whichever technique): emptied of what was ordered. This is
     // a second write to a second place, and can fail after step 1 committed: the shopper is then sent
