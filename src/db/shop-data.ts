@@ -32,6 +32,12 @@ export class DataUnreachableError extends Error {}
 /** Where the connection string may carry a password: never log it. */
 const redacted = (url: string) => url.replace(/\/\/([^:/@]*):[^@]*@/, "//$1:***@");
 
+/** What went wrong underneath the 503 error (ECONNREFUSED, a missing database, …). */
+const reason = (error: unknown): string => {
+  const cause = (error as { cause?: unknown }).cause;
+  return cause instanceof Error ? reason(cause) : error instanceof Error ? error.message : String(error);
+};
+
 export async function openShopData(
   config: Pick<Config, "dataStore" | "databaseUrl" | "pgQueryDeadlineMs" | "pgPoolMax">,
   db: Db,
@@ -65,7 +71,7 @@ export async function openShopData(
   } catch (error) {
     await runner.close().catch(() => {});
     throw new DataUnreachableError(
-      `DATA_STORE=postgres, but PostgreSQL is not usable at ${redacted(config.databaseUrl)} (${(error as Error).message}). ` +
+      `DATA_STORE=postgres, but PostgreSQL is not usable at ${redacted(config.databaseUrl)} (${reason(error)}). ` +
         "Start it (Debian: apt-get install postgresql) or set DATABASE_URL=postgres://user@host:port/database.",
     );
   }
