@@ -27,7 +27,7 @@ import { withSavedCarts } from "./accounts/account-storage.ts";
 import { createSavedCarts } from "./accounts/saved-carts.ts";
 import { withNewSessionLimit } from "./middleware/new-session-limit.ts";
 import { startSessionCleanup } from "./session/cleanup.ts";
-import { NOTICE_GRACE_MS } from "./session/storage.ts";
+import { NOTICE_GRACE_MS } from "./session/cookie.ts";
 import { createDatabaseLimitStores, createPostgresLimitStores, createRedisLimitStores, type LimitStores } from "./middleware/limit-stores.ts";
 import { connectRedisStore } from "./session/redis.ts";
 import { connectPostgresStore } from "./session/postgres.ts";
@@ -83,8 +83,8 @@ export async function createShop(config: Config, deps: ShopDeps) {
     // The shop's own data, on the database DATA_STORE names (db/shop-data.ts).
     data = await openShopData(config, db, root, { log });
     limits = data.runner ? createPostgresLimitStores(data.runner) : createDatabaseLimitStores(db, { busyTimeoutMs: config.sqliteBusyTimeoutMs });
-    const createRedisStore = async (c: Config) => {
-      const redisStore = await connectRedisStore(c, log);
+    const createRedisStore = async (c: Config, options?: { oneScript?: boolean }) => {
+      const redisStore = await connectRedisStore(c, log, options);
       limits?.close();
       limits = createRedisLimitStores(redisStore.client, { timeoutMs: c.redisTimeoutMs });
       return redisStore;

@@ -36,8 +36,17 @@ export interface Speedups {
   rememberedCookie: boolean;
   /** cookie-parser's work done only for the cookies a request reads (middleware/cookies.ts; app.ts). −26 to −46 µs a request. */
   lazyCookies: boolean;
+  /** Redis: an update of a record this instance last read or wrote is one compare-and-set script, not lock → read → write (stores/redis-store.ts). */
+  redisOneScript: boolean;
 }
-export const ALL_SPEEDUPS: Speedups = { groupCommit: true, rememberedSeals: true, pooledNonces: true, rememberedCookie: true, lazyCookies: true };
+export const ALL_SPEEDUPS: Speedups = {
+  groupCommit: true,
+  rememberedSeals: true,
+  pooledNonces: true,
+  rememberedCookie: true,
+  lazyCookies: true,
+  redisOneScript: true,
+};
 
 /**
  * What the memos answered on this request, as session events, so the X-ray never tells a class
@@ -88,7 +97,7 @@ export interface SessionLayerDeps {
   db: Db;
   clock: Clock;
   /** Builds the Redis store; injected so this file does not need a Redis client. */
-  createRedisStore?: (config: Config) => Promise<ServerStore & { close(): Promise<void> }>;
+  createRedisStore?: (config: Config, options?: { oneScript?: boolean }) => Promise<ServerStore & { close(): Promise<void> }>;
   /** Builds the PostgreSQL store (session/postgres.ts); injected for the same reason. */
   createPostgresStore?: (config: Config) => Promise<ServerStore & { close(): Promise<void> }>;
   /** Loads a student's store (SESSION_STORE=./their-store.ts, src/exercises/student-store.ts); injected for the same reason. */
@@ -126,7 +135,7 @@ export async function createSessionLayer({
       return { storage: createCookieSessionStorage({ ...config, clock }), store: null, close: async () => {} };
     case "redis": {
       if (!createRedisStore) throw new Error("The redis technique is not available in this build");
-      const store = await createRedisStore(config);
+      const store = await createRedisStore(config, { oneScript: speed.redisOneScript });
       return overStore(store, () => store.close());
     }
     case "postgres": {
