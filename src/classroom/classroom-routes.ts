@@ -45,7 +45,7 @@ export interface ClassroomDeps {
   /** Where the instructor password's limit counts (middleware/limit-stores.ts). */
   limits: LimitStores;
   /** The instructor ended this session on purpose: its next request is told so (src/accounts/notices.ts). */
-  onSessionEnded?: (key: string) => void;
+  onSessionEnded?: (key: string) => Promise<void>;
 }
 
 export const techniqueNames = { sqlite: "SQLite", memory: "Memory", cookie: "Cookie", redis: "Redis", postgres: "PostgreSQL", student: "Your store" } as const;
@@ -101,7 +101,7 @@ export function createClassroomLayer(deps: ClassroomDeps) {
   });
 
   /** `extra`: what one lab's page needs besides the common parts (lab 5's trap, lab 11's cookie, lab 12's run). */
-  const renderLab = (res: import("express").Response, number: number, extra: Record<string, unknown> = {}) => {
+  const renderLab = async (res: import("express").Response, number: number, extra: Record<string, unknown> = {}) => {
     const lab = labs.find((l) => l.number === number);
     if (!lab) throw notFound("lab");
     res.render(`labs/lab-${lab.number}`, {
@@ -112,7 +112,7 @@ export function createClassroomLayer(deps: ClassroomDeps) {
       vulnerableLabsAllowed: classroom.vulnerableLabsAllowed,
       trapId: null,
       run: null,
-      lab12: number === 12 ? lab12Page(res.req.session.data.cart) : null,
+      lab12: number === 12 ? await lab12Page(res.req.session.data.cart) : null,
       lab15: null,
       cookieName: config.cookieName,
       idleMinutes: Math.round(config.idleTimeoutMs / 60_000),
@@ -138,7 +138,7 @@ export function createClassroomLayer(deps: ClassroomDeps) {
     if (lab === 13) return renderLab(res, 13, await lab13Page(req, res, { catalog, classroom }));
     if (lab === 14) return renderLab(res, 14, await lab14.page(req, res));
     if (lab === 15) return renderLab(res, 15, await lab15Page(req, res, lab15));
-    renderLab(res, lab);
+    await renderLab(res, lab);
   });
 
   // Lab 2: a few long gift notes, to find the cookie technique's 4 KB wall in one click.
@@ -170,13 +170,13 @@ export function createClassroomLayer(deps: ClassroomDeps) {
   });
 
   // Lab 5: the attacker's side. A fresh ID of the attacker's choosing, and the link that plants it.
-  router.post("/labs/5/trap", (_req, res) => {
+  router.post("/labs/5/trap", async (_req, res) => {
     if (!classroom.labModes.fixation) {
       flash.set(res, "info", "The fixed shop ignores ?sid= in links: switch on the fixation mode on this page first (instructor only).");
       return void res.redirect(303, "/labs/5");
     }
     // The attacker opens the trap link too: the vulnerable shop sets the same ID in both browsers.
-    renderLab(res, 5, { trapId: newSessionId() });
+    await renderLab(res, 5, { trapId: newSessionId() });
   });
 
   // Lab 12: the slow add. It waits between loading the session (when the request began) and

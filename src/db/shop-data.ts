@@ -13,7 +13,6 @@
 import path from "node:path";
 import type { Config } from "../config.ts";
 import type { Db } from "./open.ts";
-import { REQUEST_BUSY_TIMEOUT_MS } from "./open.ts";
 import { migratePostgres, seedPostgres } from "./pg-migrate.ts";
 import type { PgRunner } from "./pg-runner.ts";
 import { createPostgresDataRunner, createPostgresSql, createSqliteSql, openDataConnection, type Sql } from "./sql.ts";
@@ -46,7 +45,7 @@ export async function openShopData(
 ): Promise<ShopData> {
   if (config.dataStore === "sqlite") {
     // An in-memory database cannot be opened twice: it then shares the one connection.
-    const own = db.memory ? db : openDataConnection(db, REQUEST_BUSY_TIMEOUT_MS);
+    const own = db.memory ? db : openDataConnection(db);
     return {
       sql: createSqliteSql(own),
       runner: null,

@@ -21,9 +21,9 @@
  * types, rowid) is in each dialect's migrations. New ids come back with `INSERT … RETURNING id`,
  * which both run, instead of SQLite's lastInsertRowid.
  */
-import Database from "better-sqlite3";
+import type Database from "better-sqlite3";
 import pg from "pg";
-import type { Db } from "./open.ts";
+import { type Db, forRequests, openDatabase } from "./open.ts";
 import { createPgRunner, type Exec, type PgRunner } from "./pg-runner.ts";
 
 export type Params = readonly unknown[];
@@ -121,12 +121,9 @@ export function createSqliteSql(db: Db): Sql {
   };
 }
 
-/** The shop's data connection (SQLite): its own, next to the session store's (see createSqliteSql). */
-export function openDataConnection(main: Db, busyTimeoutMs: number): Db {
-  const db = new Database(main.name);
-  db.pragma(`busy_timeout = ${Math.trunc(busyTimeoutMs)}`);
-  db.pragma("foreign_keys = ON");
-  return db;
+/** The shop's data connection (SQLite): its own, next to the session store's (see createSqliteSql), with the same settings (open.ts). */
+export function openDataConnection(main: Db): Db {
+  return forRequests(openDatabase(main.name));
 }
 
 /** `?` → `$1, $2 …`, outside quoted strings and identifiers. Each text converted once. */
