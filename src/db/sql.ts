@@ -72,14 +72,13 @@ export function createSqliteSql(db: Db): Sql {
   };
   /** The open transaction, if any: `ended` resolves when it has ended. */
   let open: { ended: Promise<void> } | null = null;
-  const afterOpen = async () => {
-    while (open !== null) await open.ended;
-  };
+  // Each waiter checks `open` again in the same synchronous step that then runs its statement (or
+  // BEGINs): a transaction another waiter opened in between is waited for too, never joined.
   /** A statement outside any transaction: at once (synchronously) unless one is open. */
   const outside =
     <K extends keyof typeof direct>(name: K) =>
     async (sql: string, params?: Params): Promise<ReturnType<(typeof direct)[K]>> => {
-      if (open !== null) await afterOpen();
+      while (open !== null) await open.ended;
       return direct[name](sql, params) as ReturnType<(typeof direct)[K]>;
     };
   const inside: Sql = {
@@ -95,7 +94,7 @@ export function createSqliteSql(db: Db): Sql {
     get: outside("get") as Sql["get"],
     run: outside("run"),
     async transaction(work) {
-      await afterOpen();
+      while (open !== null) await open.ended;
       let end!: () => void;
       open = {
         ended: new Promise((resolve) => {
