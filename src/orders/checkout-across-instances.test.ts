@@ -211,4 +211,43 @@ describe("the connection cut just after the order's COMMIT", () => {
       await new Promise((r) => setTimeout(r, 50));
     }
   });
+
+  // Last in the file: it stops the cluster the other tests share.
+  it("PostgreSQL stopped (a crash): the 503 page for the catalog and the checkout, never a 500 or a hang; started again, the same form places one order", async () => {
+    const c = new Client(host);
+    c.timeoutMs = 10_000;
+    await addToCart(c, 3, 1);
+    await register(c);
+    await c.get("/checkout");
+    const form = { ...payment, checkoutToken: c.checkoutToken };
+    await postgres.stop("immediate");
+    let down: { status: number; text: string; ms: number }[];
+    try {
+      down = [];
+      for (const request of [() => c.get("/"), () => c.post("/checkout", form)]) {
+        const started = performance.now();
+        const res = await request();
+        down.push({ status: res.status, text: res.text, ms: performance.now() - started });
+      }
+    } finally {
+      await postgres.start();
+    }
+    console.log(
+      `PostgreSQL stopped: catalog ${down[0]!.status} after ${down[0]!.ms.toFixed(0)} ms, checkout ${down[1]!.status} after ${down[1]!.ms.toFixed(0)} ms`,
+    );
+    for (const r of down) {
+      assert.equal(r.status, 503, r.text.slice(0, 300));
+      assert.match(r.text, /nothing was saved/);
+      assert.ok(r.ms < DEADLINE_MS * 3, `no hang (${r.ms.toFixed(0)} ms)`);
+    }
+    let placed = await c.post("/checkout", form);
+    for (let i = 0; placed.status === 503; i++) {
+      if (i > 100) throw new Error("the shop did not recover after PostgreSQL came back");
+      await new Promise((r) => setTimeout(r, 50));
+      placed = await c.post("/checkout", form);
+    }
+    assert.equal(placed.status, 303, placed.text.slice(0, 300));
+    const orders = await query<{ n: string }>(url, "SELECT count(*) AS n FROM orders o JOIN order_lines l ON l.order_id = o.id WHERE l.product_id = 3");
+    assert.equal(Number(orders[0]!.n), 1, "one order for this form");
+  });
 });
