@@ -175,15 +175,22 @@ export function checkoutRoutes({ catalog, orders, sessions, store, flash, clock,
     if (result.ok) {
       const ordered = result;
       try {
-        await sessions.change(req.session, res, (data) => {
-          // A retry: empty the cart only if it still holds exactly that order (the first attempt's
-          // cart write was lost). Anything else was put there since, and is not part of the order.
-          if (data.cart.length > 0 && !sameLines(data.cart, ordered.lines)) {
-            cartKept = true;
-            return data;
-          }
-          return { ...data, cart: [] };
-        });
+        // `once`, though the change is pure: checkout's write takes the stores' locked path (Redis's
+        // lock, PostgreSQL's SELECT … FOR UPDATE transaction), never a blind compare-and-set retry.
+        await sessions.change(
+          req.session,
+          res,
+          (data) => {
+            // A retry: empty the cart only if it still holds exactly that order (the first attempt's
+            // cart write was lost). Anything else was put there since, and is not part of the order.
+            if (data.cart.length > 0 && !sameLines(data.cart, ordered.lines)) {
+              cartKept = true;
+              return data;
+            }
+            return { ...data, cart: [] };
+          },
+          { once: true },
+        );
       } catch {
         flash.set(
           res,
