@@ -8,6 +8,11 @@
  *
  *   node bench/speedups.ts <speed-up> [rounds=2] [slices=4]
  *   node bench/speedups.ts rememberedSeals
+ *   node bench/speedups.ts redisOneScript     # the Redis technique, Redis behind a link with a delay
+ *
+ * redisOneScript runs both shops on the Redis technique, with redis-server started here behind
+ * bench/lib/link-delay.ts (BENCH_LINK_DELAY_MS each way, 1 unless said; 0: no proxy): across
+ * machines a round trip is what a shopper feels, so it also reports the median latency saved.
  *
  * A JSON line at the end; bench/results/speedups.json keeps the last run of each speed-up.
  */
@@ -19,6 +24,10 @@ import { loadWithSessions } from "./lib/autocannon.ts";
 import { cpuMeter } from "./lib/cpu.ts";
 import { type BenchServer, cookieHeaderOf, startBenchServer } from "./lib/servers.ts";
 import { writeDocTables } from "../scripts/doc-tables.ts";
+import { spawn } from "node:child_process";
+import net from "node:net";
+import os from "node:os";
+import { startLinkDelay } from "./lib/link-delay.ts";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const [speedup, roundsArg, slicesArg] = process.argv.slice(2);
@@ -61,14 +70,41 @@ async function measure(server: BenchServer, requests: autocannon.Request[], clie
   const used = cpuMeter(server.child.pid!);
   const m = await loadWithSessions(server.url, requests, clients, SECONDS, CONNECTIONS);
   if (m.bad > 0) throw new Error(`${server.name}: ${m.bad} bad responses`);
-  return used() / m.responses;
+  return { us: used() / m.responses, p50: m.p50 };
 }
+
+/** For redisOneScript: a redis-server of our own, behind a link with a delay. */
+async function redisBehindALink() {
+  const port = await new Promise<number>((resolve) => {
+    const probe = net.createServer().listen(0, "127.0.0.1", () => {
+      const p = (probe.address() as net.AddressInfo).port;
+      probe.close(() => resolve(p));
+    });
+  });
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "bench-redis-"));
+  const redis = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir], { stdio: "ignore" });
+  await new Promise((r) => setTimeout(r, 300));
+  const delayMs = Number(process.env.BENCH_LINK_DELAY_MS ?? 1);
+  const link = delayMs > 0 ? await startLinkDelay(port, delayMs) : null;
+  return {
+    delayMs,
+    env: { SESSION_STORE: "redis", REDIS_URL: `redis://127.0.0.1:${link?.port ?? port}` },
+    async close() {
+      await link?.close();
+      redis.kill("SIGTERM");
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+const redis = speedup === "redisOneScript" ? await redisBehindALink() : null;
+const storeEnv = redis?.env ?? {};
 
 const saved: Record<string, number[]> = {};
 const onUs: Record<string, number[]> = {};
+const savedMs: Record<string, number[]> = {};
 for (let round = 0; round < rounds; round++) {
-  const on = await startBenchServer(root, "bench/app-server.ts", "app-on");
-  const off = await startBenchServer(root, "bench/app-server.ts", "app-on", [], { BENCH_WITHOUT: speedup });
+  const on = await startBenchServer(root, "bench/app-server.ts", "app-on", [], storeEnv);
+  const off = await startBenchServer(root, "bench/app-server.ts", "app-on", [], { ...storeEnv, BENCH_WITHOUT: speedup });
   const clients = new Map([
     [on, await shoppers(on.url)],
     [off, await shoppers(off.url)],
@@ -79,13 +115,15 @@ for (let round = 0; round < rounds; round++) {
       const [a, b] = slice % 2 === 0 ? [on, off] : [off, on];
       const [first, second] = await Promise.all([measure(a!, requests, clients.get(a!)!), measure(b!, requests, clients.get(b!)!)]);
       const [withIt, without] = a === on ? [first, second] : [second, first];
-      saved[name] = [...(saved[name] ?? []), without - withIt];
-      onUs[name] = [...(onUs[name] ?? []), withIt];
+      saved[name] = [...(saved[name] ?? []), without.us - withIt.us];
+      onUs[name] = [...(onUs[name] ?? []), withIt.us];
+      savedMs[name] = [...(savedMs[name] ?? []), without.p50 - withIt.p50];
     }
   }
   await on.stop();
   await off.stop();
 }
+await redis?.close();
 
 const result = Object.fromEntries(
   Object.entries(saved).map(([name, xs]) => [
@@ -95,6 +133,7 @@ const result = Object.fromEntries(
       quartiles: [r1(quantile(xs, 0.25)), r1(quantile(xs, 0.75))],
       range: [r1(Math.min(...xs)), r1(Math.max(...xs))],
       withUs: r1(quantile(onUs[name]!, 0.5)),
+      ...(redis ? { p50LatencySavedMs: r1(quantile(savedMs[name]!, 0.5)) } : {}),
     },
   ]),
 );
@@ -102,7 +141,7 @@ console.log(
   `${speedup}: µs of server CPU per request saved (without − with), median of ${rounds * slices} paired ${SECONDS} s slices, ${CONNECTIONS} connections each`,
 );
 console.table(result);
-const line = { speedup, date: new Date().toISOString(), slices: rounds * slices, routes: result };
+const line = { speedup, date: new Date().toISOString(), slices: rounds * slices, ...(redis ? { linkDelayMsEachWay: redis.delayMs } : {}), routes: result };
 console.log(JSON.stringify(line));
 const file = path.join(root, "bench/results/speedups.json");
 const all = fs.existsSync(file) ? (JSON.parse(fs.readFileSync(file, "utf8")) as Record<string, unknown>) : {};

@@ -18,7 +18,15 @@ const ticksUs = (pid: number) => {
 /** µs of CPU per thread of `pid`, or null where the kernel gives no schedstat. */
 function threadsUs(pid: number): Map<string, number> | null {
   const threads = new Map<string, number>();
-  for (const tid of fs.readdirSync(`/proc/${pid}/task`)) {
+  let tids: string[];
+  try {
+    tids = fs.readdirSync(`/proc/${pid}/task`);
+  } catch (error) {
+    // The process has ended (a PostgreSQL backend whose connection the pool closed): nothing more to count.
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return threads;
+    throw error;
+  }
+  for (const tid of tids) {
     try {
       const ns = Number(fs.readFileSync(`/proc/${pid}/task/${tid}/schedstat`, "utf8").split(" ")[0]);
       if (!Number.isFinite(ns)) return null;

@@ -10,7 +10,8 @@ import type { Response } from "express";
 import { createSessionCookie, type SessionCookie } from "../session/cookie.ts";
 import { hashSessionId, randomIds, type SessionIds } from "../session/id.ts";
 import { sealFor } from "../session/seal.ts";
-import { createSessionStorage, emptyData, emptySession, NOTICE_GRACE_MS, type SessionStorageOptions } from "../session/storage.ts";
+import { NOTICE_GRACE_MS } from "../session/cookie.ts";
+import { createSessionStorage, emptyData, emptySession, type SessionStorageOptions } from "../session/storage.ts";
 import type { SessionStorage } from "../session/types.ts";
 
 declare module "../session/types.ts" {

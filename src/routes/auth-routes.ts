@@ -8,7 +8,6 @@ import { Router, type Request } from "express";
 import { z } from "zod";
 import { normalizeEmail } from "../auth/email.ts";
 import { MAX_PASSWORD_LENGTH, passwordProblem } from "../auth/password.ts";
-import { retryWhileBusy } from "../db/unavailable.ts";
 import { createFailureLimit } from "../middleware/rate-limit.ts";
 import { safeLocalPath } from "../safe-local-path.ts";
 import type { RouteDeps } from "./deps.ts";
@@ -24,7 +23,7 @@ const credentials = z.object({
 
 const GENERIC_LOGIN_ERROR = "That email and password don't match an account.";
 
-export function authRoutes({ users, sessions, flash, clock, audit, passwords, carryOver, busyTimeoutMs, limits }: RouteDeps): Router {
+export function authRoutes({ users, sessions, flash, clock, audit, passwords, carryOver, limits }: RouteDeps): Router {
   const router = Router();
 
   // Verifying against a real hash when the email is unknown makes both failures take as long,
@@ -67,7 +66,7 @@ export function authRoutes({ users, sessions, flash, clock, audit, passwords, ca
     const next = safeLocalPath(form(req).next, "/");
     const parsed = credentials.safeParse(form(req));
     const email = typeof form(req).email === "string" ? String(form(req).email).slice(0, 254) : "";
-    const user = parsed.success ? users.findByEmail(parsed.data.email) : undefined;
+    const user = parsed.success ? await users.findByEmail(parsed.data.email) : undefined;
     const ok = parsed.success && (await passwords.verify(parsed.data.password, user?.passwordHash ?? (await dummy()))) && user;
     if (!ok) {
       audit("sign-in", "failure", {
@@ -80,11 +79,11 @@ export function authRoutes({ users, sessions, flash, clock, audit, passwords, ca
     }
     const previousSession = req.session.key;
     // The account's saved cart comes back, merged into this visit's cart in the same write as the new ID.
-    const claimed = await carryOver.claim(ok.id, req.session.key, req.session.lastSeenAt);
+    const claimed = await carryOver.claim(ok.id, req.session.key, req.session.lastSeenAt, req.session.data.cart);
     try {
       await sessions.regenerate(req.session, res, { userId: ok.id, data: claimed.merge }); // new ID, same cart: defeats fixation
     } catch (error) {
-      carryOver.release(claimed); // not signed in: the saved cart stays saved
+      await carryOver.release(claimed).catch(() => {}); // not signed in: the saved cart stays saved
       throw error;
     }
     audit("sign-in", "success", { userId: ok.id, session: req.session.key, previousSession, count: claimed.rows.length });
@@ -111,7 +110,7 @@ export function authRoutes({ users, sessions, flash, clock, audit, passwords, ca
       return;
     }
     const passwordHash = await passwords.hash(password);
-    const user = await retryWhileBusy(() => users.create(normalized!, passwordHash, clock.now()), busyTimeoutMs);
+    const user = await users.create(normalized!, passwordHash, clock.now()); // a busy lock is waited out below (db/sql.ts)
     if (!user) {
       audit("register", "failure", { reason: "email taken", session: req.session.key });
       res.status(409).render("register", {

@@ -7,7 +7,7 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { addToCart, Client, startTestApp } from "../test/harness.ts";
-import { NOTICE_GRACE_MS } from "./storage.ts";
+import { NOTICE_GRACE_MS } from "./cookie.ts";
 
 const MINUTE = 60_000;
 let app: Awaited<ReturnType<typeof startTestApp>>;

@@ -23,13 +23,12 @@
 import { createCipheriv, createDecipheriv, createSecretKey, hkdfSync } from "node:crypto";
 import type { Request, Response } from "express";
 import type { Clock } from "../clock.ts";
-import { cookieAttributes } from "./cookie.ts";
+import { cookieAttributes, NOTICE_GRACE_MS } from "./cookie.ts";
 import { SessionTooLargeError } from "./errors.ts";
 import { deepFreeze } from "./freeze.ts";
 import { hashSessionId, isWellFormedSessionId, newSessionId } from "./id.ts";
 import { bounded } from "./speed/bounded.ts";
 import { nonceSource } from "./speed/nonces.ts";
-import { NOTICE_GRACE_MS } from "./storage.ts";
 import type { Session, SessionData, SessionStorage } from "./types.ts";
 
 /** What browsers promise to keep for one cookie (RFC 6265 §6.1: at least 4096 bytes of name, value and attributes). */

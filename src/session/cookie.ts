@@ -25,6 +25,12 @@ export interface SessionCookie {
   clear(res: Response): void;
 }
 
+/**
+ * How long after its session's absolute end the cookie still arrives. The server enforces both
+ * timeouts itself; a cookie that outlives its session lets the shop say why the session ended.
+ */
+export const NOTICE_GRACE_MS = 3_600_000;
+
 /** The session cookie's attributes: also those of every other cookie the shop sets. */
 export const cookieAttributes = (secure: boolean): CookieOptions => ({
   httpOnly: true, // page scripts cannot read the ID, so an XSS bug cannot simply copy it out

@@ -17,6 +17,7 @@ const CLOSE_WAIT_MS = 500;
 export async function connectRedisStore(
   config: Pick<Config, "redisUrl" | "redisTimeoutMs">,
   log?: { warn(obj: object, msg: string): void; info(obj: object, msg: string): void },
+  options: { oneScript?: boolean } = {},
 ) {
   let connected = false;
   const client = createClient({
@@ -41,7 +42,8 @@ export async function connectRedisStore(
     );
   }
   connected = true;
-  const store = createRedisStore(client, { timeoutMs: config.redisTimeoutMs });
+  // oneScript false (the benchmark's A/B): nothing remembered, so every update takes the locked path.
+  const store = createRedisStore(client, { timeoutMs: config.redisTimeoutMs, ...(options.oneScript === false ? { rememberBytes: 0 } : {}) });
   return Object.assign(store, {
     /** The connection itself, for what else the shop keeps in Redis (the rate limits' counters). */
     client,

@@ -13,7 +13,7 @@
  */
 import type { Response } from "express";
 import type { Clock } from "../clock.ts";
-import { createSessionCookie, type SessionCookie } from "./cookie.ts";
+import { createSessionCookie, NOTICE_GRACE_MS, type SessionCookie } from "./cookie.ts";
 import { SessionEndedError } from "./errors.ts";
 import { randomIds, type SessionIds } from "./id.ts";
 import { type Seal, sealFor } from "./seal.ts";
@@ -37,8 +37,6 @@ export interface SessionStorageOptions {
 }
 
 export const emptyData = (): SessionData => ({ cart: [] });
-/** How long after its absolute end the cookie still arrives, so the shop can say why the session ended. */
-export const NOTICE_GRACE_MS = 3_600_000;
 
 export const emptySession = (events: SessionEvent[]): Session => {
   return { id: null, key: null, data: emptyData(), userId: null, createdAt: null, lastSeenAt: null, expiresAt: null, events };

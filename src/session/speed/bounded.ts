@@ -1,6 +1,6 @@
 /**
  * The one bounded map of the speed-ups (remembered cookies, seals, the cookie technique's opened
- * cookies): insertion order, the oldest entry forgotten first beyond `max`. It only ever holds
+ * cookies, the Redis and PostgreSQL stores' last-seen records): insertion order, the oldest entry forgotten first beyond `max`. It only ever holds
  * values this process computed itself, so a visitor can make it forget, never lie.
  */
 
@@ -37,6 +37,7 @@ export function bounded<K, V>(max: number, bytes?: { maxBytes: number; sizeOf: (
   };
   return {
     get: (key: K) => map.get(key),
+    delete: (key: K) => drop(key),
     set(key: K, value: V) {
       drop(key);
       const size = bytes ? bytes.sizeOf(value) : 0;

@@ -258,6 +258,24 @@ describe("redis store: one script per uncontended write", () => {
     );
   });
 
+  it("the remembered records are bounded in bytes too: a record too large for the budget takes the locked path", async () => {
+    const { a, prefix } = await instances({ rememberBytes: 2_000 });
+    const [small, large] = [key("bytes-small"), key("bytes-large")];
+    await a.create(small, record(null, [1]));
+    const sixtyLines = Array.from({ length: 60 }, (_, i) => i + 1); // ≈ 1,800 characters: 3.6 KB counted
+    await a.create(large, record(null, sixtyLines));
+    await a.get(small, Date.now());
+    await a.get(large, Date.now());
+    await lockEventsFor(prefix);
+    await a.update(small, Date.now(), withProduct(3));
+    assert.deepEqual(await lockEventsFor(prefix), [], "a small record is remembered: one script, no lock");
+    await a.update(large, Date.now(), withProduct(3));
+    assert.ok(
+      (await lockEventsFor(prefix)).some((e) => e.endsWith(" set")),
+      "a record larger than the byte budget is not remembered: the locked path",
+    );
+  });
+
   it("a compare-and-set that reaches Redis after its deadline is refused by Redis itself", async () => {
     const { a, prefix } = await instances({ aViaProxy: true, timeoutMs: 300 });
     const k = key("late");

@@ -40,11 +40,15 @@ import { setTimeout as sleep } from "node:timers/promises";
 import type { RedisClientType } from "redis";
 import { StoreUnavailableError } from "../../errors.ts";
 import type { ListedSession, ServerStore } from "../directory.ts";
+import { bounded } from "../speed/bounded.ts";
 import type { StoredSession } from "../types.ts";
 
 /** What createClient() returns with no modules or scripts: RESP3, no type mapping. */
 // biome-ignore lint/complexity/noBannedTypes: the empty object types are node-redis's own way to say "no modules, functions or scripts".
 export type RedisClient = RedisClientType<{}, {}, {}, 3, {}>;
+
+/** The remembered records' text may hold at most this much (UTF-16: 2 bytes a character): a crowd of full carts cannot grow it past this. */
+export const REMEMBERED_JSON_MAX_BYTES = 16 * 1024 * 1024;
 
 export interface RedisStoreOptions {
   prefix?: string;
@@ -59,6 +63,8 @@ export interface RedisStoreOptions {
   budgetMs?: number;
   /** How many records' JSON this instance remembers for one-script updates (least recently used out first). */
   rememberKeys?: number;
+  /** How many bytes of that JSON it may hold in all (REMEMBERED_JSON_MAX_BYTES unless given). */
+  rememberBytes?: number;
 }
 
 // The time on Redis's own clock, in ms. Writes compare it with the caller's deadline (ARGV[1]).
@@ -148,7 +154,7 @@ const sha1 = (source: string) => createHash("sha1").update(source).digest("hex")
 const flag = (on: boolean) => (on ? "1" : "0");
 
 export function createRedisStore(client: RedisClient, options: RedisStoreOptions = {}): ServerStore {
-  const { prefix = "shop:", timeoutMs = 1_500, lockMs = 2_000, budgetMs = 2_700, rememberKeys = 10_000 } = options;
+  const { prefix = "shop:", timeoutMs = 1_500, lockMs = 2_000, budgetMs = 2_700, rememberKeys = 10_000, rememberBytes = REMEMBERED_JSON_MAX_BYTES } = options;
   const recordKey = (key: string) => `${prefix}s:${key}`;
   const lockKey = (key: string) => `${prefix}lock:${key}`;
   const userKey = (userId: number | null) => `${prefix}u:${userId ?? "-"}`;
@@ -233,15 +239,10 @@ export function createRedisStore(client: RedisClient, options: RedisStoreOptions
 
   // The JSON this instance last read or wrote for each key: what an optimistic update expects to
   // find. Only ever a hint: a stale entry (another instance wrote since) makes the compare-and-set
-  // fail over to the locked path, never write. Bounded, least recently used first out, so that a
-  // crowd of one-visit sessions cannot grow it.
-  const seen = new Map<string, string>();
-  const remember = (key: string, json: string | null) => {
-    seen.delete(key);
-    if (json === null) return;
-    seen.set(key, json);
-    if (seen.size > rememberKeys) seen.delete(seen.keys().next().value!);
-  };
+  // fail over to the locked path, never write. Bounded in entries and bytes (the speed-ups' one
+  // bounded map), the least recently used first out, so that a crowd of sessions cannot grow it.
+  const seen = bounded<string, string>(rememberKeys, { maxBytes: rememberBytes, sizeOf: (json) => json.length * 2 });
+  const remember = (key: string, json: string | null) => (json === null ? seen.delete(key) : seen.set(key, json));
 
   const releaseUnused = (key: string, token: string) => call(() => unlock([lockKey(key)], [token]));
 
