@@ -113,11 +113,22 @@ function removeRun(id: string) {
     .filter((n): n is string => n?.startsWith(`${PREFIX}${id}`) === true))
     ipQuiet("link", "del", link);
   const record = path.join(REGISTRY, `${id}.json`);
+  let dir: string | null = null;
   try {
-    const { dir } = JSON.parse(fs.readFileSync(record, "utf8")) as { dir: string };
-    fs.rmSync(dir, { recursive: true, force: true });
+    dir = (JSON.parse(fs.readFileSync(record, "utf8")) as { dir: string }).dir;
   } catch {
-    // no record, or its folder is gone
+    // no record: nothing more is known of that run
+  }
+  if (dir) {
+    // nginx runs in the root namespace: found by its folder, which is inside the run's.
+    for (const pid of fs.readdirSync("/proc").filter((p) => /^\d+$/.test(p))) {
+      try {
+        if (Number(pid) !== process.pid && fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").includes(dir)) process.kill(Number(pid), "SIGKILL");
+      } catch {
+        // exited meanwhile, or not ours to read
+      }
+    }
+    fs.rmSync(dir, { recursive: true, force: true });
   }
   fs.rmSync(record, { force: true });
 }

@@ -34,10 +34,11 @@ const address = (u: Upstream) => (typeof u === "number" ? `127.0.0.1:${u}` : u);
 /** The whole nginx.conf: `port` is the balancer, `upstreamPorts` the instances; temp files under `dir`. */
 export function nginxConfig(dir: string, port: number, upstreamPorts: Upstream[], options: UpstreamOptions = {}): string {
   const down = new Set(options.down ?? []);
+  // Each on a line of its own, after the headers; nothing at all when not asked for.
   const timeouts = [
-    options.connectTimeoutMs === undefined ? "" : `proxy_connect_timeout ${options.connectTimeoutMs}ms;`,
-    options.readTimeoutMs === undefined ? "" : `proxy_read_timeout ${options.readTimeoutMs}ms;`,
-  ].join(" ");
+    options.connectTimeoutMs === undefined ? "" : `\n      proxy_connect_timeout ${options.connectTimeoutMs}ms;`,
+    options.readTimeoutMs === undefined ? "" : `\n      proxy_read_timeout ${options.readTimeoutMs}ms;`,
+  ].join("");
   return `worker_processes 1;
 daemon off;
 pid ${dir}/nginx.pid;
@@ -76,8 +77,7 @@ http {
       proxy_set_header Connection "";
       proxy_set_header Host $http_host;
       proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
-      proxy_set_header X-Forwarded-Proto $scheme;
-      ${timeouts}
+      proxy_set_header X-Forwarded-Proto $scheme;${timeouts}
     }
   }
 }
