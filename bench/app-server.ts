@@ -6,7 +6,7 @@
  *   node bench/app-server.ts <app-on|app-off> <dir>   → prints {"port": n}
  *
  * BENCH_WITHOUT=<speed-up>[,…] switches speed-ups off (src/session/technique.ts), for bench/speedups.ts;
- * SESSION_STORE and REDIS_URL, when set, choose another technique (SQLite unless said).
+ * SESSION_STORE and REDIS_URL or DATABASE_URL, when set, choose another technique (SQLite unless said).
  */
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -25,9 +25,10 @@ const config = readConfig(
     LOG_LEVEL: "silent",
     CLASSROOM: "false",
     NEW_SESSIONS_PER_CLIENT: "0", // one address makes all the benchmark's shoppers
-    // bench/speedups.ts runs the Redis technique's A/B through these.
+    // bench/speedups.ts runs the Redis technique's A/B through these, bench/pg-write.ts the PostgreSQL one's.
     ...(process.env.SESSION_STORE ? { SESSION_STORE: process.env.SESSION_STORE } : {}),
     ...(process.env.REDIS_URL ? { REDIS_URL: process.env.REDIS_URL } : {}),
+    ...(process.env.DATABASE_URL ? { DATABASE_URL: process.env.DATABASE_URL } : {}),
   },
   root,
 );

@@ -39,6 +39,7 @@ const WHAT: Record<string, string> = {
   readCache: "SQLite read cache + `data_version` guard (`record-cache.ts`)",
   "rememberedCookie,lazyCookies": "both cookie speed-ups (vs cookie-parser on every request)",
   redisOneScript: "Redis one-script write (`src/session/stores/redis-store.ts`)",
+  pgOneStatement: "PostgreSQL one-statement write (`src/session/stores/postgres-store.ts`)",
 };
 
 function speedupsTable(): string {

@@ -85,8 +85,8 @@ export async function createShop(config: Config, deps: ShopDeps) {
       clock,
       createStorage: classroom.createStorage,
       createRedisStore,
-      createPostgresStore: async (c) => {
-        const postgresStore = await connectPostgresStore(c, root, log);
+      createPostgresStore: async (c, options) => {
+        const postgresStore = await connectPostgresStore(c, root, log, options);
         limits.close();
         limits = createPostgresLimitStores(postgresStore.runner);
         return postgresStore;

@@ -14,7 +14,7 @@ import { after, afterEach, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import pg from "pg";
 import { setTimeout as sleep } from "node:timers/promises";
-import { addToCart, cartOf, Client, register, startTestApp } from "../test/harness.ts";
+import { addToCart, cartOf, Client, register, slowPost, startTestApp, untilSessionLoaded } from "../test/harness.ts";
 import { type PostgresServer, startPostgresServer } from "../test/postgres-server.ts";
 import { startPgProxy } from "../test/pg-proxy.ts";
 
@@ -162,8 +162,11 @@ describe("postgres technique under faults", () => {
     });
   }
 
+  /** The add's one-statement write (storage.ts → stores/postgres-store.ts): its own commit, no transaction around it. */
+  const oneStatement = (type: string, text: string) => type === "P" && text.startsWith("UPDATE sessions SET data") && text.includes("AND version = $6");
+
   for (const when of ["before", "after"] as const) {
-    it(`the link cut ${when} COMMIT: the 503 page, the change ${when === "before" ? "not saved" : "saved (the reply was lost)"}, nothing else touched; served again`, {
+    it(`the link cut ${when} an add's one-statement write: the 503 page, the change ${when === "before" ? "not saved" : "saved (the reply was lost)"}, nothing else touched; served again`, {
       timeout: 30_000,
     }, async () => {
       const { app } = await shop();
@@ -172,14 +175,59 @@ describe("postgres technique under faults", () => {
         c.timeoutMs = 10_000;
         await addToCart(c, 1, 1);
         await c.get("/");
-        proxy.rule = (type, text) => (type === "Q" && text.startsWith("COMMIT") ? (when === "before" ? "cut" : "cut-after") : undefined);
+        const seen: string[] = [];
+        proxy.rule = (type, text) => {
+          if (type === "Q" || type === "P") seen.push(text.slice(0, 20));
+          return oneStatement(type, text) ? (when === "before" ? "cut" : "cut-after") : undefined;
+        };
         const res = await timed(() => c.post("/cart/items", { productId: "2", quantity: "1", returnTo: "/cart" }));
         proxy.rule = undefined;
         assert.equal(res.status, 503, "the shopper is told nothing was acknowledged");
         assert.ok(res.ms < BOUND_MS);
+        assert.ok(!seen.some((t) => t.startsWith("BEGIN")), `no transaction: ${seen.join(" | ")}`);
         await untilServed(c);
         const cart = await cartOf(c);
         assert.equal(cart.get(1), 1, "the earlier, acknowledged add is there");
+        assert.equal(cart.has(2), when === "after", when === "before" ? "a write that never arrived changed nothing" : "a write that arrived is kept");
+      }
+    });
+  }
+
+  for (const when of ["before", "after"] as const) {
+    it(`another instance wrote between an add's read and its write: the locked path reruns it; its COMMIT cut ${when}: the 503 page, the other's add kept, this one ${when === "before" ? "not saved" : "saved"}`, {
+      timeout: 30_000,
+    }, async () => {
+      const a = await shop(); // through the proxy
+      const { app: b } = await shop({}, { direct: true, url: a.databaseUrl });
+      for (let trial = 0; trial < TRIALS; trial++) {
+        const onA = a.app.client();
+        onA.timeoutMs = 10_000;
+        await addToCart(onA, 1, 1);
+        await onA.get("/");
+        // A loads the session (a touch marks the moment), then waits for the rest of the form.
+        a.app.clock.advance(a.app.config.touchIntervalMs);
+        const adding = slowPost(onA, "/cart/items", { productId: "2", quantity: "1", returnTo: "/cart" });
+        await untilSessionLoaded(a.app, onA.sessionKey()!);
+        const onB = new Client(b.url);
+        for (const [k, v] of onA.cookies) onB.cookies.set(k, v);
+        await onB.get("/");
+        assert.equal((await onB.post("/cart/items", { productId: "3", quantity: "1", returnTo: "/cart" })).status, 303, "B's add is acknowledged");
+        const seen: string[] = [];
+        proxy.rule = (type, text) => {
+          if (type === "Q" || type === "P") seen.push(text.slice(0, 24));
+          return type === "Q" && text.startsWith("COMMIT") ? (when === "before" ? "cut" : "cut-after") : undefined;
+        };
+        const res = await adding.finish();
+        proxy.rule = undefined;
+        assert.equal(res.status, 503, `the shopper is told nothing was acknowledged (${seen.join(" | ")})`);
+        assert.ok(
+          seen[0]?.startsWith("UPDATE sessions SET data") && seen[1]?.startsWith("BEGIN"),
+          `the one statement missed, then the lock: ${seen.join(" | ")}`,
+        );
+        await untilServed(onA);
+        const cart = await cartOf(onA);
+        assert.equal(cart.get(1), 1, "the earlier, acknowledged add is there");
+        assert.equal(cart.get(3), 1, "B's acknowledged add is kept: A's rerun started from it");
         assert.equal(cart.has(2), when === "after", when === "before" ? "a COMMIT that never arrived rolled back" : "a COMMIT that arrived is kept");
       }
     });
@@ -208,40 +256,59 @@ describe("postgres technique under faults", () => {
     assert.deepEqual(await sql("SELECT 1 FROM sessions WHERE id_hash = $1", [key]), [], "and nothing re-created it");
   });
 
-  it("an instance paused past any lock (its UPDATE held on the link) while another writes: the other's change is kept, the paused one never lands", {
-    timeout: 60_000,
-  }, async () => {
-    const a = await shop(); // through the proxy
-    const { app: b } = await shop({}, { direct: true, url: a.databaseUrl });
-    // At most 5 trials: each waits out three deadlines on purpose (≈ 3 s), and the suite must stay quick.
-    for (let trial = 0; trial < Math.min(TRIALS, 5); trial++) {
-      const onA = a.app.client();
-      onA.timeoutMs = 10_000;
-      await addToCart(onA, 1, 1);
-      await onA.get("/");
-      // A locks the row, then its UPDATE sits on the link for 3 deadlines: the server ends A's idle
-      // transaction (idle_in_transaction_session_timeout), releasing the lock.
-      proxy.rule = (type, text) => (type === "P" && text.startsWith("UPDATE sessions SET data") ? { delayMs: 3 * DEADLINE_MS } : undefined);
-      const pausedWrite = timed(() => onA.post("/cart/items", { productId: "2", quantity: "1", returnTo: "/cart" }));
-      await sleep(100);
-      const onB = new Client(b.url);
-      for (const [k, v] of onA.cookies) onB.cookies.set(k, v);
-      await onB.get("/");
-      let bStatus = 0;
-      for (let i = 0; i < 20 && bStatus !== 303; i++) {
-        bStatus = (await onB.post("/cart/items", { productId: "3", quantity: "1", returnTo: "/cart" })).status; // a shopper pressing "Add" again
+  for (const path of ["one statement", "locked, after a miss"] as const) {
+    it(`an instance paused (its ${path === "one statement" ? "one-statement write" : "UPDATE under the row lock"} held on the link) while another writes: the other's change is kept, the paused one never lands`, {
+      timeout: 60_000,
+    }, async () => {
+      const a = await shop(); // through the proxy
+      const { app: b } = await shop({}, { direct: true, url: a.databaseUrl });
+      const bAdds = async (onB: Client, productId: number) => {
+        let status = 0;
+        for (let i = 0; i < 20 && status !== 303; i++) {
+          await onB.get("/");
+          status = (await onB.post("/cart/items", { productId: String(productId), quantity: "1", returnTo: "/cart" })).status; // a shopper pressing "Add" again
+        }
+        return status;
+      };
+      // At most 5 trials: each waits out three deadlines on purpose (≈ 3 s), and the suite must stay quick.
+      for (let trial = 0; trial < Math.min(TRIALS, 5); trial++) {
+        const onA = a.app.client();
+        onA.timeoutMs = 10_000;
+        await addToCart(onA, 1, 1);
+        await onA.get("/");
+        const onB = new Client(b.url);
+        for (const [k, v] of onA.cookies) onB.cookies.set(k, v);
+        let pausedWrite: Promise<{ status: number; ms: number }>;
+        if (path === "one statement") {
+          // A's one statement sits on the link for 3 deadlines. It holds no lock: B is not kept waiting.
+          proxy.rule = (type, text) => (oneStatement(type, text) ? { delayMs: 3 * DEADLINE_MS } : undefined);
+          pausedWrite = timed(() => onA.post("/cart/items", { productId: "2", quantity: "1", returnTo: "/cart" }));
+        } else {
+          // B writes between A's read and A's write: A's one statement misses, A locks the row, and
+          // its UPDATE sits on the link for 3 deadlines; the server ends A's idle transaction
+          // (idle_in_transaction_session_timeout), releasing the lock.
+          a.app.clock.advance(a.app.config.touchIntervalMs);
+          const adding = slowPost(onA, "/cart/items", { productId: "2", quantity: "1", returnTo: "/cart" });
+          await untilSessionLoaded(a.app, onA.sessionKey()!);
+          assert.equal(await bAdds(onB, 4), 303);
+          proxy.rule = (type, text) =>
+            type === "P" && text.startsWith("UPDATE sessions SET data") && !oneStatement(type, text) ? { delayMs: 3 * DEADLINE_MS } : undefined;
+          pausedWrite = timed(() => adding.finish());
+        }
+        await sleep(100);
+        assert.equal(await bAdds(onB, 3), 303, "B's add was acknowledged (once A's lock, if any, was gone)");
+        const paused = await pausedWrite;
+        proxy.rule = undefined;
+        assert.equal(paused.status, 503, `the paused instance's write was refused (${paused.status} after ${Math.round(paused.ms)} ms)`);
+        await sleep(3 * DEADLINE_MS); // let the held UPDATE reach the server
+        const cart = await cartOf(onB);
+        assert.ok(cart.has(3), "B's acknowledged add is kept");
+        assert.equal(cart.has(4), path !== "one statement");
+        assert.ok(!cart.has(2), "A's late write never landed");
+        assert.ok(cart.has(1));
       }
-      assert.equal(bStatus, 303, "B's add was acknowledged once A's lock was gone");
-      const paused = await pausedWrite;
-      proxy.rule = undefined;
-      assert.equal(paused.status, 503, `the paused instance's write was refused (${paused.status} after ${Math.round(paused.ms)} ms)`);
-      await sleep(3 * DEADLINE_MS); // let the held UPDATE reach the server
-      const cart = await cartOf(onB);
-      assert.ok(cart.has(3), "B's acknowledged add is kept");
-      assert.ok(!cart.has(2), "A's late write never landed");
-      assert.ok(cart.has(1));
-    }
-  });
+    });
+  }
 
   it("the pool exhausted by slow requests (PG_POOL_MAX=2, every statement stuck behind a lock): each request gets the 503 within the deadline; served again after", {
     timeout: 30_000,

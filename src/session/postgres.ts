@@ -20,7 +20,7 @@ export async function connectPostgresStore(
   config: Pick<Config, "databaseUrl" | "pgQueryDeadlineMs" | "pgPoolMax">,
   root: string,
   log?: { warn(obj: object, msg: string): void },
-  extra: { options?: string } = {},
+  extra: { options?: string; oneStatement?: boolean } = {},
 ) {
   const runner = createPgRunner({
     connectionString: config.databaseUrl,
@@ -38,6 +38,7 @@ export async function connectPostgresStore(
         "Start it (Debian: apt-get install postgresql) or set DATABASE_URL=postgres://user@host:port/database.",
     );
   }
-  const store = createPostgresStore(runner);
+  // oneStatement false (the benchmark's A/B): nothing remembered, so every update takes the locked path.
+  const store = createPostgresStore(runner, extra.oneStatement === false ? { rememberBytes: 0 } : {});
   return Object.assign(store, { close: () => runner.close(), runner });
 }

@@ -45,7 +45,7 @@ export async function startPgProxy(targetPort: number, targetHost = "127.0.0.1")
     let started = false; // the startup packet has no type byte
     let cutAtSync = false;
     let chain = Promise.resolve();
-    client.on("data", (data) => {
+    client.on("data", (data: Buffer) => {
       pending = Buffer.concat([pending, data]);
       for (;;) {
         const head = started ? 1 : 0;

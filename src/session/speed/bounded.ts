@@ -1,6 +1,6 @@
 /**
  * The one bounded map of the speed-ups (remembered cookies, seals, the cookie technique's opened
- * cookies, the Redis store's last-seen records): insertion order, the oldest entry forgotten first beyond `max`. It only ever holds
+ * cookies, the Redis and PostgreSQL stores' last-seen records): insertion order, the oldest entry forgotten first beyond `max`. It only ever holds
  * values this process computed itself, so a visitor can make it forget, never lie.
  */
 

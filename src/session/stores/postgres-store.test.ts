@@ -8,6 +8,7 @@ import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { migratePostgres } from "../../db/pg-migrate.ts";
 import { createPgRunner } from "../../db/pg-runner.ts";
+import { startPgProxy } from "../../test/pg-proxy.ts";
 import { root } from "../../test/harness.ts";
 import { type PostgresServer, startPostgresServer } from "../../test/postgres-server.ts";
 import { cartOf, record, withProduct } from "../../test/records.ts";
@@ -118,16 +119,169 @@ describe("postgres store across instances", () => {
       for (const r of runners) await r.close();
     });
     const applied = await Promise.all(runners.map((r) => migratePostgres(r, path.join(root, "db/migrations-postgres"))));
-    const migrations = fs.readdirSync(path.join(root, "db/migrations-postgres")).filter((f) => f.endsWith(".sql")).length;
+    // The numbers need not follow on (the sessions table's own series starts at 101).
+    const migrations = fs
+      .readdirSync(path.join(root, "db/migrations-postgres"))
+      .filter((f) => f.endsWith(".sql"))
+      .map((f) => Number(f.slice(0, 3)))
+      .sort((x, y) => x - y);
+    assert.ok(migrations.length >= 3);
     assert.deepEqual(
-      applied.flat().sort(),
-      Array.from({ length: migrations }, (_, i) => i + 1),
+      applied.flat().sort((x, y) => x - y),
+      migrations,
       `each migration ran once in all: ${JSON.stringify(applied)}`,
     );
     assert.deepEqual(
       await runners[0]!.query("SELECT version FROM schema_migrations ORDER BY version"),
-      Array.from({ length: migrations }, (_, i) => ({ version: i + 1 })),
+      migrations.map((version) => ({ version })),
     );
+  });
+});
+
+describe("postgres store: one statement per uncontended write", () => {
+  /** `change`, counting its runs and keeping the carts it was given. */
+  const counted = (change: (s: StoredSession) => StoredSession) => {
+    const given: (number[] | null)[] = [];
+    const run = (s: StoredSession) => {
+      given.push(ids(s));
+      return change(s);
+    };
+    return Object.assign(run, { given });
+  };
+  let proxy: Awaited<ReturnType<typeof startPgProxy>>;
+  let statements: string[] = [];
+  before(async () => {
+    proxy = await startPgProxy(server.port);
+    // Every statement instance `a` sends, as PostgreSQL receives it (a Parse's SQL or a simple Query).
+    proxy.rule = (type, text) =>
+      void (
+        (type === "P" || type === "Q") &&
+        statements.push(
+          text
+            .replace(/\0[\s\S]*$/, "")
+            .replace(/\s+/g, " ")
+            .trim(),
+        )
+      );
+  });
+  after(() => proxy.close());
+
+  /** Instance `a` talks through the counting proxy, `b` directly; both on one schema. */
+  async function counting() {
+    const schema = await server.schema();
+    const viaProxy = createPgRunner({ connectionString: proxy.via(server.url), deadlineMs: 3000, options: schema.options });
+    const direct = createPgRunner({ connectionString: server.url, deadlineMs: 3000, options: schema.options });
+    await migratePostgres(direct, path.join(root, "db/migrations-postgres"));
+    closers.push(async () => {
+      await viaProxy.close();
+      await direct.close();
+    });
+    const a = createPostgresStore(viaProxy);
+    await a.get(key(), Date.now()); // the pool's first connection made: its set-up is not counted
+    statements = [];
+    return { a, b: createPostgresStore(direct) };
+  }
+  const kinds = () => statements.map((sql) => (sql.includes("AND version = $6") ? "one-statement UPDATE" : sql.split(" ").slice(0, 1)[0]!));
+
+  it("an add after the request's read is two statements, the write one UPDATE with no transaction and no lock", async () => {
+    const { a, b } = await counting();
+    const k = key();
+    const now = Date.now();
+    await b.create(k, record(null, [1], now));
+    assert.deepEqual(ids(await a.get(k, now)), [1]);
+    assert.deepEqual(ids(await a.update(k, now, withProduct(2))), [1, 2]);
+    assert.deepEqual(kinds(), ["SELECT", "one-statement UPDATE"], statements.join("\n"));
+    assert.deepEqual(ids(await b.get(k, now)), [1, 2], "written");
+    statements = [];
+    assert.deepEqual(ids(await a.update(k, now, withProduct(3))), [1, 2, 3], "its own last write is remembered too");
+    assert.deepEqual(kinds(), ["one-statement UPDATE"]);
+  });
+
+  it("another instance wrote since the read: the one statement misses, and the change reruns once under the lock on the fresh row", async () => {
+    const { a, b } = await counting();
+    const k = key();
+    const now = Date.now();
+    await b.create(k, record(null, [1], now));
+    await a.get(k, now);
+    await b.update(k, now, withProduct(3));
+    statements = [];
+    const change = counted(withProduct(2));
+    assert.deepEqual(ids(await a.update(k, now, change)), [1, 2, 3]);
+    assert.deepEqual(change.given, [[1], [1, 3]], "first on the copy read (discarded), then on the fresh row");
+    assert.deepEqual(kinds(), ["one-statement UPDATE", "BEGIN", "SELECT", "UPDATE", "COMMIT"]);
+    assert.match(statements[2]!, /FOR UPDATE$/);
+    assert.deepEqual(ids(await b.get(k, now)), [1, 2, 3], "both changes kept");
+  });
+
+  it("`once` (checkout) runs its change exactly once, under the lock, even on a row just read", async () => {
+    const { a, b } = await counting();
+    const k = key();
+    const now = Date.now();
+    await b.create(k, record(null, [1], now));
+    await a.get(k, now);
+    await b.update(k, now, withProduct(3));
+    statements = [];
+    const change = counted(withProduct(2));
+    assert.deepEqual(ids(await a.update(k, now, change, { once: true })), [1, 2, 3]);
+    assert.deepEqual(change.given, [[1, 3]], "once, on the freshest row, after PostgreSQL answered");
+    assert.deepEqual(kinds(), ["BEGIN", "SELECT", "UPDATE", "COMMIT"]);
+  });
+
+  it("a row destroyed after the read: null, and nothing re-created", async () => {
+    const { a, b } = await counting();
+    const k = key();
+    const now = Date.now();
+    await b.create(k, record(null, [1], now));
+    await a.get(k, now);
+    await b.destroy(k);
+    assert.equal(await a.update(k, now, withProduct(2)), null);
+    assert.equal(await b.peek(k), null);
+    assert.equal(kinds().filter((x) => x === "INSERT").length, 0, "never an upsert");
+  });
+
+  it("a change that refuses the copy it was given is asked again on the fresh row", async () => {
+    const { a, b } = await counting();
+    const k = key();
+    const now = Date.now();
+    await b.create(k, record(null, [1], now));
+    await a.get(k, now);
+    await b.update(k, now, withProduct(3));
+    const change = counted((s) => {
+      if (!cartOf(s).some((l) => l.productId === 3)) throw new Error("no product 3 yet");
+      return withProduct(2)(s);
+    });
+    assert.deepEqual(ids(await a.update(k, now, change)), [1, 2, 3]);
+    assert.deepEqual(change.given, [[1], [1, 3]]);
+  });
+
+  it("with nothing remembered (the speed-up off), every update takes the locked path, and is just as right", async () => {
+    const schema = await server.schema();
+    const runner = createPgRunner({ connectionString: proxy.via(server.url), deadlineMs: 3000, options: schema.options });
+    await migratePostgres(runner, path.join(root, "db/migrations-postgres"));
+    closers.push(() => runner.close());
+    const a = createPostgresStore(runner, { rememberBytes: 0 });
+    const now = Date.now();
+    const k = key();
+    await a.create(k, record(null, [1], now));
+    await a.get(k, now);
+    statements = [];
+    assert.deepEqual(ids(await a.update(k, now, withProduct(2))), [1, 2]);
+    assert.deepEqual(kinds(), ["BEGIN", "SELECT", "UPDATE", "COMMIT"]);
+  });
+
+  it("remembers at most `rememberKeys` rows: an older one's write takes the locked path, and is still right", async () => {
+    const schema = await server.schema();
+    const runner = createPgRunner({ connectionString: proxy.via(server.url), deadlineMs: 3000, options: schema.options });
+    await migratePostgres(runner, path.join(root, "db/migrations-postgres"));
+    closers.push(() => runner.close());
+    const a = createPostgresStore(runner, { rememberKeys: 2 });
+    const now = Date.now();
+    const [k1, k2, k3] = [key(), key(), key()];
+    for (const k of [k1, k2, k3]) await a.create(k, record(null, [1], now));
+    statements = [];
+    assert.deepEqual(ids(await a.update(k1, now, withProduct(2))), [1, 2]);
+    assert.deepEqual(ids(await a.update(k3, now, withProduct(2))), [1, 2]);
+    assert.deepEqual(kinds(), ["BEGIN", "SELECT", "UPDATE", "COMMIT", "one-statement UPDATE"], "k1 forgotten, k3 remembered");
   });
 });
 
