@@ -16,21 +16,27 @@ if (!process.env.E2E_DB_DIR) {
 }
 
 /**
- * The whole suite runs once per session technique (CI runs all five: sqlite, memory, cookie, redis, postgres): one server per technique,
+ * The whole suite runs once per session technique (CI runs all five: sqlite, memory, cookie, redis, postgres), and once more with the data in PostgreSQL (postgres-data): one server per technique,
  * each with its own database file, and one Playwright project per server. Specs ask
  * `technique()` (e2e/helpers.ts) where the behaviour must differ, and assert the difference.
  * Specs under e2e/labs-isolated/ and e2e/isolated/ start their own servers (restarts, demo clock,
  * vulnerable modes change a whole server), so they run once, in the sqlite project; a spec there
  * that concerns every technique starts one shop per technique itself.
  */
-// E2E_PORT_BASE moves the five servers (3217–3221 by default), so two checkouts can run the suite at once.
+// E2E_PORT_BASE moves the six servers (3217–3222 by default), so two checkouts can run the suite at once.
 const portBase = Number(process.env.E2E_PORT_BASE ?? 3217);
+/**
+ * `postgres-data`: the shopper's stories once more with the shop's own data (catalog, accounts,
+ * orders, stock, saved carts) in PostgreSQL (DATA_STORE=postgres) and the sessions in the instance's
+ * local SQLite file, as each host of a multi-host shop would run them (e2e/postgres-data-web-server.ts).
+ */
 const techniques = [
-  { name: "sqlite", port: portBase },
-  { name: "memory", port: portBase + 1 },
-  { name: "cookie", port: portBase + 2 },
-  { name: "redis", port: portBase + 3 },
-  { name: "postgres", port: portBase + 4 },
+  { name: "sqlite", port: portBase, technique: "sqlite", data: "sqlite" },
+  { name: "memory", port: portBase + 1, technique: "memory", data: "sqlite" },
+  { name: "cookie", port: portBase + 2, technique: "cookie", data: "sqlite" },
+  { name: "redis", port: portBase + 3, technique: "redis", data: "sqlite" },
+  { name: "postgres", port: portBase + 4, technique: "postgres", data: "sqlite" },
+  { name: "postgres-data", port: portBase + 5, technique: "sqlite", data: "postgres" },
 ] as const;
 /**
  * The page checks (html-validate + axe at two widths, e2e/a11y.spec.ts) render the same templates on
@@ -65,7 +71,7 @@ export default defineConfig({
   },
   projects: techniques.map((t) => ({
     name: t.name,
-    metadata: { technique: t.name },
+    metadata: { technique: t.technique, data: t.data, dir: t.name },
     testIgnore: t.name === "sqlite" ? undefined : t.name === "cookie" ? isolatedSpecs : [isolatedSpecs, pageChecks],
     use: { ...browserUse, baseURL: `http://127.0.0.1:${t.port}` },
   })),
@@ -73,7 +79,7 @@ export default defineConfig({
     fs.mkdirSync(path.join(process.env.E2E_DB_DIR!, t.name), { recursive: true });
     return {
       // The redis and postgres projects' servers bring their own database server (e2e/*-web-server.ts).
-      command: t.name === "redis" || t.name === "postgres" ? `node e2e/${t.name}-web-server.ts` : "node src/server.ts",
+      command: t.name === "redis" || t.name === "postgres" || t.name === "postgres-data" ? `node e2e/${t.name}-web-server.ts` : "node src/server.ts",
       url: `http://127.0.0.1:${t.port}/`,
       reuseExistingServer: false,
       timeout: 60_000,
@@ -83,7 +89,7 @@ export default defineConfig({
         PORT: String(t.port),
         HOST: "127.0.0.1",
         DATABASE_PATH: path.join(process.env.E2E_DB_DIR!, t.name, "shop.sqlite"),
-        SESSION_STORE: t.name,
+        SESSION_STORE: t.technique,
         SESSION_SECRETS: "e2e-only-secret-not-for-production-0123456789",
         LOG_LEVEL: "warn",
         SESSION_IDLE_SECONDS: "1800",

@@ -23,6 +23,7 @@ import express, { type Request, type RequestHandler, type Response } from "expre
 import session from "express-session";
 import { formatCents } from "../src/cart/money.ts";
 import { createCatalog } from "../src/catalog/catalog.ts";
+import { createSqliteSql } from "../src/db/sql.ts";
 import { systemClock } from "../src/clock.ts";
 import { readConfig } from "../src/config.ts";
 import { lazyCookies } from "../src/middleware/cookies.ts";
@@ -38,7 +39,7 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const [stack = "none", dir = ""] = process.argv.slice(2);
 const SECRET = "bench-secret-0123456789-0123456789-0123";
 const { db } = freshDatabase(dir);
-const products = createCatalog(db).search("").slice(0, 24);
+const products = (await (await createCatalog(createSqliteSql(db))).search("")).slice(0, 24);
 if (products.length < 24) throw new Error("the benchmark needs 24 products in the catalog");
 
 // EJS compiled once, as Express's view cache does in production.

@@ -18,13 +18,13 @@ test.describe("checking out", () => {
     await expect(page).toHaveURL(/\/checkout$/);
     await expect(page.getByText("2 × Insulated Water Bottle")).toBeVisible();
 
-    const stockBefore = stockOf(25);
+    const stockBefore = await stockOf(25);
     const orderId = await placeOrder(page);
     await expect(flash(page)).toHaveText(`Thank you! Order #${orderId} is placed.`);
     await expect(page.getByRole("row", { name: /Insulated Water Bottle/ })).toContainText("$58.00");
     await expect(page.getByText("card ending in 4242")).toBeVisible();
     await expect(cartLink(page)).toHaveAccessibleName(cartLabel(0));
-    expect(stockOf(25), "stock drops by the quantity bought").toBe(stockBefore - 2);
+    expect(await stockOf(25), "stock drops by the quantity bought").toBe(stockBefore - 2);
 
     await page.getByRole("link", { name: "Orders", exact: true }).click();
     await expect(page.getByRole("heading", { level: 1, name: "Your orders" })).toBeVisible();
@@ -45,7 +45,7 @@ test.describe("checking out", () => {
     const token = page.locator('form[action="/checkout"] input[type="hidden"][name="checkoutToken"]');
     await expect(token).toHaveValue(/^[A-Za-z0-9_-]{22}$/);
     const sent = { checkoutToken: await token.inputValue(), _csrf: await page.locator('form[action="/checkout"] input[name="_csrf"]').inputValue() };
-    const stockBefore = stockOf(29);
+    const stockBefore = await stockOf(29);
     const orderId = await placeOrder(page);
     // The same form again, as a browser retrying the submission would send it (same token).
     const replay = await page.request.post("/checkout", {
@@ -64,7 +64,7 @@ test.describe("checking out", () => {
     expect(replay.headers().location).toBe(`/orders/${orderId}`);
     await page.goto(replay.headers().location!);
     await expect(flash(page)).toContainText("already placed");
-    expect(stockOf(29), "stock dropped once").toBe(stockBefore - 1);
+    expect(await stockOf(29), "stock dropped once").toBe(stockBefore - 1);
     await page.getByRole("link", { name: "Orders", exact: true }).click();
     await expect(page.getByRole("row", { name: /Order #\d+/ })).toHaveCount(1);
   });

@@ -5,8 +5,10 @@
  * Redis) through the instructor dashboard (expectStored).
  */
 import { createHash } from "node:crypto";
+import fs from "node:fs";
 import path from "node:path";
 import Database from "better-sqlite3";
+import pg from "pg";
 import { expect, request, test, type APIRequestContext, type BrowserContext, type Cookie, type Locator, type Page } from "@playwright/test";
 
 export const SESSION_COOKIE = "shop_sid";
@@ -136,10 +138,21 @@ export function technique(): Technique {
   return (test.info().project.metadata as { technique?: Technique }).technique ?? "sqlite";
 }
 
-export function dbPath(): string {
+/** The project's folder under E2E_DB_DIR (playwright.config.ts: its name). */
+function projectDir(): string {
   const dir = process.env.E2E_DB_DIR;
   if (!dir) throw new Error("E2E_DB_DIR is not set (run through playwright.config.ts)");
-  return path.join(dir, technique(), "shop.sqlite");
+  return path.join(dir, (test.info().project.metadata as { dir?: string }).dir ?? technique());
+}
+
+/** The server's SQLite file: the sessions of the sqlite technique, and the shop's data unless it is in PostgreSQL. */
+export function dbPath(): string {
+  return path.join(projectDir(), "shop.sqlite");
+}
+
+/** Where the shop's own data is: the `postgres-data` project keeps it in PostgreSQL (DATA_STORE=postgres). */
+export function dataStore(): "sqlite" | "postgres" {
+  return (test.info().project.metadata as { data?: "sqlite" | "postgres" }).data ?? "sqlite";
 }
 
 /** Read-only connection to the server's database. Close it when done (or use withDb). */
@@ -235,8 +248,16 @@ export async function expectNoServerSideSessions(message: string): Promise<void>
   });
 }
 
-export function stockOf(productId: number): number {
-  return withDb((db) => (db.prepare("SELECT stock FROM products WHERE id = ?").get(productId) as { stock: number }).stock);
+/** A product's stock, read where the shop keeps it (the SQLite file, or PostgreSQL for `postgres-data`). */
+export async function stockOf(productId: number): Promise<number> {
+  if (dataStore() === "sqlite") return withDb((db) => (db.prepare("SELECT stock FROM products WHERE id = ?").get(productId) as { stock: number }).stock);
+  const client = new pg.Client({ connectionString: fs.readFileSync(path.join(projectDir(), "database-url"), "utf8") });
+  await client.connect();
+  try {
+    return (await client.query<{ stock: number }>("SELECT stock FROM products WHERE id = $1", [productId])).rows[0]!.stock;
+  } finally {
+    await client.end();
+  }
 }
 
 /** Put a cookie value into a (fresh) context, as if someone copied it out of another browser. */

@@ -35,9 +35,9 @@ test("with JavaScript disabled, a shopper adds, changes the quantity, registers 
   await expect(flash(page)).toHaveText("Your account is ready. Welcome to Stateful Shop!");
   await expect(page.getByText("3 × Trail Compass")).toBeVisible();
 
-  const stockBefore = stockOf(28);
+  const stockBefore = await stockOf(28);
   const orderId = await placeOrder(page, "Grace Hopper");
   await expect(flash(page)).toHaveText(`Thank you! Order #${orderId} is placed.`);
   await expect(cartLink(page)).toHaveAccessibleName(cartLabel(0));
-  expect(stockOf(28)).toBe(stockBefore - 3);
+  expect(await stockOf(28)).toBe(stockBefore - 3);
 });

@@ -42,7 +42,13 @@ export interface Config {
   /** SESSION_STORE=./a/store.ts: a student's store module (the graded exercises), loaded by session/student-store.ts. */
   readonly studentStorePath: string | null;
   readonly redisUrl: string;
-  /** The PostgreSQL technique's database (postgres://user:password@host:port/database). */
+  /**
+   * Where the shop's own data lives (catalog, accounts, orders, stock, saved carts, instructor
+   * passes): the SQLite file at databasePath (the default), or PostgreSQL at databaseUrl, which
+   * every instance on every machine can share (DATA_STORE=postgres).
+   */
+  readonly dataStore: "sqlite" | "postgres";
+  /** The PostgreSQL database of DATA_STORE=postgres and SESSION_STORE=postgres (postgres://user:password@host:port/database). */
   readonly databaseUrl: string;
   /** How long one PostgreSQL statement (or a wait for a pooled connection) may take before the request gets a 503. */
   readonly pgQueryDeadlineMs: number;
@@ -117,6 +123,9 @@ const schema = z.object({
       "SESSION_STORE must be one of sqlite, memory, cookie, redis, postgres, or the path of a store module (./exercises/01-memory-store/start.ts)",
     )
     .default("sqlite"),
+  // Not implied by DATABASE_URL: that has a default and already serves SESSION_STORE=postgres, so
+  // its presence cannot tell whether a deployment means to move its data. Moving it is said once, here.
+  DATA_STORE: z.enum(["sqlite", "postgres"], { error: "DATA_STORE must be sqlite (the default) or postgres" }).default("sqlite"),
   REDIS_TIMEOUT_MS: integer("REDIS_TIMEOUT_MS", 50, 10_000).default(1500),
   NEW_SESSIONS_PER_CLIENT: integer("NEW_SESSIONS_PER_CLIENT", 0, 1_000_000).default(600),
   MEMORY_MAX_SESSIONS: integer("MEMORY_MAX_SESSIONS", 1, 10_000_000).default(20_000),
@@ -251,6 +260,7 @@ export function readConfig(env: Record<string, string | undefined>, root: string
     redisTimeoutMs: e.REDIS_TIMEOUT_MS,
     newSessionsPerClient: e.NEW_SESSIONS_PER_CLIENT,
     memoryMaxSessions: e.MEMORY_MAX_SESSIONS,
+    dataStore: e.DATA_STORE,
     databaseUrl: e.DATABASE_URL,
     pgQueryDeadlineMs: e.PG_QUERY_DEADLINE_MS,
     pgPoolMax: e.PG_POOL_MAX,

@@ -12,6 +12,7 @@ import { type Config, ConfigError, readConfig } from "./config.ts";
 import { createLogger } from "./log.ts";
 import { RedisUnreachableError } from "./session/redis.ts";
 import { PostgresUnreachableError } from "./session/postgres.ts";
+import { DataUnreachableError } from "./db/shop-data.ts";
 import { StudentStoreError } from "./exercises/errors.ts";
 import { createShop, type Shop } from "./shop.ts";
 
@@ -23,6 +24,7 @@ function cannotStart(error: unknown): never {
     error instanceof ConfigError ||
     error instanceof RedisUnreachableError ||
     error instanceof PostgresUnreachableError ||
+    error instanceof DataUnreachableError ||
     error instanceof StudentStoreError
   ) {
     console.error(`Stateful Shop cannot start.\n${error.message}`);
@@ -72,6 +74,7 @@ server.listen(config.port, config.host, () => {
       technique: shop.sessions.technique,
       instance: config.instanceName,
       migrationsApplied: shop.migrationsApplied,
+      ...(config.dataStore === "postgres" ? { dataStore: "postgres", postgresMigrationsApplied: shop.postgresMigrationsApplied } : {}),
       seeded: shop.seeded,
     },
     `Stateful Shop is open at http://localhost:${port}`,

@@ -20,6 +20,7 @@ import type { Config } from "./config.ts";
 import { migrate, seedCatalog } from "./db/migrate.ts";
 import { startCheckpointer } from "./db/checkpointer.ts";
 import { type Db, forRequests, openDatabase } from "./db/open.ts";
+import { openShopData, type ShopData } from "./db/shop-data.ts";
 import type { Logger } from "./log.ts";
 import { createClassroom } from "./classroom/classroom.ts";
 import { withSavedCarts } from "./accounts/account-storage.ts";
@@ -58,9 +59,14 @@ export interface ShopDeps {
 export async function createShop(config: Config, deps: ShopDeps) {
   const { root, log } = deps;
   const ownsDb = deps.db === undefined;
+  // The SQLite file: the shop's data by default; with DATA_STORE=postgres, only what a technique or
+  // the exercises keep locally (SESSION_STORE=sqlite's sessions), so it is not seeded then.
   const db = deps.db ?? openDatabase(config.databasePath, { busyTimeoutMs: config.sqliteBusyTimeoutMs });
-  const migrationsApplied = ownsDb ? migrate(db, path.join(root, "db/migrations")) : [];
-  const seeded = ownsDb ? seedCatalog(db, path.join(root, "db/seed.sql")) : false;
+  const dataOnPostgres = config.dataStore === "postgres";
+  const sqliteMigrations = ownsDb ? migrate(db, path.join(root, "db/migrations")) : [];
+  const sqliteSeeded = ownsDb && !dataOnPostgres ? seedCatalog(db, path.join(root, "db/seed.sql")) : false;
+  // The accounts are in PostgreSQL then: the local sessions table's reference to users cannot hold.
+  if (dataOnPostgres) db.pragma("foreign_keys = OFF");
   forRequests(db); // from here on, waits for a lock never block the event loop
   // ...and neither do WAL checkpoints: a worker thread does them (db/checkpointer.ts).
   const checkpointer = startCheckpointer(db, { onError: (err) => log.warn({ err }, "WAL checkpoint") });
@@ -71,11 +77,15 @@ export async function createShop(config: Config, deps: ShopDeps) {
   let layer: Awaited<ReturnType<typeof createSessionLayer>>;
   // The rate limits count where the sessions are shared: in Redis with the Redis technique, else in
   // the shop's database, which every process shares (middleware/limit-stores.ts).
-  let limits: LimitStores = createDatabaseLimitStores(db, { busyTimeoutMs: config.sqliteBusyTimeoutMs });
+  let data: ShopData | null = null;
+  let limits: LimitStores | null = null;
   try {
+    // The shop's own data, on the database DATA_STORE names (db/shop-data.ts).
+    data = await openShopData(config, db, root, { log });
+    limits = data.runner ? createPostgresLimitStores(data.runner) : createDatabaseLimitStores(db, { busyTimeoutMs: config.sqliteBusyTimeoutMs });
     const createRedisStore = async (c: Config, options?: { oneScript?: boolean }) => {
       const redisStore = await connectRedisStore(c, log, options);
-      limits.close();
+      limits?.close();
       limits = createRedisLimitStores(redisStore.client, { timeoutMs: c.redisTimeoutMs });
       return redisStore;
     };
@@ -87,7 +97,7 @@ export async function createShop(config: Config, deps: ShopDeps) {
       createRedisStore,
       createPostgresStore: async (c, options) => {
         const postgresStore = await connectPostgresStore(c, root, log, options);
-        limits.close();
+        limits?.close();
         limits = createPostgresLimitStores(postgresStore.runner);
         return postgresStore;
       },
@@ -96,14 +106,16 @@ export async function createShop(config: Config, deps: ShopDeps) {
       speedups: deps.speedups,
     });
   } catch (error) {
-    limits.close();
+    limits?.close();
+    await data?.close();
     await checkpointer?.stop();
     if (ownsDb) db.close();
     throw error;
   }
   const { store } = layer;
+  const { sql } = data;
   // The account's saved cart, written through on every change of a signed-in session (src/accounts/).
-  const savedCarts = createSavedCarts(db);
+  const savedCarts = createSavedCarts(sql);
   // A flood that drops its cookie makes a new session per request: limited per client (middleware/new-session-limit.ts).
   const limited = withNewSessionLimit(deps.sessions ?? layer.storage, { perClient: config.newSessionsPerClient, counts: limits.storeFor("new-session") });
   const sessions = withSavedCarts(limited, {
@@ -114,7 +126,9 @@ export async function createShop(config: Config, deps: ShopDeps) {
   // Why a session ended is kept only as long as its cookie can still arrive.
   const pruneEndings = setInterval(() => {
     try {
-      savedCarts.pruneEnds(clock.now() - config.absoluteTimeoutMs - NOTICE_GRACE_MS);
+      savedCarts
+        .pruneEnds(clock.now() - config.absoluteTimeoutMs - NOTICE_GRACE_MS)
+        .catch((err: unknown) => log.warn({ err }, "pruning session endings failed; will retry"));
     } catch (err) {
       log.warn({ err }, "pruning session endings failed; will retry");
     }
@@ -137,9 +151,9 @@ export async function createShop(config: Config, deps: ShopDeps) {
       : null;
 
   // The services the routes share, built once.
-  const catalog = createCatalog(db);
-  const users = createUsers(db);
-  const orders = createOrders(db, classroom.createStockKeeping(db));
+  const catalog = await createCatalog(sql);
+  const users = createUsers(sql);
+  const orders = createOrders(sql, classroom.createStockKeeping(sql));
   const flash = createFlash({ cookieName: config.cookieSecure ? "__Host-shop_flash" : "shop_flash", secure: config.cookieSecure });
   const csrf = createCsrf(config.sessionSecrets, { cookieSecure: config.cookieSecure });
   const audit = createAudit(log);
@@ -173,7 +187,7 @@ export async function createShop(config: Config, deps: ShopDeps) {
     log,
     realClock: deps.clock,
     audit,
-    db,
+    db: sql,
     onSessionEnded,
     limits,
   });
@@ -188,15 +202,21 @@ export async function createShop(config: Config, deps: ShopDeps) {
     /** null for the cookie technique. */
     store,
     cleanup,
-    migrationsApplied,
-    seeded,
+    /** The shop's data, on SQLite or PostgreSQL (db/sql.ts). */
+    sql,
+    /** Numbers of the SQLite file's migrations this start applied. */
+    migrationsApplied: sqliteMigrations,
+    /** DATA_STORE=postgres: numbers of db/migrations-postgres this start applied (none when another instance had). */
+    postgresMigrationsApplied: data.migrationsApplied,
+    seeded: sqliteSeeded || data.seeded,
     /** After the HTTP server has stopped: the cleanup job, the store's connections, the checkpointer, the database (if the shop opened it). */
     async close() {
       clearInterval(pruneEndings);
-      limits.close();
+      limits?.close();
+      const shopData = data;
       await cleanup?.stop(); // ends a sweep after its current batch
       // Independent of each other, each bounded (about 1 s): together they fit a shutdown's 5 s.
-      await Promise.all([layer.close(), checkpointer?.stop()]);
+      await Promise.all([layer.close(), checkpointer?.stop(), shopData.close()]);
       if (ownsDb) db.close();
     },
   };

@@ -27,17 +27,17 @@ export interface SavedCartsDeps {
 }
 
 export function withSavedCarts(inner: SessionStorage, { savedCarts, clock, onError }: SavedCartsDeps): SessionStorage {
-  const copy = (work: () => void) => {
+  const copy = async (work: () => Promise<unknown>) => {
     try {
-      work();
+      await work();
     } catch (error) {
       onError(error);
     }
   };
-  const remember = (session: Parameters<SessionStorage["change"]>[0]) => {
+  const remember = async (session: Parameters<SessionStorage["change"]>[0]) => {
     if (session.userId === null || session.key === null) return;
     const { key, userId, createdAt, expiresAt } = session;
-    copy(() => savedCarts.remember(key, userId, session.data.cart, { createdAt: createdAt!, expiresAt: expiresAt!, now: clock.now() }));
+    await copy(() => savedCarts.remember(key, userId, session.data.cart, { createdAt: createdAt!, expiresAt: expiresAt!, now: clock.now() }));
   };
 
   return {
@@ -47,24 +47,24 @@ export function withSavedCarts(inner: SessionStorage, { savedCarts, clock, onErr
       const session = await inner.load(req, res);
       if (session.userId !== null && session.key !== null && session.events.includes("touched")) {
         const { key, expiresAt } = session;
-        copy(() => savedCarts.touch(key, expiresAt!));
+        await copy(() => savedCarts.touch(key, expiresAt!));
       }
       return session;
     },
     async change(session, res, mutate, options) {
       await inner.change(session, res, mutate, options);
-      remember(session);
+      await remember(session);
     },
     async regenerate(session, res, change) {
       const oldKey = session.key;
       await inner.regenerate(session, res, change);
-      if (oldKey !== null && oldKey !== session.key) copy(() => savedCarts.forget(oldKey));
-      remember(session);
+      if (oldKey !== null && oldKey !== session.key) await copy(() => savedCarts.forget(oldKey));
+      await remember(session);
     },
     async destroy(session, res) {
       const { key, userId } = session;
       await inner.destroy(session, res);
-      if (key !== null && userId !== null) copy(() => savedCarts.recordEnd(key, "signed-out", clock.now()));
+      if (key !== null && userId !== null) await copy(() => savedCarts.recordEnd(key, "signed-out", clock.now()));
     },
   };
 }

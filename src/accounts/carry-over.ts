@@ -12,7 +12,7 @@
 import type { Catalog } from "../catalog/catalog.ts";
 import type { Clock } from "../clock.ts";
 import type { ServerStore } from "../session/directory.ts";
-import type { SessionData } from "../session/types.ts";
+import type { CartLine, SessionData } from "../session/types.ts";
 import { type MergePolicy, mergeCarts, sumLines } from "./merge.ts";
 import type { SavedCartRow, SavedCarts } from "./saved-carts.ts";
 
@@ -39,38 +39,43 @@ export type CartCarryOver = ReturnType<typeof createCartCarryOver>;
 
 export function createCartCarryOver({ savedCarts, store, catalog, clock, policy }: CarryOverDeps) {
   const ended = async (row: SavedCartRow, now: number) => {
-    if (savedCarts.endOf(row.sessionKey) || row.expiresAt <= now) return true;
+    if ((await savedCarts.endOf(row.sessionKey)) || row.expiresAt <= now) return true;
     return store ? (await store.get(row.sessionKey, now)) === null : false;
   };
 
   return {
-    /** Claim the saved carts of the account's ended sessions (not `currentKey`'s own row). */
-    async claim(userId: number, currentKey: string | null, guestChangedAt: number | null): Promise<Claimed> {
+    /** Claim the saved carts of the account's ended sessions (not `currentKey`'s own row). `guestCart`: the cart as this request loaded it. */
+    async claim(userId: number, currentKey: string | null, guestChangedAt: number | null, guestCart: readonly CartLine[] = []): Promise<Claimed> {
       const now = clock.now();
       const rows: SavedCartRow[] = [];
-      for (const row of savedCarts.listForUser(userId)) {
+      for (const row of await savedCarts.listForUser(userId)) {
         if (row.sessionKey === currentKey || !(await ended(row, now))) continue;
-        const claimed = savedCarts.claim(row.sessionKey, userId);
+        const claimed = await savedCarts.claim(row.sessionKey, userId);
         if (claimed) rows.push(claimed);
       }
       const saved = sumLines(...rows.map((r) => r.cart));
+      // The products are read now, before the sign-in's write: `merge` runs inside it and must not wait.
+      const asked = new Set([...guestCart, ...saved].map((l) => l.productId));
+      const products = await catalog.productsByIds([...asked]);
       const savedChangedAt = rows.reduce<number | null>((latest, r) => Math.max(latest ?? 0, r.updatedAt), null);
       const result: Claimed = {
         rows,
         adjustments: [],
         restoredItems: saved.reduce((n, l) => n + l.quantity, 0),
         merge: (current) => {
-          const products = catalog.productsByIds([...current.cart, ...saved].map((l) => l.productId));
-          const merged = mergeCarts({ guest: current.cart, saved, guestChangedAt, savedChangedAt, policy: policy(), product: (id) => products.get(id) });
+          // A line another tab added since this request read the cart was not asked about: kept as it is.
+          const unasked = current.cart.filter((l) => !asked.has(l.productId));
+          const guest = current.cart.filter((l) => asked.has(l.productId));
+          const merged = mergeCarts({ guest, saved, guestChangedAt, savedChangedAt, policy: policy(), product: (id) => products.get(id) });
           result.adjustments = merged.adjustments;
-          return { ...current, cart: merged.cart };
+          return { ...current, cart: [...merged.cart, ...unasked] };
         },
       };
       return result;
     },
     /** The sign-in failed after claiming: put the rows back, so nothing is lost. */
-    release(claimed: Claimed) {
-      if (claimed.rows.length > 0) savedCarts.restore(claimed.rows);
+    async release(claimed: Claimed) {
+      if (claimed.rows.length > 0) await savedCarts.restore(claimed.rows);
     },
   };
 }

@@ -53,9 +53,8 @@ export function sessionNotices(deps: NoticeDeps): RequestHandler {
   const idle = spell(deps.idleTimeoutMs);
   const absolute = spell(deps.absoluteTimeoutMs);
 
-  const explain = (key: string, record: { userId: number | null } | null, event: string): string => {
-    const ending = savedCarts.endOf(key);
-    const saved = savedCarts.find(key);
+  const explain = async (key: string, record: { userId: number | null } | null, event: string): Promise<string> => {
+    const [ending, saved] = await Promise.all([savedCarts.endOf(key), savedCarts.find(key)]);
     const signedIn = (record !== null && record.userId !== null) || saved !== undefined;
     const now = clock.now();
     let why: string;
@@ -90,13 +89,13 @@ export function sessionNotices(deps: NoticeDeps): RequestHandler {
     return lead[why] ?? lead.unknown!;
   };
 
-  return (req, res, next) => {
+  return async (req, res, next) => {
     const ended = req.session.ended;
     const event = req.session.events.find((e) => e === "unknown-id" || e === "expired-idle" || e === "expired-absolute");
     if (ended && event) {
       try {
-        res.locals.sessionNotice = explain(ended.key, ended.record, event);
-        savedCarts.forgetEnd(ended.key); // once
+        res.locals.sessionNotice = await explain(ended.key, ended.record, event);
+        await savedCarts.forgetEnd(ended.key); // once
       } catch (error) {
         deps.onError(error); // a notice is a courtesy: never fail the page for it
       }

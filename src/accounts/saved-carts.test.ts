@@ -6,7 +6,9 @@ import assert from "node:assert/strict";
 import { afterEach, describe, it } from "node:test";
 import fs from "node:fs";
 import path from "node:path";
-import { addToCart, cartOf, Client, register, startTestApp, tempDir } from "../test/harness.ts";
+import { addToCart, cartOf, Client, DATA_STORES, postgresForData, register, startTestApp, tempDir } from "../test/harness.ts";
+
+const postgres = postgresForData();
 
 let app: Awaited<ReturnType<typeof startTestApp>>;
 afterEach(() => app.close());
@@ -21,17 +23,18 @@ const notice = (html: string) => {
   return text === undefined ? null : text.replaceAll("&#39;", "'").replaceAll("&quot;", '"').replaceAll("&amp;", "&");
 };
 
-for (const technique of ["sqlite", "memory", "cookie"] as const) {
-  describe(`the saved cart (${technique} technique)`, () => {
+// Each technique with the shop's data (saved_carts, session_endings) in SQLite and in PostgreSQL.
+for (const [technique, data] of ["sqlite", "memory", "cookie"].flatMap((t) => DATA_STORES.map((d) => [t, d] as const))) {
+  describe(`the saved cart (${technique} technique, data on ${data})`, () => {
     it("is written when a signed-in session changes its cart, and claimed exactly once at the next sign-in", async () => {
-      app = await startTestApp({ SESSION_STORE: technique });
+      app = await startTestApp({ SESSION_STORE: technique, ...(await postgres.env(data)) });
       const laptop = app.client();
       const { email, password } = await register(laptop);
       await addToCart(laptop, 1, 2);
       await addToCart(laptop, 4, 1);
-      const rows = () => app.db.prepare("SELECT cart FROM saved_carts").all() as { cart: string }[];
+      const rows = () => app.sql.all<{ cart: string }>("SELECT cart FROM saved_carts");
       assert.deepEqual(
-        rows().map((r) => JSON.parse(r.cart)),
+        (await rows()).map((r) => JSON.parse(r.cart)),
         [
           [
             { productId: 1, quantity: 2 },
@@ -54,7 +57,7 @@ for (const technique of ["sqlite", "memory", "cookie"] as const) {
     });
 
     it("a session that ended by idling is explained once, with the cart saved for the account", async () => {
-      app = await startTestApp({ SESSION_STORE: technique, SESSION_IDLE_SECONDS: "1800" });
+      app = await startTestApp({ SESSION_STORE: technique, SESSION_IDLE_SECONDS: "1800", ...(await postgres.env(data)) });
       const c = app.client();
       const { email, password } = await register(c);
       await addToCart(c, 1, 1);
@@ -67,7 +70,7 @@ for (const technique of ["sqlite", "memory", "cookie"] as const) {
     });
 
     it("a guest whose session idled out is told the cart was cleared", async () => {
-      app = await startTestApp({ SESSION_STORE: technique, SESSION_IDLE_SECONDS: "1800" });
+      app = await startTestApp({ SESSION_STORE: technique, SESSION_IDLE_SECONDS: "1800", ...(await postgres.env(data)) });
       const c = app.client();
       await addToCart(c, 1, 1);
       app.clock.advance(31 * 60_000);

@@ -13,7 +13,7 @@
  * sign-ins of one account at the same moment never both get it: no line is doubled. If the
  * sign-in then fails (the session store is down), the rows are put back: no line is lost.
  */
-import type { Db } from "../db/open.ts";
+import type { Sql } from "../db/sql.ts";
 import { translatingUnavailable } from "../db/unavailable.ts";
 import type { CartLine } from "../session/types.ts";
 
@@ -48,72 +48,69 @@ const fromRow = (r: Row): SavedCartRow => ({
 
 export type SavedCarts = ReturnType<typeof createSavedCarts>;
 
-export function createSavedCarts(db: Db) {
-  const upsert = db.prepare<[string, number, string, number, number, number]>(
-    `INSERT INTO saved_carts (session_key, user_id, cart, created_at, expires_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)
-     ON CONFLICT (session_key) DO UPDATE SET user_id = excluded.user_id, cart = excluded.cart, created_at = excluded.created_at,
-       expires_at = excluded.expires_at, updated_at = excluded.updated_at`,
-  );
-  const touchRow = db.prepare<[number, string]>("UPDATE saved_carts SET expires_at = ? WHERE session_key = ? AND expires_at < ?1");
-  const forUser = db.prepare<[number], Row>("SELECT * FROM saved_carts WHERE user_id = ? ORDER BY updated_at");
-  const take = db.prepare<[string, number], Row>("DELETE FROM saved_carts WHERE session_key = ? AND user_id = ? RETURNING *");
-  const putBack = db.prepare<[string, number, string, number, number, number]>(
-    "INSERT INTO saved_carts (session_key, user_id, cart, created_at, expires_at, updated_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (session_key) DO NOTHING",
-  );
-  const byKey = db.prepare<[string], Row>("SELECT * FROM saved_carts WHERE session_key = ?");
-  const drop = db.prepare<[string]>("DELETE FROM saved_carts WHERE session_key = ?");
-  const recordEnd = db.prepare<[string, string, number]>(
-    "INSERT INTO session_endings (session_key, reason, ended_at) VALUES (?, ?, ?) ON CONFLICT (session_key) DO UPDATE SET reason = excluded.reason, ended_at = excluded.ended_at",
-  );
-  const endOf = db.prepare<[string], { reason: EndReason; ended_at: number }>("SELECT reason, ended_at FROM session_endings WHERE session_key = ?");
-  const forgetEnd = db.prepare<[string]>("DELETE FROM session_endings WHERE session_key = ?");
-  const pruneEnds = db.prepare<[number]>("DELETE FROM session_endings WHERE ended_at < ?");
-
+export function createSavedCarts(db: Sql) {
+  const insert = "INSERT INTO saved_carts (session_key, user_id, cart, created_at, expires_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)";
   return translatingUnavailable({
     /** This session's cart, as it is now (the write-through). */
-    remember(sessionKey: string, userId: number, cart: readonly CartLine[], times: { createdAt: number; expiresAt: number; now: number }) {
-      upsert.run(sessionKey, userId, JSON.stringify(cart), times.createdAt, times.expiresAt, times.now);
+    async remember(sessionKey: string, userId: number, cart: readonly CartLine[], times: { createdAt: number; expiresAt: number; now: number }) {
+      await db.run(
+        `${insert}
+         ON CONFLICT (session_key) DO UPDATE SET user_id = excluded.user_id, cart = excluded.cart, created_at = excluded.created_at,
+           expires_at = excluded.expires_at, updated_at = excluded.updated_at`,
+        [sessionKey, userId, JSON.stringify(cart), times.createdAt, times.expiresAt, times.now],
+      );
     },
     /** The session's end moved (a sliding touch): "expired?" is judged from this. */
-    touch(sessionKey: string, expiresAt: number) {
-      touchRow.run(expiresAt, sessionKey);
+    async touch(sessionKey: string, expiresAt: number) {
+      await db.run("UPDATE saved_carts SET expires_at = ? WHERE session_key = ? AND expires_at < ?", [expiresAt, sessionKey, expiresAt]);
     },
     /** The account's rows, oldest change first: candidates for claiming. */
-    listForUser: (userId: number): SavedCartRow[] => forUser.all(userId).map(fromRow),
+    listForUser: async (userId: number): Promise<SavedCartRow[]> =>
+      (await db.all<Row>("SELECT * FROM saved_carts WHERE user_id = ? ORDER BY updated_at", [userId])).map(fromRow),
     /** Read and delete one row in one statement: at most one sign-in ever gets it. */
-    claim(sessionKey: string, userId: number): SavedCartRow | undefined {
-      const row = take.get(sessionKey, userId);
+    async claim(sessionKey: string, userId: number): Promise<SavedCartRow | undefined> {
+      const row = await db.get<Row>("DELETE FROM saved_carts WHERE session_key = ? AND user_id = ? RETURNING *", [sessionKey, userId]);
       return row && fromRow(row);
     },
     /** Put claimed rows back (the sign-in that claimed them failed). */
-    restore(rows: readonly SavedCartRow[]) {
-      db.transaction(() => {
-        for (const r of rows) putBack.run(r.sessionKey, r.userId, JSON.stringify(r.cart), r.createdAt, r.expiresAt, r.updatedAt);
-      })();
+    async restore(rows: readonly SavedCartRow[]) {
+      await db.transaction(async (tx) => {
+        for (const r of rows) {
+          await tx.run(`${insert} ON CONFLICT (session_key) DO NOTHING`, [
+            r.sessionKey,
+            r.userId,
+            JSON.stringify(r.cart),
+            r.createdAt,
+            r.expiresAt,
+            r.updatedAt,
+          ]);
+        }
+      });
     },
-    find(sessionKey: string): SavedCartRow | undefined {
-      const row = byKey.get(sessionKey);
+    async find(sessionKey: string): Promise<SavedCartRow | undefined> {
+      const row = await db.get<Row>("SELECT * FROM saved_carts WHERE session_key = ?", [sessionKey]);
       return row && fromRow(row);
     },
     /** The session's cart moved to another key (sign-in) or is no longer the account's. */
-    forget(sessionKey: string) {
-      drop.run(sessionKey);
+    async forget(sessionKey: string) {
+      await db.run("DELETE FROM saved_carts WHERE session_key = ?", [sessionKey]);
     },
     /** Say why a session was ended on purpose, for the next request that bears its cookie. */
-    recordEnd(sessionKey: string, reason: EndReason, now: number) {
-      recordEnd.run(sessionKey, reason, now);
+    async recordEnd(sessionKey: string, reason: EndReason, now: number) {
+      await db.run(
+        "INSERT INTO session_endings (session_key, reason, ended_at) VALUES (?, ?, ?) ON CONFLICT (session_key) DO UPDATE SET reason = excluded.reason, ended_at = excluded.ended_at",
+        [sessionKey, reason, now],
+      );
     },
-    endOf(sessionKey: string): { reason: EndReason; endedAt: number } | undefined {
-      const row = endOf.get(sessionKey);
+    async endOf(sessionKey: string): Promise<{ reason: EndReason; endedAt: number } | undefined> {
+      const row = await db.get<{ reason: EndReason; ended_at: number }>("SELECT reason, ended_at FROM session_endings WHERE session_key = ?", [sessionKey]);
       return row && { reason: row.reason, endedAt: row.ended_at };
     },
     /** The notice was shown (the cookie is cleared with it): it is never shown twice. */
-    forgetEnd(sessionKey: string) {
-      forgetEnd.run(sessionKey);
+    async forgetEnd(sessionKey: string) {
+      await db.run("DELETE FROM session_endings WHERE session_key = ?", [sessionKey]);
     },
     /** Endings older than any cookie can live are of no more use. */
-    pruneEnds(before: number): number {
-      return pruneEnds.run(before).changes;
-    },
+    pruneEnds: (before: number): Promise<number> => db.run("DELETE FROM session_endings WHERE ended_at < ?", [before]),
   });
 }

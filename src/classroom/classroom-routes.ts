@@ -5,7 +5,7 @@
  */
 import { Router, type RequestHandler } from "express";
 import type { Audit } from "../auth/audit.ts";
-import type { Db } from "../db/open.ts";
+import type { Sql } from "../db/sql.ts";
 import type { Catalog } from "../catalog/catalog.ts";
 import type { Clock } from "../clock.ts";
 import type { LimitStores } from "../middleware/limit-stores.ts";
@@ -41,11 +41,11 @@ export interface ClassroomDeps {
   log: { warn(obj: object, msg: string): void };
   audit: Audit;
   /** The instructor's passes are kept in the shop's database. */
-  db: Db;
+  db: Sql;
   /** Where the instructor password's limit counts (middleware/limit-stores.ts). */
   limits: LimitStores;
   /** The instructor ended this session on purpose: its next request is told so (src/accounts/notices.ts). */
-  onSessionEnded?: (key: string) => void;
+  onSessionEnded?: (key: string) => Promise<void>;
 }
 
 export const techniqueNames = { sqlite: "SQLite", memory: "Memory", cookie: "Cookie", redis: "Redis", postgres: "PostgreSQL", student: "Your store" } as const;
@@ -61,7 +61,8 @@ export function createClassroomLayer(deps: ClassroomDeps) {
   const auth = createInstructorAuth(config, deps.realClock, deps.db);
 
   /** After loadSession: what the header, the banners and the X-ray panel show. */
-  const locals: RequestHandler = (req, res, next) => {
+  const locals: RequestHandler = async (req, res, next) => {
+    const instructor = config.instructorPassword !== null && (await auth.isInstructor(req));
     res.locals.classroom = {
       enabled: config.classroom,
       technique,
@@ -74,7 +75,7 @@ export function createClassroomLayer(deps: ClassroomDeps) {
         .filter(([name]) => classroom.labModes[name as keyof typeof labModeLabels])
         .map(([, label]) => label),
       xrayOn: xray.isOn(req),
-      instructor: config.instructorPassword !== null && auth.isInstructor(req),
+      instructor,
     };
     res.locals.instructorCsrf = res.locals.classroom.instructor ? auth.csrfToken(req) : "";
     if (xray.isOn(req)) {
@@ -100,7 +101,7 @@ export function createClassroomLayer(deps: ClassroomDeps) {
   });
 
   /** `extra`: what one lab's page needs besides the common parts (lab 5's trap, lab 11's cookie, lab 12's run). */
-  const renderLab = (res: import("express").Response, number: number, extra: Record<string, unknown> = {}) => {
+  const renderLab = async (res: import("express").Response, number: number, extra: Record<string, unknown> = {}) => {
     const lab = labs.find((l) => l.number === number);
     if (!lab) throw notFound("lab");
     res.render(`labs/lab-${lab.number}`, {
@@ -111,7 +112,7 @@ export function createClassroomLayer(deps: ClassroomDeps) {
       vulnerableLabsAllowed: classroom.vulnerableLabsAllowed,
       trapId: null,
       run: null,
-      lab12: number === 12 ? lab12Page(res.req.session.data.cart) : null,
+      lab12: number === 12 ? await lab12Page(res.req.session.data.cart) : null,
       lab15: null,
       cookieName: config.cookieName,
       idleMinutes: Math.round(config.idleTimeoutMs / 60_000),
@@ -133,16 +134,16 @@ export function createClassroomLayer(deps: ClassroomDeps) {
     const lab = /^\d{1,2}$/.test(req.params.n) ? Number(req.params.n) : 0;
     if (lab === 12) return renderLab(res, 12, { run: lab12Run(req.query) });
     if (lab === 11) return renderLab(res, 11, lab11Page(req));
-    if (lab === 10) return renderLab(res, 10, { lab10: lab10Page(req, { config, classroom, catalog }) });
-    if (lab === 13) return renderLab(res, 13, lab13Page(req, res, { catalog, classroom }));
-    if (lab === 14) return renderLab(res, 14, lab14.page(req, res));
+    if (lab === 10) return renderLab(res, 10, { lab10: await lab10Page(req, { config, classroom, catalog }) });
+    if (lab === 13) return renderLab(res, 13, await lab13Page(req, res, { catalog, classroom }));
+    if (lab === 14) return renderLab(res, 14, await lab14.page(req, res));
     if (lab === 15) return renderLab(res, 15, await lab15Page(req, res, lab15));
-    renderLab(res, lab);
+    await renderLab(res, lab);
   });
 
   // Lab 2: a few long gift notes, to find the cookie technique's 4 KB wall in one click.
   router.post("/labs/2/fill", async (req, res) => {
-    const products = [...catalog.productsByIds([1, 2, 3, 4, 5, 7, 8, 9, 10, 12, 13, 15, 16, 17, 18, 19]).values()].filter((p) => p.stock > 0);
+    const products = [...(await catalog.productsByIds([1, 2, 3, 4, 5, 7, 8, 9, 10, 12, 13, 15, 16, 17, 18, 19])).values()].filter((p) => p.stock > 0);
     try {
       await sessions.change(req.session, res, (data) => {
         let cart = data.cart;
@@ -169,30 +170,30 @@ export function createClassroomLayer(deps: ClassroomDeps) {
   });
 
   // Lab 5: the attacker's side. A fresh ID of the attacker's choosing, and the link that plants it.
-  router.post("/labs/5/trap", (_req, res) => {
+  router.post("/labs/5/trap", async (_req, res) => {
     if (!classroom.labModes.fixation) {
       flash.set(res, "info", "The fixed shop ignores ?sid= in links: switch on the fixation mode on this page first (instructor only).");
       return void res.redirect(303, "/labs/5");
     }
     // The attacker opens the trap link too: the vulnerable shop sets the same ID in both browsers.
-    renderLab(res, 5, { trapId: newSessionId() });
+    await renderLab(res, 5, { trapId: newSessionId() });
   });
 
   // Lab 12: the slow add. It waits between loading the session (when the request began) and
   // saving it, as a slow upload or a call to a payment provider would: the window in which a
   // whole-session write-back loses what another tab saved. The atomic change loses nothing.
-  const lab12Product = () => {
-    const product = catalog.productById(LAB12_PRODUCT_ID);
+  const lab12Product = async () => {
+    const product = await catalog.productById(LAB12_PRODUCT_ID);
     if (!product) throw notFound("product");
     return product;
   };
-  function lab12Page(cart: readonly import("../session/types.ts").CartLine[]) {
-    const product = lab12Product();
+  async function lab12Page(cart: readonly import("../session/types.ts").CartLine[]) {
+    const product = await lab12Product();
     return { product, quantity: cart.find((l) => l.productId === product.id)?.quantity ?? 0, fire: LAB12_FIRE, slowMs: LAB12_SLOW_MS };
   }
 
   router.post("/labs/12/reset", async (req, res) => {
-    const product = lab12Product();
+    const product = await lab12Product();
     await sessions.change(req.session, res, (data) => {
       const rest = data.cart.filter((l) => l.productId !== product.id);
       const added = addItem(rest, product, 1);
@@ -204,7 +205,7 @@ export function createClassroomLayer(deps: ClassroomDeps) {
   });
 
   router.post("/labs/12/add", async (req, res) => {
-    const product = lab12Product();
+    const product = await lab12Product();
     const wantsJson = (req.get("accept") ?? "").includes("application/json");
     // Simultaneous first adds would each create a session of their own: there must be one already.
     if (req.session.key === null) {
@@ -213,8 +214,9 @@ export function createClassroomLayer(deps: ClassroomDeps) {
       return void res.redirect(303, "/labs/12");
     }
     await new Promise((resolve) => setTimeout(resolve, LAB12_SLOW_MS));
+    const fresh = (await catalog.productById(product.id)) ?? product; // its stock now, after the wait
     await sessions.change(req.session, res, (data) => {
-      const added = addItem(data.cart, catalog.productById(product.id) ?? product, 1);
+      const added = addItem(data.cart, fresh, 1);
       if (!added.ok) throw badRequest(added.message);
       return { ...data, cart: added.cart };
     });

@@ -12,7 +12,7 @@ import type { SessionStorage } from "../session/types.ts";
 import type { MergePolicy } from "../accounts/merge.ts";
 import type { RequestHandler } from "express";
 import { withLabCsrf } from "./lab-10-csrf.ts";
-import type { Db } from "../db/open.ts";
+import type { Sql } from "../db/sql.ts";
 import { conditionalStock, type StockKeeping } from "../orders/orders.ts";
 import { labStock } from "./last-unit.ts";
 import { createVulnerableStorage, type LabModes } from "./vulnerable-storage.ts";
@@ -78,7 +78,7 @@ export function createClassroom({ realClock, vulnerableLabsAllowed }: { realCloc
     csrfProtection: (csrf: { protect: RequestHandler; tokenFor(subject: string): string }): RequestHandler =>
       vulnerableLabsAllowed ? withLabCsrf(csrf, labModes) : csrf.protect,
     /** How checkout takes stock: the shop's one-statement way, or, only when vulnerable labs are allowed, lab 14's wrapper (honest while its switch is off). */
-    createStockKeeping: (db: Db): StockKeeping => (vulnerableLabsAllowed ? labStock(db, labModes) : conditionalStock(db)),
+    createStockKeeping: (db: Sql): StockKeeping => (vulnerableLabsAllowed ? labStock(db, labModes) : conditionalStock()),
     get cartMergePolicy() {
       return cartMergePolicy;
     },

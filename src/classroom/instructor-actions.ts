@@ -25,7 +25,7 @@ export interface InstructorActionDeps {
   auth: InstructorAuth;
   flash: { set(res: Response, kind: "success" | "error" | "info", text: string): void };
   audit: Audit;
-  onSessionEnded?: (key: string) => void;
+  onSessionEnded?: (key: string) => Promise<void>;
 }
 
 export function instructorActions({ classroom, store, cleanup, technique, auth, flash, audit, onSessionEnded }: InstructorActionDeps): Router {
@@ -66,7 +66,7 @@ export function instructorActions({ classroom, store, cleanup, technique, auth, 
     const now = clock.now();
     // Expired but still stored: the next sweep (or "Sweep now") deletes it, which is the point of the demo.
     const done = store ? await store.update(key, now, (s) => ({ ...s, expiresAt: now })) : null;
-    if (done) onSessionEnded?.(key);
+    if (done) await onSessionEnded?.(key);
     audit("session-expired-by-instructor", done ? "success" : "failure", {
       userId: done?.userId ?? null,
       session: key,
@@ -83,7 +83,7 @@ export function instructorActions({ classroom, store, cleanup, technique, auth, 
   router.post("/instructor/sessions/:key/revoke", requireInstructor, async (req, res) => {
     const key = keyFrom(req.params.key);
     await store?.destroy(key);
-    if (store) onSessionEnded?.(key);
+    if (store) await onSessionEnded?.(key);
     audit("session-revoked-by-instructor", "success", { session: key });
     flash.set(res, "success", `Session ${fingerprint(key)} revoked: its record is deleted, so its cookie is dead.`);
     res.redirect(303, "/instructor");

@@ -23,7 +23,7 @@ import { createHash, createHmac, randomBytes, timingSafeEqual } from "node:crypt
 import type { Request, RequestHandler, Response } from "express";
 import type { Clock } from "../clock.ts";
 import type { Config } from "../config.ts";
-import type { Db } from "../db/open.ts";
+import type { Sql } from "../db/sql.ts";
 import { createCsrf, forbidden } from "../middleware/csrf.ts";
 import { translatingUnavailable } from "../db/unavailable.ts";
 
@@ -32,7 +32,7 @@ const IDLE_MS = 30 * 60_000;
 /** last_seen_at is written at most once a minute, not on every dashboard refresh. */
 const TOUCH_MS = 60_000;
 
-export function createInstructorAuth(config: Config, realClock: Clock, db: Db) {
+export function createInstructorAuth(config: Config, realClock: Clock, db: Sql) {
   const cookieName = config.cookieSecure ? "__Host-shop_instructor" : "shop_instructor";
   const [signingSecret] = config.sessionSecrets;
   const sign = (secret: string, token: string) => createHmac("sha256", secret).update(`instructor-pass:${token}`).digest("base64url");
@@ -40,18 +40,16 @@ export function createInstructorAuth(config: Config, realClock: Clock, db: Db) {
   const digest = (s: string) => createHash("sha256").update(s).digest();
   const keyOf = (token: string) => createHash("sha256").update(token).digest("hex");
 
-  const insert = db.prepare<[string, number, number]>("INSERT INTO instructor_passes (id_hash, created_at, last_seen_at) VALUES (?, ?, ?)");
-  const select = db.prepare<[string], { created_at: number; last_seen_at: number }>("SELECT created_at, last_seen_at FROM instructor_passes WHERE id_hash = ?");
-  const touch = db.prepare<[number, string]>("UPDATE instructor_passes SET last_seen_at = ? WHERE id_hash = ?");
-  const remove = db.prepare<[string]>("DELETE FROM instructor_passes WHERE id_hash = ?");
-  // Ended passes are deleted when met and at every new grant: the table holds a handful of rows.
-  const removeEnded = db.prepare<[number, number]>("DELETE FROM instructor_passes WHERE created_at <= ? OR last_seen_at <= ?");
   const passes = translatingUnavailable({
-    insert: (key: string, now: number) => void insert.run(key, now, now),
-    find: (key: string) => select.get(key),
-    touch: (key: string, now: number) => void touch.run(now, key),
-    remove: (key: string) => void remove.run(key),
-    removeEnded: (now: number) => void removeEnded.run(now - PASS_MS, now - IDLE_MS),
+    insert: async (key: string, now: number) =>
+      void (await db.run("INSERT INTO instructor_passes (id_hash, created_at, last_seen_at) VALUES (?, ?, ?)", [key, now, now])),
+    find: (key: string) =>
+      db.get<{ created_at: number; last_seen_at: number }>("SELECT created_at, last_seen_at FROM instructor_passes WHERE id_hash = ?", [key]),
+    touch: async (key: string, now: number) => void (await db.run("UPDATE instructor_passes SET last_seen_at = ? WHERE id_hash = ?", [now, key])),
+    remove: async (key: string) => void (await db.run("DELETE FROM instructor_passes WHERE id_hash = ?", [key])),
+    // Ended passes are deleted when met and at every new grant: the table holds a handful of rows.
+    removeEnded: async (now: number) =>
+      void (await db.run("DELETE FROM instructor_passes WHERE created_at <= ? OR last_seen_at <= ?", [now - PASS_MS, now - IDLE_MS])),
   });
 
   /** The token of a pass cookie whose signature holds, or null. */
@@ -69,18 +67,18 @@ export function createInstructorAuth(config: Config, realClock: Clock, db: Db) {
     return signed ? m[1]! : null;
   };
 
-  const isInstructor = (req: Request): boolean => {
+  const isInstructor = async (req: Request): Promise<boolean> => {
     const token = tokenOf(req);
     if (token === null) return false;
     const key = keyOf(token);
-    const pass = passes.find(key);
+    const pass = await passes.find(key);
     if (!pass) return false;
     const now = realClock.now();
     if (now - pass.created_at >= PASS_MS || now - pass.last_seen_at >= IDLE_MS) {
-      passes.remove(key);
+      await passes.remove(key);
       return false;
     }
-    if (now - pass.last_seen_at >= TOUCH_MS) passes.touch(key, now);
+    if (now - pass.last_seen_at >= TOUCH_MS) await passes.touch(key, now);
     return true;
   };
 
@@ -89,12 +87,12 @@ export function createInstructorAuth(config: Config, realClock: Clock, db: Db) {
   const csrfSubject = (token: string) => `instructor:${token}`;
 
   /** Dashboard pages: a 404 with instructions when the dashboard is off, the sign-in page without a pass. */
-  const requireInstructor: RequestHandler = (req, res, next) => {
+  const requireInstructor: RequestHandler = async (req, res, next) => {
     if (config.instructorPassword === null) {
       res.status(404).render("instructor-off", { title: "Instructor dashboard" });
       return;
     }
-    if (!isInstructor(req)) return void res.redirect(303, `/instructor/login?next=${encodeURIComponent(req.originalUrl)}`);
+    if (!(await isInstructor(req))) return void res.redirect(303, `/instructor/login?next=${encodeURIComponent(req.originalUrl)}`);
     if (req.method !== "GET" && req.method !== "HEAD") {
       const given: unknown = ((req.body ?? {}) as Record<string, unknown>)._instructor;
       // isInstructor held, so the token is there and its signature checks out.
@@ -114,17 +112,17 @@ export function createInstructorAuth(config: Config, realClock: Clock, db: Db) {
     /** Compares digests, so the time taken says nothing about the password's length or prefix. */
     passwordMatches: (given: unknown) =>
       config.instructorPassword !== null && typeof given === "string" && timingSafeEqual(digest(given), digest(config.instructorPassword)),
-    grant(res: Response) {
+    async grant(res: Response) {
       const now = realClock.now();
-      passes.removeEnded(now);
+      await passes.removeEnded(now);
       const token = randomBytes(32).toString("base64url");
-      passes.insert(keyOf(token), now);
+      await passes.insert(keyOf(token), now);
       res.cookie(cookieName, `${token}.${sign(signingSecret!, token)}`, { ...attributes, expires: new Date(now + PASS_MS) });
     },
     /** Leaving the dashboard: the pass is deleted on the server (a copy is dead too) and the cookie cleared. */
-    revoke(req: Request, res: Response) {
+    async revoke(req: Request, res: Response) {
       const token = tokenOf(req);
-      if (token !== null) passes.remove(keyOf(token));
+      if (token !== null) await passes.remove(keyOf(token));
       res.clearCookie(cookieName, attributes);
     },
   };

@@ -36,7 +36,7 @@ export function instructorRoutes(deps: InstructorDeps): Router {
     res.render("instructor-login", { title: "Instructor sign-in", error: null, next: safeLocalPath(req.query.next, "/instructor") });
   });
 
-  router.post("/instructor/login", guesses, (req, res) => {
+  router.post("/instructor/login", guesses, async (req, res) => {
     const form = (req.body ?? {}) as Record<string, unknown>;
     const next = safeLocalPath(form.next, "/instructor");
     if (!auth.passwordMatches(form.password)) {
@@ -44,13 +44,13 @@ export function instructorRoutes(deps: InstructorDeps): Router {
       res.status(401).render("instructor-login", { title: "Instructor sign-in", error: "That is not the instructor password.", next });
       return;
     }
-    auth.grant(res);
+    await auth.grant(res);
     deps.audit("instructor-sign-in", "success");
     res.redirect(303, next.startsWith("/instructor") || next.startsWith("/labs") ? next : "/instructor");
   });
 
-  router.post("/instructor/logout", (req, res) => {
-    auth.revoke(req, res);
+  router.post("/instructor/logout", async (req, res) => {
+    await auth.revoke(req, res);
     deps.audit("instructor-sign-out", "success");
     res.redirect(303, "/");
   });

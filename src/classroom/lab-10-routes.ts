@@ -29,7 +29,7 @@ export function lab10Routes({ classroom, catalog, sessions, flash }: Lab10Deps):
   const router = Router();
   // Start as the victim: exactly one mug in the cart, whatever was there (this also gives the browser its session).
   router.post("/labs/10/start", async (req, res) => {
-    const product = catalog.productById(VICTIM_PRODUCT_ID);
+    const product = await catalog.productById(VICTIM_PRODUCT_ID);
     if (!product) throw notFound("product");
     await sessions.change(req.session, res, (data) => {
       const added = addItem([], product, 1);
@@ -47,10 +47,10 @@ export function lab10Routes({ classroom, catalog, sessions, flash }: Lab10Deps):
   return router;
 }
 
-export function lab10Page(req: Request, { config, classroom, catalog }: Pick<Lab10Deps, "config" | "classroom" | "catalog">) {
+export async function lab10Page(req: Request, { config, classroom, catalog }: Pick<Lab10Deps, "config" | "classroom" | "catalog">) {
   const { labModes } = classroom;
   const cart = req.session.data.cart;
-  const products = catalog.productsByIds(cart.map((l) => l.productId));
+  const products = await catalog.productsByIds(cart.map((l) => l.productId));
   const port = config.attackerPort;
   return {
     shopOrigin: `http://localhost:${config.port}`,

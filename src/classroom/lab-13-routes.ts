@@ -60,7 +60,7 @@ export function lab13Routes({ catalog, sessions, flash }: Lab13Deps): Router {
 
   /** Replace the cart with `set`, by the cart's own rules (a product sold out since is a friendly message, not a 500). */
   const fill = async (req: Request, res: Response, set: readonly CartLine[]) => {
-    const products = catalog.productsByIds(set.map((l) => l.productId));
+    const products = await catalog.productsByIds(set.map((l) => l.productId));
     let cart: CartLine[] = [];
     for (const line of set) {
       const product = products.get(line.productId);
@@ -71,8 +71,8 @@ export function lab13Routes({ catalog, sessions, flash }: Lab13Deps): Router {
     await sessions.change(req.session, res, (data) => ({ ...data, cart }));
     return null;
   };
-  const listed = (set: readonly CartLine[]) => {
-    const products = catalog.productsByIds(set.map((l) => l.productId));
+  const listed = async (set: readonly CartLine[]) => {
+    const products = await catalog.productsByIds(set.map((l) => l.productId));
     return set.map((l) => `${products.get(l.productId)?.name ?? "?"} × ${l.quantity}`).join(", ");
   };
 
@@ -83,7 +83,7 @@ export function lab13Routes({ catalog, sessions, flash }: Lab13Deps): Router {
     }
     const problem = await fill(req, res, LAB13_SAVED);
     if (problem) flash.set(res, "error", `${problem} Ask the instructor to restart the shop (it restores the stock).`);
-    else flash.set(res, "success", `Your cart is now ${listed(LAB13_SAVED)}. Now sign out: the shop keeps this cart for your account.`);
+    else flash.set(res, "success", `Your cart is now ${await listed(LAB13_SAVED)}. Now sign out: the shop keeps this cart for your account.`);
     res.redirect(303, "/labs/13");
   });
 
@@ -94,7 +94,7 @@ export function lab13Routes({ catalog, sessions, flash }: Lab13Deps): Router {
     }
     const problem = await fill(req, res, LAB13_GUEST);
     if (problem) flash.set(res, "error", `${problem} Ask the instructor to restart the shop (it restores the stock).`);
-    else flash.set(res, "success", `This visit's cart is now ${listed(LAB13_GUEST)}. Now sign in to the same account.`);
+    else flash.set(res, "success", `This visit's cart is now ${await listed(LAB13_GUEST)}. Now sign in to the same account.`);
     res.redirect(303, "/labs/13");
   });
 
@@ -102,9 +102,9 @@ export function lab13Routes({ catalog, sessions, flash }: Lab13Deps): Router {
 }
 
 /** The page: the policy in force, what each policy makes of the two carts, and this visitor's cart now. */
-export function lab13Page(req: Request, res: Response, { catalog, classroom }: Pick<Lab13Deps, "catalog" | "classroom">) {
+export async function lab13Page(req: Request, res: Response, { catalog, classroom }: Pick<Lab13Deps, "catalog" | "classroom">) {
   const ids = [...LAB13_SAVED, ...LAB13_GUEST, ...req.session.data.cart].map((l) => l.productId);
-  const products = catalog.productsByIds(ids);
+  const products = await catalog.productsByIds(ids);
   const named = (cart: readonly CartLine[]) => cart.map((l) => ({ name: products.get(l.productId)?.name ?? "A product no longer sold", quantity: l.quantity }));
   // The saved cart was filled first, the guest's afterwards: for "newest", the guest's is newer.
   const outcomes = MERGE_POLICIES.map((policy) => {

@@ -10,7 +10,7 @@
 import { randomBytes } from "node:crypto";
 import { type Request, type RequestHandler, type Response, Router } from "express";
 import type { Catalog } from "../catalog/catalog.ts";
-import type { Db } from "../db/open.ts";
+import type { Sql } from "../db/sql.ts";
 import { notFound } from "../errors.ts";
 import type { SessionStorage } from "../session/types.ts";
 import type { Classroom } from "./classroom.ts";
@@ -29,7 +29,7 @@ export const LAST_UNIT_ORDER = {
 };
 
 export interface Lab14Deps {
-  db: Db;
+  db: Sql;
   catalog: Catalog;
   sessions: SessionStorage;
   classroom: Classroom;
@@ -38,33 +38,34 @@ export interface Lab14Deps {
 }
 
 export function createLab14({ db, catalog, sessions, classroom, requireInstructor, flash }: Lab14Deps) {
-  const setStock = db.prepare<[number]>("UPDATE products SET stock = 1 WHERE id = ?");
-  const sold = db.prepare<[number, number], { orders: number; units: number | null }>(
-    `SELECT count(DISTINCT o.id) AS orders, sum(l.quantity) AS units
-       FROM order_lines l JOIN orders o ON o.id = l.order_id
-      WHERE l.product_id = ? AND o.created_at >= ?`,
-  );
+  const sold = (productId: number, since: number) =>
+    db.get<{ orders: number; units: number | null }>(
+      `SELECT count(DISTINCT o.id) AS orders, sum(l.quantity) AS units
+         FROM order_lines l JOIN orders o ON o.id = l.order_id
+        WHERE l.product_id = ? AND o.created_at >= ?`,
+      [productId, since],
+    );
   /** When the instructor last put the single unit out (demo clock, like the orders' created_at). */
   let shelvedAt: number | null = null;
 
-  const product = () => {
-    const p = catalog.productById(LAST_UNIT_PRODUCT_ID);
+  const product = async () => {
+    const p = await catalog.productById(LAST_UNIT_PRODUCT_ID);
     if (!p) throw notFound("product");
     return p;
   };
 
   const router = Router();
 
-  router.post("/instructor/last-unit", requireInstructor, (_req, res) => {
-    const p = product();
-    setStock.run(p.id);
+  router.post("/instructor/last-unit", requireInstructor, async (_req, res) => {
+    const p = await product();
+    await db.run("UPDATE products SET stock = 1 WHERE id = ?", [p.id]);
     shelvedAt = classroom.clock.now();
     flash.set(res, "success", `One ${p.name} left in stock. Shoppers: put it in your cart and place the order together.`);
     res.redirect(303, "/labs/14");
   });
 
   router.post("/labs/14/add", async (req, res) => {
-    const p = product();
+    const p = await product();
     if (!res.locals.user) {
       flash.set(res, "info", "Sign in (or create an account) first: only a signed-in shopper can place an order.");
       return void res.redirect(303, "/labs/14");
@@ -80,9 +81,9 @@ export function createLab14({ db, catalog, sessions, classroom, requireInstructo
   });
 
   /** The page: the product, its stock, the orders placed for it since the last unit was put out, and the order form. */
-  const page = (req: Request, res: Response) => {
-    const p = product();
-    const since = shelvedAt === null ? null : sold.get(p.id, shelvedAt);
+  const page = async (req: Request, res: Response) => {
+    const p = await product();
+    const since = shelvedAt === null ? null : await sold(p.id, shelvedAt);
     const units = since?.units ?? 0;
     return {
       lab14: {

@@ -71,7 +71,7 @@ export async function lab15Page(req: Request, res: Response, { store, catalog, c
   });
 
   const record = store && session.key ? await store.get(session.key, now) : null;
-  const products = catalog.productsByIds(session.data.cart.map((l) => l.productId));
+  const products = await catalog.productsByIds(session.data.cart.map((l) => l.productId));
   const own = record
     ? {
         fingerprint: fingerprint(session.key!),

@@ -6,7 +6,7 @@
  * through.
  *
  * The products table refuses a negative stock (CHECK (stock >= 0), db/migrations/001), so the
- * broken decrement clamps at 0 — max(stock - n, 0) — and the unit it did not have is simply sold:
+ * broken decrement clamps at 0 — CASE WHEN stock > n THEN stock - n ELSE 0 END — and the unit it did not have is simply sold:
  * "oversold by 1". The shop's way (conditionalStock in src/orders/orders.ts) is one statement,
  * `UPDATE … SET stock = stock - n WHERE id = ? AND stock >= n`, inside the order's transaction: the
  * check and the decrement cannot be separated, so exactly one of the two orders gets the unit.
@@ -14,33 +14,31 @@
  * Honest while the switch is off: every call goes to the shop's own StockKeeping.
  */
 import { setTimeout as sleep } from "node:timers/promises";
-import type { Db } from "../db/open.ts";
+import type { Sql } from "../db/sql.ts";
 import { conditionalStock, type ShortLine, type StockKeeping } from "../orders/orders.ts";
 import type { LabModes } from "./vulnerable-storage.ts";
 
 export const LAST_UNIT_WAIT_MS = 2000;
 
-export function labStock(db: Db, modes: LabModes, waitMs = LAST_UNIT_WAIT_MS): StockKeeping {
-  const honest = conditionalStock(db);
-  const stockOf = db.prepare<[number], { id: number; name: string; stock: number }>("SELECT id, name, stock FROM products WHERE id = ?");
-  const decrement = db.prepare<[number, number]>("UPDATE products SET stock = max(stock - ?, 0) WHERE id = ?");
+export function labStock(db: Sql, modes: LabModes, waitMs = LAST_UNIT_WAIT_MS): StockKeeping {
+  const honest = conditionalStock();
   return {
     async beforePlacing(cart) {
       if (!modes.checkThenDecrement) return honest.beforePlacing(cart);
       // Step 1, the check, outside any transaction: a snapshot that is stale the moment it is read.
       const short: ShortLine[] = [];
       for (const line of cart) {
-        const p = stockOf.get(line.productId);
+        const p = await db.get<{ id: number; name: string; stock: number }>("SELECT id, name, stock FROM products WHERE id = ?", [line.productId]);
         if (p && p.stock < line.quantity) short.push({ productId: p.id, name: p.name, requested: line.quantity, available: p.stock });
       }
       if (short.length > 0) return short;
       await sleep(waitMs); // the window: another shopper's check passes meanwhile
       return [];
     },
-    take(productId, quantity) {
-      if (!modes.checkThenDecrement) return honest.take(productId, quantity);
+    async take(tx, productId, quantity) {
+      if (!modes.checkThenDecrement) return honest.take(tx, productId, quantity);
       // Step 2, the decrement, trusting the check made 2 s ago: no condition, so it always "succeeds".
-      return decrement.run(quantity, productId).changes > 0;
+      return (await tx.run("UPDATE products SET stock = CASE WHEN stock > ? THEN stock - ? ELSE 0 END WHERE id = ?", [quantity, quantity, productId])) > 0;
     },
   };
 }

@@ -36,3 +36,17 @@ export async function migratePostgres(db: PgRunner, dir: string): Promise<number
   }
   return applied;
 }
+
+/**
+ * Load the demo catalog (db/seed.sql, the same file SQLite runs) once: only while there are no
+ * products. Under the migrations' advisory lock, checked again once it is held, so of several
+ * instances starting at once exactly one seeds and the others find the products there.
+ */
+export async function seedPostgres(db: PgRunner, seedFile: string): Promise<boolean> {
+  return db.transaction(async (q) => {
+    await q("SELECT pg_advisory_xact_lock($1)", [MIGRATION_LOCK]);
+    if ((await q("SELECT 1 FROM products LIMIT 1")).length > 0) return false;
+    await q(fs.readFileSync(seedFile, "utf8"));
+    return true;
+  });
+}

@@ -23,12 +23,16 @@ import { StoreUnavailableError } from "../errors.ts";
 export type Row = Record<string, unknown>;
 /** One statement, `$1`-style parameters: the rows it returned (or affected, for RETURNING). */
 export type Query = <R extends Row = Row>(sql: string, params?: unknown[]) => Promise<R[]>;
+/** One statement: the driver's whole result (rows and rowCount: how many rows an UPDATE or DELETE changed). */
+export type Exec = (sql: string, params?: unknown[]) => Promise<pg.QueryResult>;
 
 export interface PgRunner {
   /** One statement on its own (autocommit). */
   query: Query;
+  /** The same, with the driver's whole result. */
+  exec: Exec;
   /** BEGIN, `work`, COMMIT on one client; ROLLBACK if `work` throws. Each statement under the deadline. */
-  transaction<T>(work: (query: Query) => Promise<T>): Promise<T>;
+  transaction<T>(work: (query: Query, exec: Exec) => Promise<T>): Promise<T>;
   readonly pool: pg.Pool;
   close(): Promise<void>;
 }
@@ -42,6 +46,8 @@ export interface PgRunnerOptions {
   /** Extra server settings for every connection, e.g. `-c search_path=…` (tests give each store its own schema). */
   options?: string;
   onIdleError?: (error: Error) => void;
+  /** How values are parsed (the shop's data: int8 as a number, src/db/sql.ts); pg's defaults otherwise. */
+  types?: pg.CustomTypesConfig;
 }
 
 /**
@@ -60,12 +66,13 @@ const translate = (error: unknown): never => {
   throw error instanceof StoreUnavailableError || !isUnavailable(error) ? error : new StoreUnavailableError(error);
 };
 
-export function createPgRunner({ connectionString, deadlineMs, max = 10, options, onIdleError }: PgRunnerOptions): PgRunner {
+export function createPgRunner({ connectionString, deadlineMs, max = 10, options, onIdleError, types }: PgRunnerOptions): PgRunner {
   const pool = new pg.Pool({
     connectionString,
     max,
     connectionTimeoutMillis: deadlineMs, // to connect, and to wait for a free client of a full pool
     idleTimeoutMillis: 30_000,
+    types,
     keepAlive: true, // a peer that vanished is noticed by TCP, not only by the next query
     options: [`-c idle_in_transaction_session_timeout=${deadlineMs}`, `-c lock_timeout=${deadlineMs}`, options].filter(Boolean).join(" "),
   });
@@ -91,7 +98,7 @@ export function createPgRunner({ connectionString, deadlineMs, max = 10, options
     }
   }
 
-  async function withClient<T>(work: (query: Query) => Promise<T>): Promise<T> {
+  async function withClient<T>(work: (query: Query, exec: Exec) => Promise<T>): Promise<T> {
     const client = await pool.connect().catch(translate);
     const broken: { error?: Error } = {};
     // A checked-out client whose connection dies emits 'error', and pg-pool listens only while it is
@@ -100,9 +107,10 @@ export function createPgRunner({ connectionString, deadlineMs, max = 10, options
       broken.error ??= error;
     };
     client.on("error", onError);
-    const query: Query = async (sql, params) => (await timed(broken, client.query(sql, params))).rows as never;
+    const exec: Exec = (sql, params) => timed(broken, client.query(sql, params));
+    const query: Query = async (sql, params) => (await exec(sql, params)).rows as never;
     try {
-      return await work(query);
+      return await work(query, exec);
     } finally {
       client.removeListener("error", onError);
       client.release(broken.error); // with an error: the pool closes this client instead of reusing it
@@ -112,12 +120,13 @@ export function createPgRunner({ connectionString, deadlineMs, max = 10, options
   return {
     pool,
     query: <R extends Row>(sql: string, params?: unknown[]) => withClient((q) => q<R>(sql, params)).catch(translate),
+    exec: (sql, params) => withClient((_q, e) => e(sql, params)).catch(translate),
     transaction: (work) =>
-      withClient(async (q) => {
+      withClient(async (q, e) => {
         await q("BEGIN");
         let result: Awaited<ReturnType<typeof work>>;
         try {
-          result = await work(q);
+          result = await work(q, e);
         } catch (error) {
           await q("ROLLBACK").catch(() => {}); // on a broken client the server rolls back by itself
           throw error;

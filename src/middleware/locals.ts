@@ -18,9 +18,9 @@ declare global {
 }
 
 export function locals(users: Users): RequestHandler {
-  return (req, res, next) => {
+  return async (req, res, next) => {
     const userId = req.session.userId;
-    res.locals.user = userId === null ? null : (users.findById(userId) ?? null);
+    res.locals.user = userId === null ? null : ((await users.findById(userId)) ?? null);
     res.locals.cartCount = countItems(req.session.data.cart);
     res.locals.path = req.path;
     res.locals.here = req.originalUrl;

@@ -8,18 +8,18 @@
  * (`alreadyPlaced`) and touches nothing, so a retry (a lost answer, a double click, a 503 after
  * the commit) never charges twice.
  *
- * The transaction is IMMEDIATE: it takes the write lock before its first read, so waiting for
- * another process's lock goes through busy_timeout. (A deferred one starts as a reader, and
- * SQLite refuses a read→write upgrade at once, SQLITE_BUSY without waiting, when another
- * connection holds the lock.) Inside another transaction (the SQLite session update) it is a
- * savepoint of that one, which is already IMMEDIATE.
+ * Written once against Sql (src/db/sql.ts), for SQLite and PostgreSQL alike. On SQLite the
+ * transaction is IMMEDIATE: it takes the write lock before its first read, so a busy lock fails
+ * at BEGIN having done nothing, and the route retries it. On PostgreSQL several instances place
+ * orders at once: the conditional UPDATE decides each unit (row locks), the UNIQUE (user, token)
+ * index decides each checkout form.
  *
  * How stock is taken is one small seam (StockKeeping): a step before the transaction, which does
  * nothing in the shop, and the per-line take inside it, the conditional UPDATE. The classroom's
  * lab 14 swaps in the broken two-step way ("check, then decrement") to show why it is one statement.
  */
 import { translatingUnavailable } from "../db/unavailable.ts";
-import type { Db } from "../db/open.ts";
+import { isUniqueViolation, type Sql } from "../db/sql.ts";
 import type { CartLine } from "../session/types.ts";
 
 export interface ShippingAndPayment {
@@ -69,16 +69,20 @@ export interface OrderDetail extends OrderSummary {
 export interface StockKeeping {
   /** Before the order's transaction, outside it: lines already known to be short. The shop's: none. */
   beforePlacing(cart: readonly CartLine[]): Promise<ShortLine[]>;
-  /** Inside the transaction: take `quantity` of the product; false when not that many are left now. */
-  take(productId: number, quantity: number): boolean;
+  /** Inside the transaction `tx`: take `quantity` of the product; false when not that many are left now. */
+  take(tx: Sql, productId: number, quantity: number): Promise<boolean>;
 }
 
-export function conditionalStock(db: Db): StockKeeping {
-  const takeStock = db.prepare<[number, number, number]>("UPDATE products SET stock = stock - ? WHERE id = ? AND stock >= ?");
+/**
+ * The conditional UPDATE is the stock check: it succeeds only if enough is left right now. On
+ * PostgreSQL a second instance's UPDATE of the same row waits for the first's COMMIT, then checks
+ * its WHERE again against the new stock (READ COMMITTED): one statement decides, on any number of hosts.
+ */
+export function conditionalStock(): StockKeeping {
   return {
     beforePlacing: async () => [],
-    // The conditional UPDATE is the stock check: it succeeds only if enough is left right now.
-    take: (productId, quantity) => takeStock.run(quantity, productId, quantity).changes > 0,
+    take: async (tx, productId, quantity) =>
+      (await tx.run("UPDATE products SET stock = stock - ? WHERE id = ? AND stock >= ?", [quantity, productId, quantity])) > 0,
   };
 }
 
@@ -90,98 +94,109 @@ class OutOfStock extends Error {
   }
 }
 
+type ProductRow = { id: number; name: string; price_cents: number; stock: number };
+type LineRow = { product_id: number; name: string; unit_price_cents: number; quantity: number };
+
 export type Orders = ReturnType<typeof createOrders>;
 
-export function createOrders(db: Db, stock: StockKeeping = conditionalStock(db)) {
-  const product = db.prepare<[number], { id: number; name: string; price_cents: number; stock: number }>(
-    "SELECT id, name, price_cents, stock FROM products WHERE id = ?",
-  );
-  const insertOrder = db.prepare<[number, string, string, string, number, number, string]>(
-    "INSERT INTO orders (user_id, ship_name, ship_address, card_last4, total_cents, created_at, checkout_token) VALUES (?, ?, ?, ?, ?, ?, ?)",
-  );
-  const byToken = db.prepare<[number, string], { id: number; total_cents: number }>(
-    "SELECT id, total_cents FROM orders WHERE user_id = ? AND checkout_token = ?",
-  );
-  const insertLine = db.prepare<[number, number, string, number, number]>(
-    "INSERT INTO order_lines (order_id, product_id, name, unit_price_cents, quantity) VALUES (?, ?, ?, ?, ?)",
-  );
-  const listForUser = db.prepare<[number], { id: number; total_cents: number; created_at: number; item_count: number }>(
-    `SELECT o.id, o.total_cents, o.created_at, sum(l.quantity) AS item_count
-       FROM orders o JOIN order_lines l ON l.order_id = o.id
-      WHERE o.user_id = ? GROUP BY o.id ORDER BY o.created_at DESC, o.id DESC`,
-  );
-  const oneForUser = db.prepare<
-    [number, number],
-    { id: number; total_cents: number; created_at: number; ship_name: string; ship_address: string; card_last4: string }
-  >("SELECT id, total_cents, created_at, ship_name, ship_address, card_last4 FROM orders WHERE id = ? AND user_id = ?");
-  const linesOf = db.prepare<[number], { product_id: number; name: string; unit_price_cents: number; quantity: number }>(
-    "SELECT product_id, name, unit_price_cents, quantity FROM order_lines WHERE order_id = ? ORDER BY rowid",
-  );
+export function createOrders(db: Sql, stock: StockKeeping = conditionalStock()) {
+  const linesOf = (q: Sql, orderId: number) =>
+    // rowid: the cart's order of lines (PostgreSQL's order_lines has a column of that name: db/migrations-postgres/003).
+    q.all<LineRow>("SELECT product_id, name, unit_price_cents, quantity FROM order_lines WHERE order_id = ? ORDER BY rowid", [orderId]);
 
-  const existing = (userId: number, token: string): PlaceOrderResult | null => {
-    const o = byToken.get(userId, token);
+  const existing = async (q: Sql, userId: number, token: string): Promise<PlaceOrderResult | null> => {
+    const o = await q.get<{ id: number; total_cents: number }>("SELECT id, total_cents FROM orders WHERE user_id = ? AND checkout_token = ?", [userId, token]);
     if (!o) return null;
-    const lines = linesOf.all(o.id).map((l) => ({ productId: l.product_id, quantity: l.quantity }));
+    const lines = (await linesOf(q, o.id)).map((l) => ({ productId: l.product_id, quantity: l.quantity }));
     return { ok: true, orderId: o.id, totalCents: o.total_cents, alreadyPlaced: true, lines };
   };
 
-  const placeTx = db.transaction((userId: number, cart: readonly CartLine[], details: ShippingAndPayment, now: number, token: string): PlaceOrderResult => {
-    // Under the write lock: no other connection can place an order with this token meanwhile.
-    const before = existing(userId, token);
-    if (before) return before;
-    if (cart.length === 0) return { ok: false, short: [] };
-    const short: ShortLine[] = [];
-    let totalCents = 0;
-    const priced: { productId: number; name: string; price: number; quantity: number }[] = [];
-    for (const line of cart) {
-      const p = product.get(line.productId);
-      if (!p) {
-        short.push({ productId: line.productId, name: "A product that is no longer sold", requested: line.quantity, available: 0 });
-        continue;
+  const placeTx = (userId: number, cart: readonly CartLine[], details: ShippingAndPayment, now: number, token: string) =>
+    db.transaction(async (tx): Promise<PlaceOrderResult> => {
+      // SQLite: under the write lock, so no other connection places an order with this token meanwhile.
+      // PostgreSQL: another instance may be placing it right now; the UNIQUE index settles that (place()).
+      const before = await existing(tx, userId, token);
+      if (before) return before;
+      if (cart.length === 0) return { ok: false, short: [] };
+      const short: ShortLine[] = [];
+      const taken = new Map<number, ProductRow>();
+      // Stock rows are locked in one order (by id), whatever the cart's: two orders of the same products
+      // on two instances then wait for each other instead of deadlocking (PostgreSQL's row locks).
+      for (const line of [...cart].sort((a, b) => a.productId - b.productId)) {
+        const p = await tx.get<ProductRow>("SELECT id, name, price_cents, stock FROM products WHERE id = ?", [line.productId]);
+        if (!p) {
+          short.push({ productId: line.productId, name: "A product that is no longer sold", requested: line.quantity, available: 0 });
+        } else if (!(await stock.take(tx, p.id, line.quantity))) {
+          // Read again: on PostgreSQL the SELECT above may predate another instance's order, which the
+          // UPDATE waited for (READ COMMITTED: each statement sees what was committed when it began).
+          const left = await tx.get<{ stock: number }>("SELECT stock FROM products WHERE id = ?", [p.id]);
+          short.push({ productId: p.id, name: p.name, requested: line.quantity, available: left?.stock ?? 0 });
+        } else {
+          taken.set(p.id, p);
+        }
       }
-      if (!stock.take(p.id, line.quantity)) {
-        short.push({ productId: p.id, name: p.name, requested: line.quantity, available: p.stock });
-        continue;
+      if (short.length > 0) throw new OutOfStock(short); // rolls back every stock change above
+      const priced = cart.map((l) => ({
+        productId: l.productId,
+        name: taken.get(l.productId)!.name,
+        price: taken.get(l.productId)!.price_cents,
+        quantity: l.quantity,
+      }));
+      const totalCents = priced.reduce((sum, l) => sum + l.price * l.quantity, 0);
+      const order = await tx.get<{ id: number }>(
+        "INSERT INTO orders (user_id, ship_name, ship_address, card_last4, total_cents, created_at, checkout_token) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
+        [userId, details.name, details.address, details.cardLast4, totalCents, now, token],
+      );
+      const orderId = order!.id;
+      for (const l of priced) {
+        await tx.run("INSERT INTO order_lines (order_id, product_id, name, unit_price_cents, quantity) VALUES (?, ?, ?, ?, ?)", [
+          orderId,
+          l.productId,
+          l.name,
+          l.price,
+          l.quantity,
+        ]);
       }
-      priced.push({ productId: p.id, name: p.name, price: p.price_cents, quantity: line.quantity });
-      totalCents += p.price_cents * line.quantity;
-    }
-    if (short.length > 0) throw new OutOfStock(short); // rolls back every stock change above
-    const orderId = Number(insertOrder.run(userId, details.name, details.address, details.cardLast4, totalCents, now, token).lastInsertRowid);
-    for (const l of priced) insertLine.run(orderId, l.productId, l.name, l.price, l.quantity);
-    return { ok: true, orderId, totalCents, alreadyPlaced: false, lines: priced.map((l) => ({ productId: l.productId, quantity: l.quantity })) };
-  });
+      return { ok: true, orderId, totalCents, alreadyPlaced: false, lines: priced.map((l) => ({ productId: l.productId, quantity: l.quantity })) };
+    });
 
   // SQLite busy, locked, full or read-only: the one StoreUnavailableError (a 503), never a 500.
   return translatingUnavailable({
     /** Before placing, outside any transaction (see StockKeeping): lines already known to be short. */
     beforePlacing: (cart: readonly CartLine[]): Promise<ShortLine[]> => stock.beforePlacing(cart),
-    /**
-     * Place the order for `cart`, once per checkout token. Runs as a nested transaction (a
-     * savepoint) when called inside another one, e.g. the SQLite session update.
-     */
-    place(userId: number, cart: readonly CartLine[], details: ShippingAndPayment, now: number, token: string): PlaceOrderResult {
+    /** Place the order for `cart`, once per checkout token, in one transaction of its own. */
+    async place(userId: number, cart: readonly CartLine[], details: ShippingAndPayment, now: number, token: string): Promise<PlaceOrderResult> {
       try {
-        return placeTx.immediate(userId, cart, details, now, token);
+        return await placeTx(userId, cart, details, now, token);
       } catch (error) {
-        if (error instanceof OutOfStock) return { ok: false, short: error.short };
-        // The UNIQUE index: a connection that did not hold the lock for the check above (it
-        // cannot happen with IMMEDIATE, but the index is the guarantee) placed it first.
-        if ((error as { code?: unknown }).code === "SQLITE_CONSTRAINT_UNIQUE") {
-          const placed = existing(userId, token);
+        // The UNIQUE index: another attempt with this token (a double click reaching two instances)
+        // committed first. Or it took the stock this attempt waited for. Either way: that order it is.
+        if (error instanceof OutOfStock || isUniqueViolation(error)) {
+          const placed = await existing(db, userId, token);
           if (placed) return placed;
+          if (error instanceof OutOfStock) return { ok: false, short: error.short };
         }
         throw error;
       }
     },
     /** The order a checkout token placed, if any (after a failure, to tell the shopper the truth). */
-    findByToken: (userId: number, token: string): PlaceOrderResult | null => existing(userId, token),
-    listForUser: (userId: number): OrderSummary[] =>
-      listForUser.all(userId).map((r) => ({ id: r.id, totalCents: r.total_cents, createdAt: r.created_at, itemCount: r.item_count })),
-    getForUser(userId: number, orderId: number): OrderDetail | undefined {
-      const o = oneForUser.get(orderId, userId);
+    findByToken: (userId: number, token: string): Promise<PlaceOrderResult | null> => existing(db, userId, token),
+    listForUser: async (userId: number): Promise<OrderSummary[]> =>
+      (
+        await db.all<{ id: number; total_cents: number; created_at: number; item_count: number }>(
+          `SELECT o.id, o.total_cents, o.created_at, sum(l.quantity) AS item_count
+             FROM orders o JOIN order_lines l ON l.order_id = o.id
+            WHERE o.user_id = ? GROUP BY o.id ORDER BY o.created_at DESC, o.id DESC`,
+          [userId],
+        )
+      ).map((r) => ({ id: r.id, totalCents: r.total_cents, createdAt: r.created_at, itemCount: r.item_count })),
+    async getForUser(userId: number, orderId: number): Promise<OrderDetail | undefined> {
+      const o = await db.get<{ id: number; total_cents: number; created_at: number; ship_name: string; ship_address: string; card_last4: string }>(
+        "SELECT id, total_cents, created_at, ship_name, ship_address, card_last4 FROM orders WHERE id = ? AND user_id = ?",
+        [orderId, userId],
+      );
       if (!o) return undefined;
-      const lines = linesOf.all(o.id).map((l) => ({ productId: l.product_id, name: l.name, unitPriceCents: l.unit_price_cents, quantity: l.quantity }));
+      const lines = (await linesOf(db, o.id)).map((l) => ({ productId: l.product_id, name: l.name, unitPriceCents: l.unit_price_cents, quantity: l.quantity }));
       return {
         id: o.id,
         totalCents: o.total_cents,

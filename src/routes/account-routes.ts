@@ -54,7 +54,7 @@ export function accountRoutes(
 
   /** The password is right (scrypt, rationed): else false, and the caller answers 401 having changed nothing. */
   const confirmed = async (res: Response, password: string) => {
-    const account = users.findByEmail(userOf(res).email);
+    const account = await users.findByEmail(userOf(res).email);
     return account !== undefined && password !== "" && (await passwords.verify(password, account.passwordHash)) ? account : undefined;
   };
 
@@ -68,7 +68,7 @@ export function accountRoutes(
     // a sign-in elsewhere take its cart while it is still in use.
     for (const s of before) {
       const affected = filter.only !== undefined ? s.key === filter.only : s.key !== filter.except;
-      if (affected) savedCarts.recordEnd(s.key, reason, now);
+      if (affected) await savedCarts.recordEnd(s.key, reason, now);
     }
     return ended;
   };
@@ -118,7 +118,7 @@ export function accountRoutes(
       renderAccount(res, { newPassword: problem ?? "The new password must differ from the current one. Nothing was changed." });
       return;
     }
-    users.setPasswordHash(account.id, await passwords.hash(next));
+    await users.setPasswordHash(account.id, await passwords.hash(next));
     const ended = await endSessions(account.id, { except: req.session.key ?? "" }, "password-changed");
     const previousSession = req.session.key;
     await sessions.regenerate(req.session, res, { userId: account.id }); // a new ID, the cart kept

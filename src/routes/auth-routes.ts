@@ -67,7 +67,7 @@ export function authRoutes({ users, sessions, flash, clock, audit, passwords, ca
     const next = safeLocalPath(form(req).next, "/");
     const parsed = credentials.safeParse(form(req));
     const email = typeof form(req).email === "string" ? String(form(req).email).slice(0, 254) : "";
-    const user = parsed.success ? users.findByEmail(parsed.data.email) : undefined;
+    const user = parsed.success ? await users.findByEmail(parsed.data.email) : undefined;
     const ok = parsed.success && (await passwords.verify(parsed.data.password, user?.passwordHash ?? (await dummy()))) && user;
     if (!ok) {
       audit("sign-in", "failure", {
@@ -80,11 +80,11 @@ export function authRoutes({ users, sessions, flash, clock, audit, passwords, ca
     }
     const previousSession = req.session.key;
     // The account's saved cart comes back, merged into this visit's cart in the same write as the new ID.
-    const claimed = await carryOver.claim(ok.id, req.session.key, req.session.lastSeenAt);
+    const claimed = await carryOver.claim(ok.id, req.session.key, req.session.lastSeenAt, req.session.data.cart);
     try {
       await sessions.regenerate(req.session, res, { userId: ok.id, data: claimed.merge }); // new ID, same cart: defeats fixation
     } catch (error) {
-      carryOver.release(claimed); // not signed in: the saved cart stays saved
+      await carryOver.release(claimed).catch(() => {}); // not signed in: the saved cart stays saved
       throw error;
     }
     audit("sign-in", "success", { userId: ok.id, session: req.session.key, previousSession, count: claimed.rows.length });

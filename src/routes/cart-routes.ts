@@ -27,8 +27,8 @@ function productIdFrom(value: unknown): number {
 export function cartRoutes({ catalog, sessions, flash }: RouteDeps): Router {
   const router = Router();
 
-  const productFrom = (value: unknown) => {
-    const product = catalog.productById(productIdFrom(value));
+  const productFrom = async (value: unknown) => {
+    const product = await catalog.productById(productIdFrom(value));
     if (!product) throw notFound("product");
     return product;
   };
@@ -52,37 +52,38 @@ export function cartRoutes({ catalog, sessions, flash }: RouteDeps): Router {
     return result;
   }
 
-  router.get("/cart", (req, res) => {
+  router.get("/cart", async (req, res) => {
     const cart = req.session.data.cart;
-    const priced = priceCart(cart, catalog.productsByIds(cart.map((l) => l.productId)));
+    const priced = priceCart(cart, await catalog.productsByIds(cart.map((l) => l.productId)));
     res.render("cart", { title: "Your cart", cart: priced });
   });
 
   router.post("/cart/items", async (req, res) => {
-    const product = productFrom(body(req).productId);
+    const product = await productFrom(body(req).productId);
     const parsed = parseQuantity(body(req).quantity ?? "1");
     if (!parsed.ok) throw badRequest(parsed.message);
     const back = safeLocalPath(body(req).returnTo, `/products/${product.slug}`);
-    // Stock is read again inside the update: the rule holds against the freshest cart and stock.
-    const result = await changeCart(req, res, (cart) => addItem(cart, catalog.productById(product.id) ?? product, parsed.quantity));
+    // The rule runs on the freshest cart, with the stock this request read (checkout checks the stock
+    // again, in the one statement that takes it: src/orders/orders.ts).
+    const result = await changeCart(req, res, (cart) => addItem(cart, product, parsed.quantity));
     if (result.ok) flash.set(res, "success", `Added ${parsed.quantity} × ${product.name} to your cart.`);
     else flash.set(res, "error", result.message);
     res.redirect(303, back);
   });
 
   router.post("/cart/items/:productId", async (req, res) => {
-    const product = productFrom(req.params.productId);
+    const product = await productFrom(req.params.productId);
     const parsed = parseQuantity(body(req).quantity);
     if (!parsed.ok) throw badRequest(parsed.message);
     if (req.session.key === null) throw badRequest(`${product.name} is not in your cart.`);
-    const result = await changeCart(req, res, (cart) => setQuantity(cart, catalog.productById(product.id) ?? product, parsed.quantity));
+    const result = await changeCart(req, res, (cart) => setQuantity(cart, product, parsed.quantity));
     if (result.ok) flash.set(res, "success", `${product.name}: quantity set to ${parsed.quantity}.`);
     else flash.set(res, "error", result.message);
     res.redirect(303, "/cart");
   });
 
   router.post("/cart/items/:productId/note", async (req, res) => {
-    const product = productFrom(req.params.productId);
+    const product = await productFrom(req.params.productId);
     if (req.session.key === null) throw badRequest(`${product.name} is not in your cart.`);
     const note = body(req).note ?? "";
     if (typeof note !== "string") throw badRequest("A gift note must be text.");
@@ -93,7 +94,7 @@ export function cartRoutes({ catalog, sessions, flash }: RouteDeps): Router {
   });
 
   router.post("/cart/items/:productId/delete", async (req, res) => {
-    const product = productFrom(req.params.productId);
+    const product = await productFrom(req.params.productId);
     // Nothing stored yet means nothing to remove: don't create a session just to say so.
     if (req.session.key !== null) {
       await changeCart(req, res, (cart) => ({ ok: true, cart: removeItem(cart, product.id) }));

@@ -6,35 +6,35 @@ import type { RouteDeps } from "./deps.ts";
 export function catalogRoutes({ catalog }: RouteDeps): Router {
   const router = Router();
 
-  router.get("/", (req, res) => {
+  router.get("/", async (req, res) => {
     const raw = req.query.q;
     if (raw !== undefined && typeof raw !== "string") throw badRequest("Search for one thing at a time.");
     const q = (raw ?? "").trim();
     if (q.length > MAX_QUERY_LENGTH) throw badRequest(`Search terms can be at most ${MAX_QUERY_LENGTH} characters long.`);
     if (q) {
-      res.render("search", { title: `Search: ${q}`, q, products: catalog.search(q) });
+      res.render("search", { title: `Search: ${q}`, q, products: await catalog.search(q) });
       return;
     }
     res.render("home", {
       title: "Stateful Shop",
       description: "Teapots, mugs, linens and more: browse the Stateful Shop catalog, fill a cart and see how the session behind it works.",
-      products: catalog.listProducts(),
+      products: await catalog.listProducts(),
     });
   });
 
-  router.get("/categories/:slug", (req, res) => {
+  router.get("/categories/:slug", async (req, res) => {
     const category = catalog.categoryBySlug(req.params.slug);
     if (!category) throw notFound("category");
     res.render("category", {
       title: category.name,
       description: `${category.name} at Stateful Shop: every product in the category, with prices and stock.`,
       category,
-      products: catalog.listByCategory(category.id),
+      products: await catalog.listByCategory(category.id),
     });
   });
 
-  router.get("/products/:slug", (req, res) => {
-    const product = catalog.productBySlug(req.params.slug);
+  router.get("/products/:slug", async (req, res) => {
+    const product = await catalog.productBySlug(req.params.slug);
     if (!product) throw notFound("product");
     res.render("product", {
       title: product.name,

@@ -1,11 +1,9 @@
 /**
- * Checkout (signed-in shoppers only) and order history. Placing the order runs inside the
- * session's atomic update: with the SQLite store, the order, its lines, the stock decrements
- * and the emptied cart are one transaction, so either all happen or none does.
- *
- * With the other techniques the order commits in SQLite before the emptied cart is written (to
- * Redis, to the cookie in the answer), and the two can come apart: Redis fails between them, the
- * answer is lost on its way. So checkout is idempotent: the form carries a random checkout token,
+ * Checkout (signed-in shoppers only) and order history. Two writes to two places: the order (its
+ * lines, the stock decrements) in one transaction of the shop's database, SQLite or PostgreSQL;
+ * then the emptied cart in the session store — Redis, PostgreSQL, the SQLite file, the cookie in
+ * the answer. The two can come apart: the store fails between them, the answer is lost on its
+ * way, the connection is cut just after the order's COMMIT. So checkout is idempotent: the form carries a random checkout token,
  * the order remembers it (UNIQUE per shopper), and a retry of the same form lands on the order
  * already placed instead of placing another. And when the session store fails after the order
  * was committed, the shopper is sent to the order, not to a 503 that says nothing was saved.
@@ -19,6 +17,7 @@ import { priceCart } from "../cart/pricing.ts";
 import { notFound } from "../errors.ts";
 import { requireUser, userOf } from "../middleware/require-user.ts";
 import type { PlaceOrderResult, ShortLine } from "../orders/orders.ts";
+import { SessionEndedError } from "../session/errors.ts";
 import type { CartLine } from "../session/types.ts";
 import type { RouteDeps } from "./deps.ts";
 
@@ -79,10 +78,11 @@ function checkoutSchema(now: Date) {
 
 const tokenSchema = z.string().regex(CHECKOUT_TOKEN);
 
-export function checkoutRoutes({ catalog, orders, sessions, flash, clock, busyTimeoutMs }: RouteDeps): Router {
+export function checkoutRoutes({ catalog, orders, sessions, store, flash, clock, busyTimeoutMs }: RouteDeps): Router {
   const router = Router();
 
-  const pricedCartOf = (cart: readonly { productId: number; quantity: number }[]) => priceCart(cart, catalog.productsByIds(cart.map((l) => l.productId)));
+  const pricedCartOf = async (cart: readonly { productId: number; quantity: number }[]) =>
+    priceCart(cart, await catalog.productsByIds(cart.map((l) => l.productId)));
 
   interface CheckoutPage {
     values?: Record<string, string>;
@@ -92,10 +92,10 @@ export function checkoutRoutes({ catalog, orders, sessions, flash, clock, busyTi
     notice?: string;
     checkoutToken?: string;
   }
-  const renderCheckout = (res: Response, cart: readonly CartLine[], page: CheckoutPage = {}) =>
+  const renderCheckout = async (res: Response, cart: readonly CartLine[], page: CheckoutPage = {}) =>
     res.render("checkout", {
       title: "Checkout",
-      cart: pricedCartOf(cart),
+      cart: await pricedCartOf(cart),
       values: page.values ?? {},
       errors: page.errors ?? {},
       short: page.short ?? [],
@@ -104,13 +104,13 @@ export function checkoutRoutes({ catalog, orders, sessions, flash, clock, busyTi
       checkoutToken: page.checkoutToken ?? newCheckoutToken(),
     });
 
-  router.get("/checkout", requireUser, (req, res) => {
-    if (pricedCartOf(req.session.data.cart).lines.length === 0) {
+  router.get("/checkout", requireUser, async (req, res) => {
+    if ((await pricedCartOf(req.session.data.cart)).lines.length === 0) {
       flash.set(res, "info", "Your cart is empty: add something before checking out.");
       res.redirect(303, "/cart");
       return;
     }
-    renderCheckout(res, req.session.data.cart);
+    await renderCheckout(res, req.session.data.cart);
   });
 
   router.post("/checkout", requireUser, async (req, res) => {
@@ -127,7 +127,7 @@ export function checkoutRoutes({ catalog, orders, sessions, flash, clock, busyTi
         return;
       }
       res.status(400);
-      renderCheckout(res, req.session.data.cart, { values, notice: "Please review your order and press Place order again." });
+      await renderCheckout(res, req.session.data.cart, { values, notice: "Please review your order and press Place order again." });
       return;
     }
     const token = tokenParsed.data;
@@ -136,7 +136,7 @@ export function checkoutRoutes({ catalog, orders, sessions, flash, clock, busyTi
       const errors: Record<string, string> = {};
       for (const issue of parsed.error.issues) errors[String(issue.path[0])] ??= issue.message;
       res.status(400);
-      renderCheckout(res, req.session.data.cart, { values, errors, checkoutToken: token });
+      await renderCheckout(res, req.session.data.cart, { values, errors, checkoutToken: token });
       return;
     }
     const { name, address, card } = parsed.data;
@@ -145,57 +145,62 @@ export function checkoutRoutes({ catalog, orders, sessions, flash, clock, busyTi
     const shortBefore = await orders.beforePlacing(req.session.data.cart);
     if (shortBefore.length > 0) {
       res.status(409);
-      renderCheckout(res, req.session.data.cart, { values, short: shortBefore, checkoutToken: token });
+      await renderCheckout(res, req.session.data.cart, { values, short: shortBefore, checkoutToken: token });
       return;
     }
-    let result = { ok: false, short: [] } as PlaceOrderResult;
-    let cartKept = false;
+    // 0. The session store answers, and still has this session, before anything is placed: a store
+    // that is down or frozen fails here (the 503 page, and it is true that nothing was saved), and a
+    // session signed out in another tab meanwhile places no order. One read, on checkout only.
+    if (store && req.session.key !== null && (await store.get(req.session.key, clock.now())) === null) throw new SessionEndedError();
+    // 1. The order, in a transaction of its own in the shop's database (SQLite or PostgreSQL): once
+    // per checkout token, however many times this form arrives, on however many instances. A busy
+    // SQLite lock is waited out from the event loop (a busy attempt has changed nothing).
+    let result: PlaceOrderResult;
     try {
-      // With a store other than SQLite the order's transaction runs inside the session write: when
-      // another connection holds the database's write lock, the whole write is tried again from
-      // the event loop (a busy attempt has changed nothing). The SQLite store retries by itself.
-      // `once`: placing the order is a side effect, so it runs exactly once per attempt, and only
-      // after the session store has answered (a frozen Redis fails the write before any order).
-      await retryWhileBusy(
-        () =>
-          sessions.change(
-            req.session,
-            res,
-            (data) => {
-              result = orders.place(userId, data.cart, { name, address, cardLast4: card.slice(-4) }, clock.now(), token);
-              if (!result.ok) return data;
-              // A retry: empty the cart only if it still holds exactly that order (the first attempt's
-              // cart write was lost). Anything else was put there since, and is not part of the order.
-              if (result.alreadyPlaced && data.cart.length > 0 && !sameLines(data.cart, result.lines)) {
-                cartKept = true;
-                return data;
-              }
-              return { ...data, cart: [] }; // the cart empties in the same commit as the order (SQLite technique)
-            },
-            { once: true },
-          ),
+      result = await retryWhileBusy(
+        () => orders.place(userId, req.session.data.cart, { name, address, cardLast4: card.slice(-4) }, clock.now(), token),
         busyTimeoutMs,
       );
     } catch (error) {
-      // Was the order committed before the failure? (Redis technique: the store failed between the
-      // SQLite commit and the cart write; or the session ended meanwhile.) Then it is placed, and
-      // "nothing was saved" would be a lie that invites a second order. With the SQLite technique the
-      // order rolled back with the session write, and the 503 is the truth.
-      let placed: PlaceOrderResult | null = null;
-      try {
-        placed = orders.findByToken(userId, token);
-      } catch {
-        // The database is failing too: the error page it is (a retry of the form stays safe).
-      }
+      // Did the COMMIT land although its answer was lost (a connection cut just then)? Then the
+      // order is placed, and "nothing was saved" would be a lie that invites a second order.
+      const placed = await orders.findByToken(userId, token).catch(() => null); // the database failing too: the error page it is (a retry stays safe)
       if (!placed?.ok) throw error;
-      flash.set(
-        res,
-        "info",
-        `Order #${placed.orderId} is placed, and you will not be charged twice. ` +
-          "We couldn't empty your cart just now, so it may still show these items: there is no need to order them again.",
-      );
-      res.redirect(303, `/orders/${placed.orderId}`);
-      return;
+      result = { ...placed, alreadyPlaced: false }; // placed by this very request: "Thank you", not "already placed"
+    }
+    // 2. The cart, in the session store (whichever technique): emptied of what was ordered. This is
+    // a second write to a second place, and can fail after step 1 committed: the shopper is then sent
+    // to the order, and a retry of the form finds it (step 1) instead of placing another.
+    let cartKept = false;
+    if (result.ok) {
+      const ordered = result;
+      try {
+        // `once`, though the change is pure: checkout's write takes the stores' locked path (Redis's
+        // lock, PostgreSQL's SELECT … FOR UPDATE transaction), never a blind compare-and-set retry.
+        await sessions.change(
+          req.session,
+          res,
+          (data) => {
+            // A retry: empty the cart only if it still holds exactly that order (the first attempt's
+            // cart write was lost). Anything else was put there since, and is not part of the order.
+            if (data.cart.length > 0 && !sameLines(data.cart, ordered.lines)) {
+              cartKept = true;
+              return data;
+            }
+            return { ...data, cart: [] };
+          },
+          { once: true },
+        );
+      } catch {
+        flash.set(
+          res,
+          "info",
+          `Order #${ordered.orderId} is placed, and you will not be charged twice. ` +
+            "We couldn't empty your cart just now, so it may still show these items: there is no need to order them again.",
+        );
+        res.redirect(303, `/orders/${ordered.orderId}`);
+        return;
+      }
     }
     if (result.ok) {
       flash.set(
@@ -215,17 +220,17 @@ export function checkoutRoutes({ catalog, orders, sessions, flash, clock, busyTi
       return;
     }
     res.status(409);
-    renderCheckout(res, req.session.data.cart, { values, short: result.short, checkoutToken: token });
+    await renderCheckout(res, req.session.data.cart, { values, short: result.short, checkoutToken: token });
   });
 
-  router.get("/orders", requireUser, (_req, res) => {
-    res.render("orders", { title: "Your orders", orders: orders.listForUser(userOf(res).id) });
+  router.get("/orders", requireUser, async (_req, res) => {
+    res.render("orders", { title: "Your orders", orders: await orders.listForUser(userOf(res).id) });
   });
 
-  router.get("/orders/:id", requireUser, (req, res) => {
+  router.get("/orders/:id", requireUser, async (req, res) => {
     const raw = String(req.params.id);
     const id = /^\d{1,9}$/.test(raw) ? Number(raw) : NaN;
-    const order = Number.isNaN(id) ? undefined : orders.getForUser(userOf(res).id, id);
+    const order = Number.isNaN(id) ? undefined : await orders.getForUser(userOf(res).id, id);
     if (!order) throw notFound("order");
     res.render("order", { title: `Order #${order.id}`, order });
   });

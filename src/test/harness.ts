@@ -19,6 +19,8 @@ import { createShop } from "../shop.ts";
 import type { Speedups } from "../session/technique.ts";
 import type { ServerStore } from "../session/directory.ts";
 import { hashSessionId } from "../session/id.ts";
+import { after, before } from "node:test";
+import { type PostgresServer, startPostgresServer } from "./postgres-server.ts";
 
 export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 export const SECRET_A = "test-secret-a-0123456789abcdefghijklmnop";
@@ -37,6 +39,36 @@ export function freshDatabase(dir = tempDir(), busyTimeoutMs?: number) {
   return { db, file, dir };
 }
 
+/** Where a parametrised test keeps the shop's data: each feature test runs on both (issue 26). */
+export const DATA_STORES = ["sqlite", "postgres"] as const;
+export type DataStore = (typeof DATA_STORES)[number];
+
+/**
+ * For a test file that runs on both databases: one throwaway PostgreSQL cluster for the whole file
+ * (started before its first test, stopped after its last), and a fresh database on it for every
+ * shop. `env(data)` is what to add to startTestApp's env: nothing for SQLite (a fresh file already).
+ */
+export function postgresForData() {
+  let server: PostgresServer | null = null;
+  before(async () => {
+    server = await startPostgresServer();
+  });
+  after(async () => {
+    await server?.close();
+  });
+  return {
+    async env(data: DataStore): Promise<Record<string, string>> {
+      if (data === "sqlite") return {};
+      if (!server) throw new Error("postgresForData(): the cluster starts in a before() hook: call env() from a test or a hook");
+      return { DATA_STORE: "postgres", DATABASE_URL: await server.database() };
+    },
+    get server() {
+      if (!server) throw new Error("the cluster has not started yet");
+      return server;
+    },
+  };
+}
+
 export async function startTestApp(env: Record<string, string> = {}, options: { dir?: string; speedups?: Partial<Speedups> } = {}) {
   const dir = options.dir ?? tempDir();
   const config = readConfig({ DATABASE_PATH: path.join(dir, "shop.sqlite"), SESSION_SECRETS: SECRET_A, LOG_LEVEL: "silent", ...env }, root);
@@ -53,7 +85,7 @@ export async function startTestApp(env: Record<string, string> = {}, options: { 
     speedups: options.speedups,
   });
   await shop.cleanup?.firstRun;
-  const { app, db, classroom, sessions } = shop;
+  const { app, db, classroom, sessions, sql } = shop;
   // The cookie technique has no store; tests of that technique do not use this field.
   const store = shop.store as ServerStore;
   const server = app.listen(0, "127.0.0.1");
@@ -62,7 +94,10 @@ export async function startTestApp(env: Record<string, string> = {}, options: { 
   return {
     url,
     app,
+    /** The SQLite file (sessions of the sqlite technique; the shop's data too unless DATA_STORE=postgres). */
     db,
+    /** The shop's data, wherever DATA_STORE put it: assertions on orders, stock, accounts use this. */
+    sql,
     dir,
     clock,
     classroom,
