@@ -12,25 +12,30 @@
  * row goes straight to the data host, no proxy. Round trips are estimated from the medians:
  * (median with the delay − median without) / (2 × the delay).
  *
+ * The shop's own data (catalog, accounts, orders) is on the data host's PostgreSQL, behind the same
+ * delayed link (DATA_STORE=postgres); BENCH_HOSTS_DATA=sqlite keeps it in a local SQLite file instead,
+ * so that only the sessions cross the link.
+ *
  *   node bench/hosts.ts            (root: it creates namespaces; ~1 min)
  */
 import { setTimeout as sleep } from "node:timers/promises";
-import { addTestProducts, Client } from "../src/test/harness.ts";
+import { Client } from "../src/test/harness.ts";
 import { startHosts, type Technique } from "../src/test/hosts.ts";
 import { startLinkDelay } from "./lib/link-delay.ts";
 
 const REQUESTS = Number(process.env.BENCH_HOSTS_REQUESTS ?? 200);
 const WARM_UP = 20;
 const DELAYS = [0, 1, 5];
+const DATA = process.env.BENCH_HOSTS_DATA === "sqlite" ? "sqlite" : "postgres";
 
 const quantile = (xs: number[], q: number) => {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.floor(q * s.length))]!;
 };
 
-const hosts = await startHosts({ appHosts: 1 });
+const hosts = await startHosts({ appHosts: 1, shopData: DATA });
 const app = hosts.apps[0]!;
-const products = addTestProducts(hosts.shopData.db, 50);
+let products: number[] = [];
 
 interface Row {
   technique: Technique;
@@ -56,6 +61,7 @@ try {
           }
         : {};
       await hosts.startShops(technique, env);
+      products = await hosts.shopData.addTestProducts(50);
       const c = new Client("");
       await c.get(`${app.url}/`);
       const first = await c.post(`${app.url}/cart/items`, { productId: String(products[0]), quantity: "1", returnTo: "/cart" });
@@ -90,7 +96,10 @@ try {
 
 const fmt = (ms: number) => ms.toFixed(1);
 const baseline = (technique: Technique) => rows.find((r) => r.technique === technique && r.delayMs === 0)!;
-console.log(`\nOne shopper, one request at a time, straight to the app host; ${REQUESTS} page views and ${REQUESTS} adds per row (median, p90 in ms).\n`);
+console.log(
+  `\nOne shopper, one request at a time, straight to the app host; ${REQUESTS} page views and ${REQUESTS} adds per row (median, p90 in ms).\n` +
+    `The shop's data: ${DATA === "postgres" ? "on the data host's PostgreSQL, behind the same link (DATA_STORE=postgres)" : "a local SQLite file (only the sessions cross the link)"}.\n`,
+);
 console.log("| sessions in | app host ↔ data host, each way | page view | add to cart | ≈ round trips (page, add) |");
 console.log("| --- | --- | ---: | ---: | ---: |");
 for (const r of rows) {

@@ -14,17 +14,16 @@
  * What a design costs in round trips to the data host is measured by `node bench/hosts.ts`
  * (docs/scaling.md, "Several hosts, tested"), not asserted here.
  *
- * The shop's own data (accounts, orders, stock) is still on SQLite: until it moves to PostgreSQL,
- * the app hosts share one SQLite file (processes of one machine, so that works) — the sessions are
- * what crosses the network here. When the data moves, `shopDataEnv` in src/test/hosts.ts becomes
- * `{ DATABASE_URL: … }` and `ordersFor` below asks PostgreSQL.
+ * The shop's own data (catalog, accounts, orders, stock) is on the data host's PostgreSQL too
+ * (DATA_STORE=postgres), as across machines: every app host reads the same stock and orders over
+ * the network; each keeps only its own local SQLite file.
  *
  * Needs root (namespaces, links), as CI has: without it the test fails and says why.
  */
 import { after, before, beforeEach, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { setTimeout as sleep } from "node:timers/promises";
-import { addTestProducts, Client } from "./test/harness.ts";
+import { Client } from "./test/harness.ts";
 import { type AppHost, type Hosts, startHosts, type Technique } from "./test/hosts.ts";
 
 /** Short store deadlines keep the faults quick; the product's default is 1.5 s. */
@@ -37,7 +36,6 @@ let hosts: Hosts;
 let products: number[];
 before(async () => {
   hosts = await startHosts({ appHosts: 3 });
-  products = addTestProducts(hosts.shopData.db, 50); // 50 products × 1,000 in stock: no add is refused for stock
 });
 after(async () => {
   await hosts?.close();
@@ -81,8 +79,8 @@ async function untilServed(base: string, timeoutMs = 15_000) {
   throw new Error(`${base} did not serve again within ${timeoutMs} ms`);
 }
 
-/** The orders a checkout token placed (the shop's data is on the shared SQLite file, see the opening comment). */
-const ordersFor = (token: string) => hosts.shopData.db.prepare("SELECT id FROM orders WHERE checkout_token = ? ORDER BY id").all(token) as { id: number }[];
+/** The orders a checkout token placed, read where the shop keeps its data (the data host's PostgreSQL). */
+const ordersFor = (token: string) => hosts.shopData.ordersFor(token);
 
 const describeError = (error: unknown) => {
   const e = error as { name?: string; cause?: { code?: string } };
@@ -165,6 +163,7 @@ for (const technique of ["postgres", "redis"] as const satisfies Technique[]) {
     let c: AppHost;
     before(async () => {
       await hosts.startShops(technique, { PG_QUERY_DEADLINE_MS: String(DEADLINE_MS), REDIS_TIMEOUT_MS: String(DEADLINE_MS) });
+      products = await hosts.shopData.addTestProducts(50); // 50 products × 1,000 in stock: no add is refused for stock
       [a, b, c] = hosts.apps as [AppHost, AppHost, AppHost];
     });
 
@@ -310,7 +309,7 @@ for (const technique of ["postgres", "redis"] as const satisfies Technique[]) {
           );
 
         // The checkouts.
-        const perToken = buyers.map(({ form }) => ordersFor(form.checkoutToken));
+        const perToken = await Promise.all(buyers.map(({ form }) => ordersFor(form.checkoutToken)));
         t.diagnostic(
           `checkouts: first presses on host a ${firstOutcomes.join(" | ")}; again on host b ${retried.map((r) => `${r.status} ${r.location ?? ""}`).join(" | ")}; ` +
             `orders per checkout token ${perToken.map((o) => o.length).join(", ")}`,
@@ -318,7 +317,7 @@ for (const technique of ["postgres", "redis"] as const satisfies Technique[]) {
         for (const [n, orders] of perToken.entries()) {
           assert.equal(orders.length, 1, `buyer ${n}: exactly one order for the checkout token`);
           assert.equal(retried[n]!.status, 303, `buyer ${n}: pressing again shows the order (${retried[n]!.status})`);
-          assert.equal(retried[n]!.location, `/orders/${orders[0]!.id}`, `buyer ${n}: the order shown is the one placed`);
+          assert.equal(retried[n]!.location, `/orders/${orders[0]}`, `buyer ${n}: the order shown is the one placed`);
           const { lines } = await cartOn(buyers[n]!.s, c.url);
           assert.equal(lines.size, 0, `buyer ${n}: the cart is empty after the order`);
         }
@@ -327,45 +326,48 @@ for (const technique of ["postgres", "redis"] as const satisfies Technique[]) {
       });
     }
 
-    const server = technique === "postgres" ? "PostgreSQL (pg_ctl restart -m fast)" : "redis-server (shutdown, start, append-only file)";
-    it(`${server} restarted on the data host under load: 503s only while it is down, then served again by the same shop processes`, async (t) => {
-      const pids = hosts.apps.map((h) => h.pid);
-      const load = await shoppersAdding(8, () => [hosts.nginx.url]);
-      await sleep(500);
-      const stopAt = performance.now();
-      if (technique === "postgres") await hosts.postgres.stop("fast");
-      else await hosts.redis.stop();
-      const downAt = performance.now();
-      await sleep(300);
-      if (technique === "postgres") await hosts.postgres.start();
-      else await hosts.redis.start();
-      const upAt = performance.now();
-      await sleep(DEADLINE_MS + 600);
-      await load.stop();
-      const failures = load.events.filter((e) => e.status !== 303);
-      const after = load.events.filter((e) => e.sent > upAt + DEADLINE_MS);
-      const ms = (x: number) => Math.round(x - stopAt);
-      t.diagnostic(
-        `${technique}: stop took ${ms(downAt)} ms, back at +${ms(upAt)} ms; ${failures.length} failures (${summary(load.outcomes)}), ` +
-          (failures.length
-            ? `the first answered at +${ms(Math.min(...failures.map((e) => e.answered)))} ms, the last sent at +${ms(Math.max(...failures.map((e) => e.sent)))} ms and answered at +${ms(Math.max(...failures.map((e) => e.answered)))} ms; `
-            : "") +
-          `${after.filter((e) => e.status === 303).length} of ${after.length} adds acknowledged after +${ms(upAt + DEADLINE_MS)} ms`,
-      );
-      for (const e of failures) {
-        assert.equal(e.status, 503, `a failure is the 503 page (+${ms(e.sent)} ms: ${e.status})`);
-        assert.ok(e.answered >= stopAt, `a 503 before the restart began (answered at +${ms(e.answered)} ms)`);
-        assert.ok(e.sent <= upAt + DEADLINE_MS, `a 503 for an add sent at +${ms(e.sent)} ms, after the server was back (+${ms(upAt)} ms) and a deadline`);
-      }
-      assert.ok(failures.length > 0, "the restart was felt: some adds got the 503 page");
-      assert.ok(after.length > 0 && after.every((e) => e.status === 303), "every add after the restart (and a deadline) is acknowledged");
-      assert.deepEqual(
-        hosts.apps.map((h) => h.pid),
-        pids,
-        "the same shop processes: none was restarted",
-      );
-      const { lost } = await load.missing(b.url);
-      assert.deepEqual(lost, [], "every acknowledged add is in the cart");
-    });
+    // The data host's servers this technique needs: PostgreSQL holds the shop's data for both (and the sessions of one).
+    for (const server of technique === "postgres" ? (["postgres"] as const) : (["redis", "postgres"] as const)) {
+      const what = server === "postgres" ? "PostgreSQL (pg_ctl restart -m fast)" : "redis-server (shutdown, start, append-only file)";
+      it(`${what} restarted on the data host under load: 503s only while it is down, then served again by the same shop processes`, async (t) => {
+        const pids = hosts.apps.map((h) => h.pid);
+        const load = await shoppersAdding(8, () => [hosts.nginx.url]);
+        await sleep(500);
+        const stopAt = performance.now();
+        if (server === "postgres") await hosts.postgres.stop("fast");
+        else await hosts.redis.stop();
+        const downAt = performance.now();
+        await sleep(300);
+        if (server === "postgres") await hosts.postgres.start();
+        else await hosts.redis.start();
+        const upAt = performance.now();
+        await sleep(DEADLINE_MS + 600);
+        await load.stop();
+        const failures = load.events.filter((e) => e.status !== 303);
+        const after = load.events.filter((e) => e.sent > upAt + DEADLINE_MS);
+        const ms = (x: number) => Math.round(x - stopAt);
+        t.diagnostic(
+          `${technique} sessions, ${server} restarted: stop took ${ms(downAt)} ms, back at +${ms(upAt)} ms; ${failures.length} failures (${summary(load.outcomes)}), ` +
+            (failures.length
+              ? `the first answered at +${ms(Math.min(...failures.map((e) => e.answered)))} ms, the last sent at +${ms(Math.max(...failures.map((e) => e.sent)))} ms and answered at +${ms(Math.max(...failures.map((e) => e.answered)))} ms; `
+              : "") +
+            `${after.filter((e) => e.status === 303).length} of ${after.length} adds acknowledged after +${ms(upAt + DEADLINE_MS)} ms`,
+        );
+        for (const e of failures) {
+          assert.equal(e.status, 503, `a failure is the 503 page (+${ms(e.sent)} ms: ${e.status})`);
+          assert.ok(e.answered >= stopAt, `a 503 before the restart began (answered at +${ms(e.answered)} ms)`);
+          assert.ok(e.sent <= upAt + DEADLINE_MS, `a 503 for an add sent at +${ms(e.sent)} ms, after the server was back (+${ms(upAt)} ms) and a deadline`);
+        }
+        assert.ok(failures.length > 0, "the restart was felt: some adds got the 503 page");
+        assert.ok(after.length > 0 && after.every((e) => e.status === 303), "every add after the restart (and a deadline) is acknowledged");
+        assert.deepEqual(
+          hosts.apps.map((h) => h.pid),
+          pids,
+          "the same shop processes: none was restarted",
+        );
+        const { lost } = await load.missing(b.url);
+        assert.deepEqual(lost, [], "every acknowledged add is in the cart");
+      });
+    }
   });
 }

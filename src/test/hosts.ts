@@ -12,10 +12,12 @@
  * off (`ip link set <its veth> down`: a pulled cable, no reset, packets just vanish) or killed
  * (`kill -9`), and the data host's servers restarted, while shoppers keep going.
  *
- * The shop's own data (accounts, orders, stock) is on SQLite today: the app hosts share one file
- * (they are processes of one machine, so that works; WAL's shared memory does not care about
- * network namespaces). `shopDataEnv` is the one place that says where that data is: when the shop
- * keeps it in PostgreSQL (`DATABASE_URL`), it becomes `{ DATABASE_URL: postgres.url }`.
+ * The shop's own data (catalog, accounts, orders, stock) is on the data host's PostgreSQL too
+ * (DATA_STORE=postgres, the same database as the PostgreSQL technique's sessions), as it would be
+ * across machines; each app host keeps its own local SQLite file for what stays local. `shopData:
+ * "sqlite"` instead makes the app hosts share one SQLite file (processes of one machine, so that
+ * works; WAL's shared memory does not care about network namespaces): `shopDataEnv` is the one
+ * place that says where the data is.
  *
  * Needs root (creating namespaces and links), iproute2, Debian's postgresql, redis-server and
  * nginx. Without them it throws, saying which is missing: the test fails, never skips.
@@ -34,7 +36,7 @@ import os from "node:os";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import pg from "pg";
-import { freshDatabase, root, SECRET_A } from "./harness.ts";
+import { addTestProducts, freshDatabase, root, SECRET_A } from "./harness.ts";
 import { startNginx } from "./nginx.ts";
 import { postgresBinDir, runAs } from "./postgres-server.ts";
 
@@ -228,7 +230,7 @@ export type Hosts = Awaited<ReturnType<typeof startHosts>>;
  * The bridge, the data host (PostgreSQL and Redis running), `appHosts` app host namespaces (no shop
  * running yet: `startShops`), nginx in front of them. Call `close()` in `after`.
  */
-export async function startHosts({ appHosts = 3 }: { appHosts?: number } = {}) {
+export async function startHosts({ appHosts = 3, shopData: where = "postgres" }: { appHosts?: number; shopData?: "postgres" | "sqlite" } = {}) {
   const why = cannotCreateNamespaces();
   if (why) throw new Error(`Cannot build the several-hosts network on this machine: ${why}.`);
   fs.mkdirSync(REGISTRY, { recursive: true });
@@ -331,10 +333,39 @@ export async function startHosts({ appHosts = 3 }: { appHosts?: number } = {}) {
     };
     await startRedis();
 
-    // ——— the shop's own data (see the opening comment): one SQLite file the app hosts share ———
-    const shopData = freshDatabase(fs.mkdtempSync(path.join(dir, "shop-")));
-    /** Where the shop keeps accounts, orders and stock: the one env change when that moves to PostgreSQL (`{ DATABASE_URL: pgUrl }`). */
-    const shopDataEnv: Record<string, string> = { DATABASE_PATH: shopData.file };
+    // ——— the shop's own data (see the opening comment): the data host's PostgreSQL, or one shared SQLite file ———
+    const shared = where === "sqlite" ? freshDatabase(fs.mkdtempSync(path.join(dir, "shop-"))) : null;
+    /** Where the shop keeps catalog, accounts, orders and stock: the one env setting that moves it. */
+    const shopDataEnv: Record<string, string> = shared ? { DATABASE_PATH: shared.file } : { DATA_STORE: "postgres" };
+    const query = async <R>(text: string, params: unknown[] = []): Promise<R[]> => {
+      const client = new pg.Client({ connectionString: pgUrl });
+      await client.connect();
+      try {
+        return (await client.query(text, params)).rows as R[];
+      } finally {
+        await client.end();
+      }
+    };
+    const shopData = {
+      where,
+      /** Products 1001… with 1,000 in stock each (idempotent). On PostgreSQL: once a shop has started (it migrates and seeds). */
+      async addTestProducts(count: number): Promise<number[]> {
+        if (shared) return addTestProducts(shared.db, count);
+        const ids = Array.from({ length: count }, (_, i) => 1001 + i);
+        await query(
+          `INSERT INTO products (id, category_id, slug, name, description, image, price_cents, stock)
+           SELECT id, 1, 'test-product-' || id, 'Test Product ' || id, 'A test product.', 'ceramic-teapot.svg', 100, 1000 FROM unnest($1::int[]) AS id
+           ON CONFLICT (id) DO NOTHING`,
+          [ids],
+        );
+        return ids;
+      },
+      /** The IDs of the orders a checkout token placed. */
+      async ordersFor(token: string): Promise<number[]> {
+        if (shared) return (shared.db.prepare("SELECT id FROM orders WHERE checkout_token = ? ORDER BY id").all(token) as { id: number }[]).map((r) => r.id);
+        return (await query<{ id: number }>("SELECT id FROM orders WHERE checkout_token = $1 ORDER BY id", [token])).map((r) => r.id);
+      },
+    };
 
     // ——— the app hosts: 10.X.Y.10, .11, … ———
     const apps: AppHost[] = Array.from({ length: appHosts }, (_, i) => {
@@ -378,6 +409,7 @@ export async function startHosts({ appHosts = 3 }: { appHosts?: number } = {}) {
               LOG_LEVEL: "warn",
               DATABASE_URL: pgUrl,
               REDIS_URL: redisUrl,
+              DATABASE_PATH: path.join(dir, `host-${name}.sqlite`), // this host's own disk (what stays local)
               ...shopDataEnv,
               ...env,
             },
@@ -467,7 +499,7 @@ export async function startHosts({ appHosts = 3 }: { appHosts?: number } = {}) {
         await Promise.all(apps.map((a) => a.stop().catch(() => {})));
         await signalAndWait(postmaster, "SIGQUIT");
         await signalAndWait(redisServer, "SIGKILL");
-        shopData.db.close();
+        shared?.db.close();
         tidy();
       },
     };
