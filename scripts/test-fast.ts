@@ -41,7 +41,11 @@ if (import.meta.main) {
   } else {
     // Two files at a time even on two cores (node's default is one fewer than the cores): many of
     // them spend their time waiting on a child process's start-up, not on the CPU.
-    const result = spawnSync(process.execPath, ["--test", "--test-concurrency=2", ...process.argv.slice(2), ...fast], { cwd: root, stdio: "inherit" });
+    // The files that test the shop's data on both databases run on SQLite only here: a PostgreSQL
+    // cluster per file is a server and seconds of start-up. npm test runs them on both.
+    console.log("test:fast: the shop's data on SQLite only (TEST_DATA_STORES=sqlite); npm test runs PostgreSQL too");
+    const env = { ...process.env, TEST_DATA_STORES: "sqlite" };
+    const result = spawnSync(process.execPath, ["--test", "--test-concurrency=2", ...process.argv.slice(2), ...fast], { cwd: root, stdio: "inherit", env });
     process.exit(result.status ?? 1);
   }
 }

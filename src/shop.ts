@@ -173,7 +173,6 @@ export async function createShop(config: Config, deps: ShopDeps) {
     savedCarts,
     carryOver,
     limits,
-    busyTimeoutMs: config.sqliteBusyTimeoutMs,
   };
   const onSessionEnded = (key: string) => savedCarts.recordEnd(key, "instructor", clock.now());
   const classroomLayer = createClassroomLayer({

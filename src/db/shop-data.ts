@@ -38,7 +38,7 @@ const reason = (error: unknown): string => {
 };
 
 export async function openShopData(
-  config: Pick<Config, "dataStore" | "databaseUrl" | "pgQueryDeadlineMs" | "pgPoolMax">,
+  config: Pick<Config, "dataStore" | "databaseUrl" | "pgQueryDeadlineMs" | "pgPoolMax" | "sqliteBusyTimeoutMs">,
   db: Db,
   root: string,
   options: { log?: { warn(obj: object, msg: string): void }; pgOptions?: string } = {},
@@ -47,7 +47,7 @@ export async function openShopData(
     // An in-memory database cannot be opened twice: it then shares the one connection.
     const own = db.memory ? db : openDataConnection(db);
     return {
-      sql: createSqliteSql(own),
+      sql: createSqliteSql(own, { busyTimeoutMs: config.sqliteBusyTimeoutMs }),
       runner: null,
       migrationsApplied: [],
       seeded: false,

@@ -25,6 +25,7 @@ import type Database from "better-sqlite3";
 import pg from "pg";
 import { type Db, forRequests, openDatabase } from "./open.ts";
 import { createPgRunner, type Exec, type PgRunner } from "./pg-runner.ts";
+import { retryWhileBusy } from "./unavailable.ts";
 
 export type Params = readonly unknown[];
 
@@ -55,7 +56,11 @@ export const isUniqueViolation = (error: unknown) => {
  * loop). Give it a connection of its own (openDataConnection): the session store's synchronous
  * transactions on the shop's main connection then can never run inside one of ours.
  */
-export function createSqliteSql(db: Db): Sql {
+export function createSqliteSql(db: Db, options: { busyTimeoutMs?: number } = {}): Sql {
+  // Another connection's write lock (the session store's, another process's) is waited out here,
+  // at the one level where a retry is always safe: a busy statement, or a busy BEGIN IMMEDIATE, has
+  // done nothing. Nothing above this runner retries (db/unavailable.ts).
+  const busyTimeoutMs = options.busyTimeoutMs ?? 2000;
   const statements = new Map<string, Database.Statement>();
   const prepared = (sql: string) => {
     let statement = statements.get(sql);
@@ -78,8 +83,10 @@ export function createSqliteSql(db: Db): Sql {
   const outside =
     <K extends keyof typeof direct>(name: K) =>
     async (sql: string, params?: Params): Promise<ReturnType<(typeof direct)[K]>> => {
-      while (open !== null) await open.ended;
-      return direct[name](sql, params) as ReturnType<(typeof direct)[K]>;
+      return retryWhileBusy(async () => {
+        while (open !== null) await open.ended;
+        return direct[name](sql, params) as ReturnType<(typeof direct)[K]>;
+      }, busyTimeoutMs);
     };
   const inside: Sql = {
     dialect: "sqlite",
@@ -103,7 +110,7 @@ export function createSqliteSql(db: Db): Sql {
       };
       try {
         // IMMEDIATE: the write lock before the first read, so a busy lock fails here, having done nothing.
-        prepared("BEGIN IMMEDIATE").run();
+        await retryWhileBusy(() => prepared("BEGIN IMMEDIATE").run(), busyTimeoutMs);
         try {
           const result = await work(inside);
           prepared("COMMIT").run();

@@ -7,7 +7,7 @@ import { afterEach, beforeEach, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import path from "node:path";
 import Database from "better-sqlite3";
-import { addToCart, cartOf, startTestApp } from "../test/harness.ts";
+import { addToCart, cartOf, register, startTestApp } from "../test/harness.ts";
 
 let app: Awaited<ReturnType<typeof startTestApp>>;
 beforeEach(async () => {
@@ -98,6 +98,61 @@ describe("storage failures", () => {
           [2, 1],
         ],
       );
+    } finally {
+      await patient.close();
+    }
+  });
+
+  it("the shop's own data waits out another process's lock at one level: a sign-up and an order are refused with the 503 within the deadline, then placed once", async () => {
+    const c = app.client();
+    await c.get("/register");
+    const other = new Database(path.join(app.dir, "shop.sqlite"));
+    other.exec("BEGIN IMMEDIATE");
+    const email = "locked-out@example.com";
+    try {
+      const started = Date.now();
+      const res = await c.post("/register", { email, password: "correct horse battery" });
+      assert503(res);
+      assert.ok(Date.now() - started < 2000, "the wait is bounded by SQLITE_BUSY_TIMEOUT_MS");
+    } finally {
+      other.exec("ROLLBACK");
+      other.close();
+    }
+    assert.equal((await app.sql.get<{ n: number }>("SELECT count(*) AS n FROM users WHERE email = ?", [email]))?.n, 0, "no account");
+    await register(c, email);
+    await addToCart(c, 1, 1);
+    await c.get("/checkout");
+    const token = c.checkoutToken;
+    const form = { name: "Ada Lovelace", address: "12 Analytical Row\nLondon", card: "4242 4242 4242 4242", expiry: "12/39", cvc: "123" };
+    const locker = new Database(path.join(app.dir, "shop.sqlite"));
+    locker.exec("BEGIN IMMEDIATE");
+    try {
+      assert503(await c.post("/checkout", { checkoutToken: token, ...form }));
+    } finally {
+      locker.exec("ROLLBACK");
+      locker.close();
+    }
+    const placed = await c.post("/checkout", { checkoutToken: token, ...form });
+    assert.equal(placed.status, 303, "the same form, once the lock is gone: placed");
+    assert.equal((await app.sql.get<{ n: number }>("SELECT count(*) AS n FROM orders"))?.n, 1, "one order");
+  });
+
+  it("a sign-up waiting for another process's lock goes through when the lock goes, once", async () => {
+    const patient = await startTestApp({ SQLITE_BUSY_TIMEOUT_MS: "2000" });
+    try {
+      const c = patient.client();
+      await c.get("/register");
+      const other = new Database(path.join(patient.dir, "shop.sqlite"));
+      other.exec("BEGIN IMMEDIATE");
+      setTimeout(() => {
+        other.exec("ROLLBACK");
+        other.close();
+      }, 400);
+      const started = performance.now();
+      const res = await c.post("/register", { email: "patient@example.com", password: "correct horse battery" });
+      assert.equal(res.status, 303, "signed up after the wait");
+      assert.ok(performance.now() - started >= 350, "it really waited for the other connection");
+      assert.equal((await patient.sql.get<{ n: number }>("SELECT count(*) AS n FROM users WHERE email = ?", ["patient@example.com"]))?.n, 1);
     } finally {
       await patient.close();
     }

@@ -7,6 +7,10 @@
  * busy wait is synchronous, so a 2 s wait would freeze the whole process (every request, every
  * static file) for 2 s. The connection waits only a few ms (openDatabase), and a busy write is
  * retried from the event loop with a short backoff until the configured deadline.
+ *
+ * One level retries, never two: the session store's methods (technique.ts) and the rate limits'
+ * (limit-stores.ts) through translatingUnavailable below, the shop's data statement by statement
+ * (db/sql.ts). Routes never retry: a retry around a retry would wait the deadline twice over.
  */
 import { setTimeout as sleep } from "node:timers/promises";
 import { StoreUnavailableError } from "../errors.ts";
@@ -19,12 +23,8 @@ const isUnavailable = (error: unknown) => {
   return typeof code === "string" && UNAVAILABLE.has(code.replace(/^(SQLITE_[A-Z]+?)(_[A-Z_]+)?$/, "$1"));
 };
 
-/** Busy errors some retryWhileBusy already waited out: an outer one must not wait all over again. */
-const waitedOut = new WeakSet<object>();
-
-/** The write lock is another connection's (also when already translated by an inner module). */
-const isBusy = (error: unknown): boolean => {
-  if (typeof error === "object" && error !== null && waitedOut.has(error)) return false;
+/** The write lock is another connection's (also when already translated). */
+export const isBusy = (error: unknown): boolean => {
   const code = (error as { code?: unknown } | null)?.code;
   if (typeof code === "string" && /^SQLITE_BUSY/.test(code)) return true;
   return error instanceof StoreUnavailableError && isBusy(error.cause);
@@ -42,10 +42,7 @@ export async function retryWhileBusy<T>(work: () => T | Promise<T>, deadlineMs: 
       return await work();
     } catch (error) {
       if (!isBusy(error)) throw error;
-      if (performance.now() + pause > giveUpAt) {
-        if (typeof error === "object" && error !== null) waitedOut.add(error);
-        throw error;
-      }
+      if (performance.now() + pause > giveUpAt) throw error;
       await sleep(pause);
     }
   }

@@ -8,7 +8,6 @@ import { Router, type Request } from "express";
 import { z } from "zod";
 import { normalizeEmail } from "../auth/email.ts";
 import { MAX_PASSWORD_LENGTH, passwordProblem } from "../auth/password.ts";
-import { retryWhileBusy } from "../db/unavailable.ts";
 import { createFailureLimit } from "../middleware/rate-limit.ts";
 import { safeLocalPath } from "../safe-local-path.ts";
 import type { RouteDeps } from "./deps.ts";
@@ -24,7 +23,7 @@ const credentials = z.object({
 
 const GENERIC_LOGIN_ERROR = "That email and password don't match an account.";
 
-export function authRoutes({ users, sessions, flash, clock, audit, passwords, carryOver, busyTimeoutMs, limits }: RouteDeps): Router {
+export function authRoutes({ users, sessions, flash, clock, audit, passwords, carryOver, limits }: RouteDeps): Router {
   const router = Router();
 
   // Verifying against a real hash when the email is unknown makes both failures take as long,
@@ -111,7 +110,7 @@ export function authRoutes({ users, sessions, flash, clock, audit, passwords, ca
       return;
     }
     const passwordHash = await passwords.hash(password);
-    const user = await retryWhileBusy(() => users.create(normalized!, passwordHash, clock.now()), busyTimeoutMs);
+    const user = await users.create(normalized!, passwordHash, clock.now()); // a busy lock is waited out below (db/sql.ts)
     if (!user) {
       audit("register", "failure", { reason: "email taken", session: req.session.key });
       res.status(409).render("register", {

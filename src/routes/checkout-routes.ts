@@ -11,7 +11,6 @@
 import { randomBytes } from "node:crypto";
 import type { Response } from "express";
 import { Router } from "express";
-import { retryWhileBusy } from "../db/unavailable.ts";
 import { z } from "zod";
 import { priceCart } from "../cart/pricing.ts";
 import { notFound } from "../errors.ts";
@@ -78,7 +77,7 @@ function checkoutSchema(now: Date) {
 
 const tokenSchema = z.string().regex(CHECKOUT_TOKEN);
 
-export function checkoutRoutes({ catalog, orders, sessions, store, flash, clock, busyTimeoutMs }: RouteDeps): Router {
+export function checkoutRoutes({ catalog, orders, sessions, store, flash, clock }: RouteDeps): Router {
   const router = Router();
 
   const pricedCartOf = async (cart: readonly { productId: number; quantity: number }[]) =>
@@ -154,13 +153,10 @@ export function checkoutRoutes({ catalog, orders, sessions, store, flash, clock,
     if (store && req.session.key !== null && (await store.get(req.session.key, clock.now())) === null) throw new SessionEndedError();
     // 1. The order, in a transaction of its own in the shop's database (SQLite or PostgreSQL): once
     // per checkout token, however many times this form arrives, on however many instances. A busy
-    // SQLite lock is waited out from the event loop (a busy attempt has changed nothing).
+    // SQLite lock is waited out by the data layer (db/sql.ts: a busy BEGIN has changed nothing).
     let result: PlaceOrderResult;
     try {
-      result = await retryWhileBusy(
-        () => orders.place(userId, req.session.data.cart, { name, address, cardLast4: card.slice(-4) }, clock.now(), token),
-        busyTimeoutMs,
-      );
+      result = await orders.place(userId, req.session.data.cart, { name, address, cardLast4: card.slice(-4) }, clock.now(), token);
     } catch (error) {
       // Did the COMMIT land although its answer was lost (a connection cut just then)? Then the
       // order is placed, and "nothing was saved" would be a lie that invites a second order.

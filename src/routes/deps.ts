@@ -31,6 +31,4 @@ export interface RouteDeps {
   carryOver: CartCarryOver;
   /** Where the rate limits count: shared by every instance (middleware/limit-stores.ts). */
   limits: LimitStores;
-  /** How long a write may wait for another connection's lock (SQLITE_BUSY_TIMEOUT_MS). */
-  busyTimeoutMs: number;
 }

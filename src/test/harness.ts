@@ -40,8 +40,16 @@ export function freshDatabase(dir = tempDir(), busyTimeoutMs?: number) {
 }
 
 /** Where a parametrised test keeps the shop's data: each feature test runs on both (issue 26). */
-export const DATA_STORES = ["sqlite", "postgres"] as const;
-export type DataStore = (typeof DATA_STORES)[number];
+const ALL_DATA_STORES = ["sqlite", "postgres"] as const;
+export type DataStore = (typeof ALL_DATA_STORES)[number];
+/**
+ * The databases the shop's data is tested on: both, unless TEST_DATA_STORES names fewer.
+ * `npm run test:fast` (scripts/test-fast.ts) sets it to sqlite, says so when it starts, and leaves
+ * PostgreSQL to `npm test`, which always runs both.
+ */
+export const DATA_STORES: readonly DataStore[] = process.env.TEST_DATA_STORES
+  ? ALL_DATA_STORES.filter((d) => process.env.TEST_DATA_STORES!.split(",").includes(d))
+  : ALL_DATA_STORES;
 
 /**
  * For a test file that runs on both databases: one throwaway PostgreSQL cluster for the whole file
@@ -51,7 +59,7 @@ export type DataStore = (typeof DATA_STORES)[number];
 export function postgresForData() {
   let server: PostgresServer | null = null;
   before(async () => {
-    server = await startPostgresServer();
+    if (DATA_STORES.includes("postgres")) server = await startPostgresServer();
   });
   after(async () => {
     await server?.close();
