@@ -9,8 +9,8 @@
  * - a host cut off mid-write (`ip link set … down` while adds are in flight) or killed (`kill -9`)
  *   under load loses no acknowledged add: every 303 is in the cart afterwards, read through another host;
  * - checkout on such a host, pressed again on another host, places one order per checkout token;
- * - the session server on the data host restarted under load gives 503s only while it is down, and
- *   the same shop processes serve again by themselves.
+ * - PostgreSQL on the data host (and redis-server, for Redis sessions) restarted under load gives
+ *   503s only while it is down, and the same shop processes serve again by themselves.
  * What a design costs in round trips to the data host is measured by `node bench/hosts.ts`
  * (docs/scaling.md, "Several hosts, tested"), not asserted here.
  *
