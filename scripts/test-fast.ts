@@ -16,7 +16,7 @@ import { fileURLToPath } from "node:url";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 /** What makes a test file need a server: one of the helpers that start one, or the script that does. */
-export const NEEDS_A_SERVER = /from "[^"]*test\/(redis-server|nginx|tcp-proxy|postgres[^"]*|rolling-restart-load)\.ts"|scripts\/scale-demo\.ts/;
+export const NEEDS_A_SERVER = /from "[^"]*test\/(redis-server|nginx|tcp-proxy|postgres[^"]*|rolling-restart-load|hosts)\.ts"|scripts\/scale-demo\.ts/;
 /** What makes one slow to start: it runs another process (the shop's server, a script), seconds of start-up each. */
 export const STARTS_A_PROCESS = /\b(spawn|execFile|startServerProcess|gradeExercise)\b|\bfork\(/;
 

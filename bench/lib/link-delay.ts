@@ -8,7 +8,8 @@
  */
 import net from "node:net";
 
-export async function startLinkDelay(targetPort: number, delayMs: number, targetHost = "127.0.0.1") {
+/** `listenHost`: where the proxy listens (bench/hosts.ts: the bridge's address, so app hosts in their own network namespaces reach it). */
+export async function startLinkDelay(targetPort: number, delayMs: number, targetHost = "127.0.0.1", listenHost = "127.0.0.1") {
   const sockets = new Set<net.Socket>();
   const pipe = (from: net.Socket, to: net.Socket) =>
     from.on("data", (chunk) => {
@@ -29,7 +30,7 @@ export async function startLinkDelay(targetPort: number, delayMs: number, target
     pipe(client, upstream);
     pipe(upstream, client);
   });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  await new Promise<void>((resolve) => server.listen(0, listenHost, resolve));
   return {
     port: (server.address() as net.AddressInfo).port,
     async close() {

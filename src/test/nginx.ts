@@ -12,16 +12,33 @@ import { stopProcess } from "./processes.ts";
 
 export const NGINX_BINARY = ["/usr/sbin/nginx", "/usr/bin/nginx"].find((p) => fs.existsSync(p));
 
+/** An instance: a port on 127.0.0.1, or "address:port" (an app host in its own network namespace: src/test/hosts.ts). */
+export type Upstream = number | string;
+
 export interface UpstreamOptions {
   /** Instances marked `down`: nginx sends them nothing (a rolling restart's first step). */
-  down?: number[];
+  down?: Upstream[];
   /** Idle kept-alive connections per worker (nginx's own examples use 16; the default here). */
   keepalive?: number;
+  /**
+   * How long nginx waits to connect to an instance, and for its answer (nginx's defaults: 60 s
+   * each). A host whose link is down drops the SYN: with 1 s nginx tries the next instance soon
+   * (a request it has not sent yet is safe to send elsewhere), instead of a shopper waiting a minute.
+   */
+  connectTimeoutMs?: number;
+  readTimeoutMs?: number;
 }
 
+const address = (u: Upstream) => (typeof u === "number" ? `127.0.0.1:${u}` : u);
+
 /** The whole nginx.conf: `port` is the balancer, `upstreamPorts` the instances; temp files under `dir`. */
-export function nginxConfig(dir: string, port: number, upstreamPorts: number[], options: UpstreamOptions = {}): string {
+export function nginxConfig(dir: string, port: number, upstreamPorts: Upstream[], options: UpstreamOptions = {}): string {
   const down = new Set(options.down ?? []);
+  // Each on a line of its own, after the headers; nothing at all when not asked for.
+  const timeouts = [
+    options.connectTimeoutMs === undefined ? "" : `\n      proxy_connect_timeout ${options.connectTimeoutMs}ms;`,
+    options.readTimeoutMs === undefined ? "" : `\n      proxy_read_timeout ${options.readTimeoutMs}ms;`,
+  ].join("");
   return `worker_processes 1;
 daemon off;
 pid ${dir}/nginx.pid;
@@ -48,7 +65,7 @@ http {
   #   (scripts/rolling-restart.ts). A plain SIGTERM under load can reset a connection nginx opens
   #   the instant the instance stops listening (src/http-drain.ts).
   upstream shop {
-    ${upstreamPorts.map((p) => `server 127.0.0.1:${p}${down.has(p) ? " down" : ""};`).join(" ")}
+    ${upstreamPorts.map((p) => `server ${address(p)}${down.has(p) ? " down" : ""};`).join(" ")}
     keepalive ${options.keepalive ?? 16};
     keepalive_timeout 4s;
   }
@@ -60,7 +77,7 @@ http {
       proxy_set_header Connection "";
       proxy_set_header Host $http_host;
       proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
-      proxy_set_header X-Forwarded-Proto $scheme;
+      proxy_set_header X-Forwarded-Proto $scheme;${timeouts}
     }
   }
 }
@@ -68,7 +85,11 @@ http {
 }
 
 /** Start nginx on `port` in front of `upstreamPorts`; it answers once `port` accepts connections. */
-export async function startNginx(port: number, upstreamPorts: number[], options: { dir?: string; stdio?: "inherit" | "ignore"; keepalive?: number } = {}) {
+export async function startNginx(
+  port: number,
+  upstreamPorts: Upstream[],
+  options: { dir?: string; stdio?: "inherit" | "ignore" } & Omit<UpstreamOptions, "down"> = {},
+) {
   if (!NGINX_BINARY) throw new Error("nginx is not installed: apt-get install nginx-light (the scale-out load balancer)");
   const ownDir = !options.dir;
   const dir = options.dir ?? fs.mkdtempSync(path.join(os.tmpdir(), "nginx-test-"));
@@ -102,7 +123,7 @@ export async function startNginx(port: number, upstreamPorts: number[], options:
      * (The old worker first finishes the requests it has in flight: worker_shutdown_timeout caps
      * that wait for a stream that never ends, such as the instructor dashboard's.)
      */
-    async markDown(down: number[]) {
+    async markDown(down: Upstream[]) {
       const log = () => fs.readFileSync(logFile, "utf8");
       const workers = [...log().matchAll(/start worker process (\d+)/g)];
       const old = workers.at(-1)?.[1];

@@ -26,11 +26,14 @@ import { freePort } from "./processes.ts";
 
 const BIN = ["/usr/lib/postgresql/17/bin", "/usr/lib/postgresql/16/bin", "/usr/lib/postgresql/15/bin"].find((d) => fs.existsSync(path.join(d, "initdb")));
 
+/** Where Debian's initdb and postgres are (undefined: not installed). src/test/hosts.ts runs the same binaries in a network namespace. */
+export const postgresBinDir = BIN;
+
 /** Whether Debian's postgresql (initdb, postgres) is installed: `npm run classroom` offers the fifth technique only then. */
 export const postgresInstalled = () => BIN !== undefined;
 
 /** The uid/gid to run as: the `postgres` user when we are root, else ourselves. */
-function runAs(): { uid?: number; gid?: number } {
+export function runAs(): { uid?: number; gid?: number } {
   if (process.getuid?.() !== 0) return {};
   const line = fs
     .readFileSync("/etc/passwd", "utf8")
