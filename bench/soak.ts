@@ -27,6 +27,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { cpuMeter } from "./lib/cpu.ts";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const argv = process.argv.slice(2);
@@ -69,6 +70,9 @@ const child = spawn(process.execPath, [...nodeArgs, "src/server.ts"], {
     SESSION_SECRETS: "soak-bench-secret-0123456789abcdef-0123",
     LOG_LEVEL: "info",
     MEMORY_PROBE_MS: String(Math.min(5000, SAMPLE_S * 1000)),
+    // The shoppers are thousands of people, but they all arrive from 127.0.0.1: the per-address limit
+    // on new sessions (600 per 10 minutes) would refuse all but the first 600 with a 429.
+    NEW_SESSIONS_PER_CLIENT: "0",
     ...extraEnv,
   },
   stdio: ["ignore", "pipe", "pipe"],
@@ -291,6 +295,10 @@ console.log(
   `soak: ${STORE}, ${SHOPPERS} shoppers over ${MINUTES} min at ${RATE} req/s, ${SIGNINS * 100}% create an account; server pid ${child.pid}, files in ${dir}`,
 );
 take(0);
+// The server's CPU from here (after the catalog crawl) to the end of the traffic, every thread counted:
+// compression and scrypt run on libuv's threads, not the main one.
+const serverCpuUs = cpuMeter(child.pid!);
+const requestsBefore = requests;
 const snapshotsDue = [...SNAPSHOTS_AT_MIN].sort((a, b) => a - b);
 await new Promise<void>((resolve) => {
   let launched = 0;
@@ -319,6 +327,7 @@ await new Promise<void>((resolve) => {
 });
 const end = take(Math.round(durationMs / 1000));
 while (inFlight > 0) await new Promise((r) => setTimeout(r, 50));
+const cpuUsPerRequest = Math.round(serverCpuUs() / (requests - requestsBefore));
 await new Promise((r) => setTimeout(r, IDLE_S * 1000));
 const idle = take(Math.round(durationMs / 1000) + IDLE_S);
 clearInterval(watcher);
@@ -335,6 +344,8 @@ const summary = {
   returningVisits: shoppers.reduce((n, s) => n + s.visits - 1, 0),
   requests,
   reqPerS: Math.round(requests / (durationMs / 1000)),
+  /** The server's CPU time (every thread) during the traffic, per request: the cost side of a memory setting. */
+  cpuUsPerRequest,
   notStarted: behind,
   errors,
   statuses: Object.fromEntries(statuses),
@@ -364,7 +375,9 @@ console.log(
 console.log(
   `RSS floor (lowest reading of the ${SAMPLE_S} s before): ${early.s} s ${summary.earlyFloorMB} MB → end ${summary.endFloorMB} MB (${summary.endFloorOverEarlyFloor}×); peak ${summary.peakRssMB} MB`,
 );
-console.log(`${requests} requests (${summary.reqPerS}/s), ${shoppers.length} shoppers, ${errors} errors, ${behind} not started (server behind)`);
+console.log(
+  `${requests} requests (${summary.reqPerS}/s, ${cpuUsPerRequest} µs of server CPU each), ${shoppers.length} shoppers, ${errors} errors, ${behind} not started (server behind)`,
+);
 console.log(JSON.stringify({ ...summary, samples: undefined }));
 if (JSON_OUT) fs.writeFileSync(JSON_OUT, `${JSON.stringify(summary, null, 2)}\n`);
 

@@ -10,7 +10,8 @@
  *
  * A visitor without a session has nothing to steal yet; layer 1 still applies (it stops login CSRF).
  *
- * Pages are compressed (gzip/brotli), and some reflect what the visitor typed (the search box).
+ * Pages over 12 KB are compressed (gzip/brotli, compress.ts), and some reflect what the visitor typed
+ * (the search box).
  * A secret that is the same on every page, next to attacker-chosen text, leaks through the
  * compressed length (BREACH). So each page carries the token masked with fresh random bytes:
  * pad ‖ (pad XOR token). Every page shows different bytes; the server unmasks and compares.
